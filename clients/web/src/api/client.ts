@@ -1,0 +1,246 @@
+import { MatrixError, NetworkError, isAbortError } from './errors'
+import type {
+  CreateRoomRequest,
+  DirectContent,
+  JoinedMembersResponse,
+  JsonObject,
+  LoginResponse,
+  MessagesResponse,
+  Profile,
+  PublicRoomsResponse,
+  RegisterResponse,
+  SyncResponse,
+  TextMessageContent,
+  UiaResponse,
+  UserDirectoryResponse,
+} from './types'
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>
+
+export interface ClientOptions {
+  /** Base URL of the homeserver; '' means the page's own origin. */
+  baseUrl?: string
+  accessToken?: string | null
+  fetch?: FetchLike
+}
+
+interface RequestOptions {
+  query?: Record<string, string | number | undefined>
+  body?: unknown
+  signal?: AbortSignal
+  /** Send the access token (default true). */
+  auth?: boolean
+}
+
+const PREFIX = '/_matrix/client/v3'
+
+const enc = encodeURIComponent
+
+/**
+ * A small typed Matrix client-server API client. Every method maps to one
+ * HTTP call; errors are thrown as {@link MatrixError} (server answered with an
+ * error) or {@link NetworkError} (server unreachable). Aborts propagate as the
+ * platform's AbortError.
+ */
+export class MatrixClient {
+  readonly baseUrl: string
+  accessToken: string | null
+  private readonly fetchImpl: FetchLike
+
+  constructor(options: ClientOptions = {}) {
+    this.baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '')
+    this.accessToken = options.accessToken ?? null
+    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
+  }
+
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    let url = this.baseUrl + PREFIX + path
+    if (opts.query) {
+      const params = new URLSearchParams()
+      for (const [k, v] of Object.entries(opts.query)) {
+        if (v !== undefined) params.set(k, String(v))
+      }
+      const qs = params.toString()
+      if (qs) url += '?' + qs
+    }
+    const headers: Record<string, string> = { Accept: 'application/json' }
+    if (opts.auth !== false && this.accessToken) headers.Authorization = `Bearer ${this.accessToken}`
+    let body: string | undefined
+    if (opts.body !== undefined) {
+      headers['Content-Type'] = 'application/json'
+      body = JSON.stringify(opts.body)
+    }
+
+    let response: Response
+    try {
+      response = await this.fetchImpl(url, { method, headers, body, signal: opts.signal })
+    } catch (e) {
+      if (isAbortError(e)) throw e
+      throw new NetworkError("Can't reach the server", { cause: e })
+    }
+
+    let data: unknown = undefined
+    const text = await response.text().catch((e: unknown) => {
+      if (isAbortError(e)) throw e
+      return ''
+    })
+    if (text) {
+      try {
+        data = JSON.parse(text)
+      } catch {
+        data = undefined
+      }
+    }
+    if (!response.ok) {
+      const obj = (data && typeof data === 'object' ? data : {}) as JsonObject
+      const errcode = typeof obj.errcode === 'string' ? obj.errcode : httpErrcode(response.status)
+      const message =
+        typeof obj.error === 'string' ? obj.error : `${response.status} ${response.statusText}`.trim()
+      // Gateways answering 502/503/504 mean the homeserver itself is unreachable.
+      if (data === undefined && response.status >= 502 && response.status <= 504) {
+        throw new NetworkError(`Server unavailable (${response.status})`)
+      }
+      throw new MatrixError(response.status, errcode, message, obj)
+    }
+    if (data === undefined) {
+      if (!text) return {} as T
+      throw new MatrixError(response.status, 'M_BAD_JSON', 'The server sent an invalid response')
+    }
+    return data as T
+  }
+
+  // ---- Authentication ----------------------------------------------------
+
+  login(username: string, password: string, deviceName = 'Web client'): Promise<LoginResponse> {
+    return this.request<LoginResponse>('POST', '/login', {
+      auth: false,
+      body: {
+        type: 'm.login.password',
+        identifier: { type: 'm.id.user', user: username },
+        password,
+        initial_device_display_name: deviceName,
+      },
+    })
+  }
+
+  /**
+   * Registers with user-interactive auth: the first call is expected to answer
+   * 401 with a `session`; the call is then repeated with `m.login.dummy`.
+   */
+  async register(username: string, password: string, deviceName = 'Web client'): Promise<RegisterResponse> {
+    const body: JsonObject = { username, password, initial_device_display_name: deviceName }
+    try {
+      return await this.request<RegisterResponse>('POST', '/register', { auth: false, body })
+    } catch (e) {
+      if (!(e instanceof MatrixError) || e.httpStatus !== 401 || typeof e.data.session !== 'string') {
+        throw e
+      }
+      const uia = e.data as UiaResponse
+      const offersDummy =
+        !uia.flows || uia.flows.length === 0 || uia.flows.some((f) => f.stages.includes('m.login.dummy'))
+      if (!offersDummy) {
+        throw new MatrixError(401, 'M_UNSUPPORTED_FLOW', 'This server requires a sign-up step this client does not support')
+      }
+      return this.request<RegisterResponse>('POST', '/register', {
+        auth: false,
+        body: { ...body, auth: { type: 'm.login.dummy', session: uia.session } },
+      })
+    }
+  }
+
+  logout(): Promise<void> {
+    return this.request<JsonObject>('POST', '/logout', { body: {} }).then(() => undefined)
+  }
+
+  // ---- Sync ------------------------------------------------------------
+
+  sync(
+    params: { since?: string; timeout?: number; filter?: string; setPresence?: string },
+    signal?: AbortSignal,
+  ): Promise<SyncResponse> {
+    return this.request<SyncResponse>('GET', '/sync', {
+      query: {
+        since: params.since,
+        timeout: params.timeout,
+        filter: params.filter,
+        set_presence: params.setPresence,
+      },
+      signal,
+    })
+  }
+
+  // ---- Rooms -----------------------------------------------------------
+
+  createRoom(req: CreateRoomRequest): Promise<{ room_id: string; room_alias?: string }> {
+    return this.request('POST', '/createRoom', { body: req })
+  }
+
+  joinRoom(roomIdOrAlias: string): Promise<{ room_id: string }> {
+    return this.request('POST', `/join/${enc(roomIdOrAlias)}`, { body: {} })
+  }
+
+  leaveRoom(roomId: string): Promise<void> {
+    return this.request('POST', `/rooms/${enc(roomId)}/leave`, { body: {} }).then(() => undefined)
+  }
+
+  invite(roomId: string, userId: string): Promise<void> {
+    return this.request('POST', `/rooms/${enc(roomId)}/invite`, { body: { user_id: userId } }).then(
+      () => undefined,
+    )
+  }
+
+  sendMessage(roomId: string, txnId: string, content: TextMessageContent | JsonObject): Promise<{ event_id: string }> {
+    return this.sendEvent(roomId, 'm.room.message', txnId, content)
+  }
+
+  sendEvent(roomId: string, type: string, txnId: string, content: JsonObject | TextMessageContent): Promise<{ event_id: string }> {
+    return this.request('PUT', `/rooms/${enc(roomId)}/send/${enc(type)}/${enc(txnId)}`, { body: content })
+  }
+
+  messages(
+    roomId: string,
+    params: { from?: string; dir?: 'b' | 'f'; limit?: number; to?: string },
+    signal?: AbortSignal,
+  ): Promise<MessagesResponse> {
+    return this.request('GET', `/rooms/${enc(roomId)}/messages`, {
+      query: { from: params.from, dir: params.dir ?? 'b', limit: params.limit ?? 30, to: params.to },
+      signal,
+    })
+  }
+
+  joinedMembers(roomId: string): Promise<JoinedMembersResponse> {
+    return this.request('GET', `/rooms/${enc(roomId)}/joined_members`)
+  }
+
+  publicRooms(params: { limit?: number; since?: string } = {}): Promise<PublicRoomsResponse> {
+    return this.request('GET', '/publicRooms', { query: { limit: params.limit, since: params.since } })
+  }
+
+  // ---- Users -----------------------------------------------------------
+
+  searchUsers(searchTerm: string, limit = 20, signal?: AbortSignal): Promise<UserDirectoryResponse> {
+    return this.request('POST', '/user_directory/search', { body: { search_term: searchTerm, limit }, signal })
+  }
+
+  getProfile(userId: string): Promise<Profile> {
+    return this.request('GET', `/profile/${enc(userId)}`)
+  }
+
+  getAccountData<T = JsonObject>(userId: string, type: string): Promise<T> {
+    return this.request('GET', `/user/${enc(userId)}/account_data/${enc(type)}`)
+  }
+
+  setAccountData(userId: string, type: string, content: JsonObject | DirectContent): Promise<void> {
+    return this.request('PUT', `/user/${enc(userId)}/account_data/${enc(type)}`, { body: content }).then(
+      () => undefined,
+    )
+  }
+}
+
+function httpErrcode(status: number): string {
+  if (status === 401) return 'M_UNKNOWN_TOKEN'
+  if (status === 403) return 'M_FORBIDDEN'
+  if (status === 404) return 'M_NOT_FOUND'
+  if (status === 429) return 'M_LIMIT_EXCEEDED'
+  return 'M_UNKNOWN'
+}

@@ -1,0 +1,183 @@
+import { useMemo, useState, type ReactNode } from 'react'
+import { useClientState, useController } from '../app/context'
+import { describeError } from '../api/errors'
+import { formatListTime } from '../state/format'
+import { buildInviteList, buildRoomList, type InviteEntry, type RoomListEntry } from '../state/rooms'
+import { Avatar } from './Avatar'
+import { Spinner } from './ui'
+
+export function RoomList({
+  selectedRoomId,
+  onSelect,
+}: {
+  selectedRoomId: string | null
+  onSelect: (roomId: string) => void
+}) {
+  const state = useClientState()
+  const { rooms, directs } = useMemo(() => buildRoomList(state), [state])
+  const invites = useMemo(() => buildInviteList(state), [state])
+
+  if (!state.synced) {
+    return (
+      <div className="p-4">
+        <Spinner label="Loading rooms…" />
+      </div>
+    )
+  }
+
+  return (
+    <nav aria-label="Rooms" className="flex flex-col gap-4 py-2">
+      {invites.length > 0 && (
+        <Section title="Invites" count={invites.length}>
+          {invites.map((inv) => (
+            <InviteItem key={inv.roomId} invite={inv} onJoined={onSelect} />
+          ))}
+        </Section>
+      )}
+      <Section title="Rooms" count={rooms.length} empty="No rooms yet. Create or join one.">
+        {rooms.map((r) => (
+          <RoomItem key={r.roomId} entry={r} selected={r.roomId === selectedRoomId} onSelect={onSelect} />
+        ))}
+      </Section>
+      <Section title="Direct messages" count={directs.length} empty="No conversations yet.">
+        {directs.map((r) => (
+          <RoomItem key={r.roomId} entry={r} selected={r.roomId === selectedRoomId} onSelect={onSelect} />
+        ))}
+      </Section>
+    </nav>
+  )
+}
+
+function Section({
+  title,
+  count,
+  empty,
+  children,
+}: {
+  title: string
+  count: number
+  empty?: string
+  children: ReactNode
+}) {
+  const headingId = `section-${title.replace(/\s+/g, '-').toLowerCase()}`
+  return (
+    <section aria-labelledby={headingId}>
+      <h2
+        id={headingId}
+        className="px-4 pb-1 text-xs font-semibold uppercase tracking-wide text-gray-600 dark:text-gray-400"
+      >
+        {title}
+      </h2>
+      {count === 0 && empty ? (
+        <p className="px-4 py-2 text-sm text-gray-500 dark:text-gray-400">{empty}</p>
+      ) : (
+        <ul className="flex flex-col">{children}</ul>
+      )}
+    </section>
+  )
+}
+
+function RoomItem({
+  entry,
+  selected,
+  onSelect,
+}: {
+  entry: RoomListEntry
+  selected: boolean
+  onSelect: (roomId: string) => void
+}) {
+  const unreadLabel = entry.unread > 0 ? `, ${entry.unread} unread message${entry.unread === 1 ? '' : 's'}` : ''
+  return (
+    <li>
+      <button
+        type="button"
+        onClick={() => onSelect(entry.roomId)}
+        aria-current={selected ? 'page' : undefined}
+        aria-label={`${entry.name}${unreadLabel}`}
+        className={`flex w-full items-center gap-3 px-4 py-2 text-left focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500 ${
+          selected ? 'bg-indigo-50 dark:bg-indigo-950' : 'hover:bg-gray-100 dark:hover:bg-gray-800'
+        }`}
+      >
+        <Avatar id={entry.roomId} name={entry.name} />
+        <span className="flex min-w-0 flex-1 flex-col">
+          <span className="flex items-baseline justify-between gap-2">
+            <span
+              className={`truncate text-sm ${entry.unread > 0 ? 'font-semibold text-gray-950 dark:text-white' : 'font-medium text-gray-900 dark:text-gray-100'}`}
+            >
+              {entry.name}
+            </span>
+            <span className="shrink-0 text-xs text-gray-500 dark:text-gray-400">{formatListTime(entry.ts)}</span>
+          </span>
+          <span className="flex items-center justify-between gap-2">
+            <span className="truncate text-sm text-gray-600 dark:text-gray-400">{entry.preview || '\u00a0'}</span>
+            {entry.unread > 0 && (
+              <span
+                aria-hidden="true"
+                className="shrink-0 rounded-full bg-indigo-600 px-2 py-0.5 text-xs font-semibold text-white dark:bg-indigo-500"
+              >
+                {entry.unread > 99 ? '99+' : entry.unread}
+              </span>
+            )}
+          </span>
+        </span>
+      </button>
+    </li>
+  )
+}
+
+function InviteItem({ invite, onJoined }: { invite: InviteEntry; onJoined: (roomId: string) => void }) {
+  const controller = useController()
+  const [busy, setBusy] = useState<'accept' | 'decline' | null>(null)
+  const [error, setError] = useState<string | null>(null)
+
+  async function act(kind: 'accept' | 'decline') {
+    setBusy(kind)
+    setError(null)
+    try {
+      if (kind === 'accept') onJoined(await controller.acceptInvite(invite.roomId))
+      else await controller.declineInvite(invite.roomId)
+    } catch (e) {
+      setError(describeError(e))
+      setBusy(null)
+    }
+  }
+
+  return (
+    <li className="px-4 py-2">
+      <div className="flex items-center gap-3">
+        <Avatar id={invite.roomId} name={invite.name} />
+        <div className="min-w-0 flex-1">
+          <p className="truncate text-sm font-medium text-gray-900 dark:text-gray-100">{invite.name}</p>
+          <p className="truncate text-xs text-gray-600 dark:text-gray-400">
+            {invite.isDirect ? 'Wants to chat with you' : invite.inviterName ? `Invited by ${invite.inviterName}` : 'Invitation'}
+          </p>
+        </div>
+      </div>
+      <div className="mt-2 flex gap-2 pl-13">
+        <button
+          type="button"
+          disabled={busy !== null}
+          onClick={() => act('accept')}
+          aria-label={`Accept invitation to ${invite.name}`}
+          className="rounded-md bg-indigo-600 px-3 py-1 text-xs font-medium text-white hover:bg-indigo-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 disabled:opacity-60"
+        >
+          {busy === 'accept' ? 'Joining…' : 'Accept'}
+        </button>
+        <button
+          type="button"
+          disabled={busy !== null}
+          onClick={() => act('decline')}
+          aria-label={`Decline invitation to ${invite.name}`}
+          className="rounded-md border border-gray-300 px-3 py-1 text-xs font-medium text-gray-800 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 disabled:opacity-60 dark:border-gray-600 dark:text-gray-200 dark:hover:bg-gray-800"
+        >
+          {busy === 'decline' ? 'Declining…' : 'Decline'}
+        </button>
+      </div>
+      {error && (
+        <p role="alert" className="mt-1 text-xs text-red-700 dark:text-red-300">
+          {error}
+        </p>
+      )}
+    </li>
+  )
+}

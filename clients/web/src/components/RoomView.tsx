@@ -1,0 +1,133 @@
+import { useCallback, useMemo, useRef, useState } from 'react'
+import { useClientState, useController } from '../app/context'
+import { describeError } from '../api/errors'
+import { directRoomIds } from '../state/dm'
+import { roomEchoes } from '../state/echo'
+import { roomDisplayName, roomTopic } from '../state/rooms'
+import { Avatar } from './Avatar'
+import { Composer } from './Composer'
+import { Timeline } from './Timeline'
+import { UserPickerDialog } from './UserPickerDialog'
+import { Spinner } from './ui'
+
+export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => void }) {
+  const controller = useController()
+  const state = useClientState()
+  const room = state.rooms[roomId]
+  const echoes = useMemo(() => roomEchoes(state.echoes, roomId), [state.echoes, roomId])
+  const composerRef = useRef<HTMLTextAreaElement>(null)
+  const [inviting, setInviting] = useState(false)
+  const [leaveError, setLeaveError] = useState<string | null>(null)
+
+  const loadOlder = useCallback(() => controller.loadOlder(roomId), [controller, roomId])
+  const markRead = useCallback(() => controller.markRead(roomId), [controller, roomId])
+  const send = useCallback((body: string) => controller.sendText(roomId, body), [controller, roomId])
+  const retry = useCallback((txnId: string) => controller.retry(txnId), [controller])
+  const discard = useCallback((txnId: string) => controller.discard(txnId), [controller])
+
+  const backButton = (
+    <button
+      type="button"
+      onClick={onBack}
+      aria-label="Back to room list"
+      className="-ml-1 rounded-md p-1.5 text-gray-700 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 md:hidden dark:text-gray-200 dark:hover:bg-gray-800"
+    >
+      <svg viewBox="0 0 20 20" className="h-5 w-5" aria-hidden="true">
+        <path d="M12.5 4.5L7 10l5.5 5.5" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" />
+      </svg>
+    </button>
+  )
+
+  if (!room) {
+    return (
+      <section className="flex h-full flex-col" aria-label="Room">
+        <header className="flex items-center gap-2 border-b border-gray-200 px-3 py-3 dark:border-gray-800">{backButton}</header>
+        <div className="flex flex-1 items-center justify-center p-6 text-center">
+          {state.synced && !(roomId in state.invites) ? (
+            <Spinner label="Waiting for the room…" />
+          ) : roomId in state.invites ? (
+            <p className="text-sm text-gray-600 dark:text-gray-400">Accept the invitation in the room list to open this room.</p>
+          ) : (
+            <Spinner label="Loading…" />
+          )}
+        </div>
+      </section>
+    )
+  }
+
+  const name = roomDisplayName(room, state.userId)
+  const topic = roomTopic(room)
+  const isDirect = directRoomIds(state.accountData['m.direct']).has(roomId)
+
+  async function leave() {
+    if (!window.confirm(`Leave ${name}?`)) return
+    setLeaveError(null)
+    try {
+      await controller.leaveRoom(roomId)
+      onBack()
+    } catch (e) {
+      setLeaveError(describeError(e))
+    }
+  }
+
+  return (
+    <section className="flex h-full min-h-0 flex-col" aria-labelledby="room-title">
+      <header className="flex items-center gap-3 border-b border-gray-200 bg-white px-3 py-2 dark:border-gray-800 dark:bg-gray-900">
+        {backButton}
+        <Avatar id={roomId} name={name} size="sm" />
+        <div className="min-w-0 flex-1">
+          <h2 id="room-title" className="truncate text-base font-semibold text-gray-900 dark:text-gray-50">
+            {name}
+          </h2>
+          {topic && <p className="truncate text-xs text-gray-600 dark:text-gray-400">{topic}</p>}
+        </div>
+        {!isDirect && (
+          <button
+            type="button"
+            onClick={() => setInviting(true)}
+            className="rounded-md px-2 py-1 text-sm font-medium text-gray-700 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-gray-200 dark:hover:bg-gray-800"
+          >
+            Invite
+          </button>
+        )}
+        <button
+          type="button"
+          onClick={leave}
+          className="rounded-md px-2 py-1 text-sm font-medium text-gray-700 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-gray-200 dark:hover:bg-gray-800"
+        >
+          Leave
+        </button>
+      </header>
+      {leaveError && (
+        <p role="alert" className="bg-red-50 px-4 py-2 text-sm text-red-800 dark:bg-red-950 dark:text-red-200">
+          {leaveError}
+        </p>
+      )}
+      <Timeline
+        key={roomId}
+        roomId={roomId}
+        events={room.timeline}
+        echoes={echoes}
+        state={room.state}
+        userId={state.userId}
+        hasMore={room.prevBatch !== null}
+        loadOlder={loadOlder}
+        onRetry={retry}
+        onDiscard={discard}
+        onSeenLatest={markRead}
+      />
+      <Composer key={roomId} ref={composerRef} roomName={name} onSend={send} />
+      {inviting && (
+        <UserPickerDialog
+          title={`Invite to ${name}`}
+          actionLabel="Invite"
+          onClose={() => setInviting(false)}
+          onPick={async (userId) => {
+            await controller.invite(roomId, userId)
+            setInviting(false)
+          }}
+        />
+      )}
+    </section>
+  )
+}

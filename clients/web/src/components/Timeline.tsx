@@ -1,0 +1,298 @@
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
+import type { MatrixEvent } from '../api/types'
+import { memberName, str } from '../state/events'
+import { formatDay, formatTime } from '../state/format'
+import { groupTimeline, type DisplayMessage, type TimelineItem } from '../state/grouping'
+import type { LocalEcho, StateMap } from '../state/types'
+import { Avatar } from './Avatar'
+import { LinkifiedText } from './MessageBody'
+import { Spinner } from './ui'
+
+const LOAD_THRESHOLD_PX = 400
+const BOTTOM_SLACK_PX = 80
+
+export interface TimelineProps {
+  roomId: string
+  events: MatrixEvent[]
+  echoes: LocalEcho[]
+  state: StateMap
+  userId: string
+  hasMore: boolean
+  loadOlder: () => Promise<void>
+  onRetry: (txnId: string) => void
+  onDiscard: (txnId: string) => void
+  /** Called when the newest message is visible (the room counts as read). */
+  onSeenLatest: () => void
+}
+
+/**
+ * The scrolling message list. Older history loads when scrolled near the
+ * top, keeping the visible messages where they are; new messages keep the
+ * view at the bottom unless the user has scrolled up, in which case a
+ * "Jump to latest" button appears.
+ */
+export function Timeline(props: TimelineProps) {
+  const { events, echoes, state, userId, hasMore, loadOlder, onSeenLatest } = props
+  const items = useMemo(() => groupTimeline(events, echoes, state, userId), [events, echoes, state, userId])
+
+  const scrollRef = useRef<HTMLDivElement>(null)
+  const atBottom = useRef(true)
+  const lastMetrics = useRef({ scrollTop: 0, scrollHeight: 0 })
+  const firstEventId = useRef<string | undefined>(undefined)
+  const [showJump, setShowJump] = useState(false)
+  const [loading, setLoading] = useState(false)
+  const [loadError, setLoadError] = useState(false)
+  const loadingRef = useRef(false)
+
+  const requestOlder = useCallback(() => {
+    if (loadingRef.current || !hasMore) return
+    loadingRef.current = true
+    setLoading(true)
+    setLoadError(false)
+    loadOlder()
+      .catch(() => setLoadError(true))
+      .finally(() => {
+        loadingRef.current = false
+        setLoading(false)
+      })
+  }, [hasMore, loadOlder])
+
+  const record = () => {
+    const el = scrollRef.current
+    if (!el) return
+    lastMetrics.current = { scrollTop: el.scrollTop, scrollHeight: el.scrollHeight }
+  }
+
+  // After every change of content: keep the bottom pinned, or keep the
+  // visible messages in place when older ones were added above.
+  useLayoutEffect(() => {
+    const el = scrollRef.current
+    if (!el) return
+    const first = events[0]?.event_id
+    const prepended =
+      firstEventId.current !== undefined && first !== firstEventId.current && events.some((e) => e.event_id === firstEventId.current)
+    firstEventId.current = first
+    if (atBottom.current) {
+      el.scrollTop = el.scrollHeight
+    } else if (prepended) {
+      const { scrollTop, scrollHeight } = lastMetrics.current
+      el.scrollTop = scrollTop + (el.scrollHeight - scrollHeight)
+    }
+    record()
+    // Not enough content to scroll: fetch more so the user can scroll at all.
+    if (hasMore && el.scrollHeight <= el.clientHeight + LOAD_THRESHOLD_PX / 4) requestOlder()
+  }, [items, events, hasMore, requestOlder])
+
+  useEffect(() => {
+    if (atBottom.current && document.visibilityState !== 'hidden') onSeenLatest()
+  }, [items, onSeenLatest])
+
+  useEffect(() => {
+    const onVisible = () => {
+      if (document.visibilityState === 'visible' && atBottom.current) onSeenLatest()
+    }
+    document.addEventListener('visibilitychange', onVisible)
+    return () => document.removeEventListener('visibilitychange', onVisible)
+  }, [onSeenLatest])
+
+  function onScroll() {
+    const el = scrollRef.current
+    if (!el) return
+    record()
+    const bottom = el.scrollHeight - el.scrollTop - el.clientHeight <= BOTTOM_SLACK_PX
+    if (bottom !== atBottom.current) {
+      atBottom.current = bottom
+      setShowJump(!bottom)
+      if (bottom) onSeenLatest()
+    }
+    if (el.scrollTop < LOAD_THRESHOLD_PX) requestOlder()
+  }
+
+  function jumpToLatest() {
+    const el = scrollRef.current
+    if (!el) return
+    el.scrollTop = el.scrollHeight
+    atBottom.current = true
+    setShowJump(false)
+    record()
+    onSeenLatest()
+  }
+
+  return (
+    <div className="relative min-h-0 flex-1">
+      <div
+        ref={scrollRef}
+        onScroll={onScroll}
+        role="log"
+        aria-live="polite"
+        aria-relevant="additions"
+        aria-label="Messages"
+        tabIndex={0}
+        className="h-full overflow-y-auto px-3 py-2 [overflow-anchor:none] focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500 sm:px-5"
+      >
+        <div className="flex min-h-4 items-center justify-center py-2">
+          {loading ? (
+            <Spinner label="Loading older messages…" />
+          ) : loadError ? (
+            <button
+              type="button"
+              onClick={requestOlder}
+              className="text-sm text-indigo-700 underline dark:text-indigo-300"
+            >
+              Couldn't load older messages. Try again
+            </button>
+          ) : !hasMore ? (
+            <p className="text-xs text-gray-500 dark:text-gray-400">This is the beginning of the conversation.</p>
+          ) : null}
+        </div>
+        <ol className="flex flex-col">
+          {items.map((item) => (
+            <TimelineRow key={item.key} item={item} state={state} userId={userId} onRetry={props.onRetry} onDiscard={props.onDiscard} />
+          ))}
+        </ol>
+      </div>
+      {showJump && (
+        <button
+          type="button"
+          onClick={jumpToLatest}
+          className="absolute right-4 bottom-4 rounded-full bg-indigo-600 px-4 py-2 text-sm font-medium text-white shadow-lg hover:bg-indigo-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 dark:bg-indigo-500"
+        >
+          Jump to latest ↓
+        </button>
+      )}
+    </div>
+  )
+}
+
+function TimelineRow({
+  item,
+  state,
+  userId,
+  onRetry,
+  onDiscard,
+}: {
+  item: TimelineItem
+  state: StateMap
+  userId: string
+  onRetry: (txnId: string) => void
+  onDiscard: (txnId: string) => void
+}) {
+  if (item.kind === 'day') {
+    return (
+      <li className="my-3 flex items-center gap-3" aria-label={formatDay(item.ts)}>
+        <span className="h-px flex-1 bg-gray-200 dark:bg-gray-800" aria-hidden="true" />
+        <span className="text-xs font-medium text-gray-600 dark:text-gray-400">{formatDay(item.ts)}</span>
+        <span className="h-px flex-1 bg-gray-200 dark:bg-gray-800" aria-hidden="true" />
+      </li>
+    )
+  }
+  if (item.kind === 'notice') {
+    return (
+      <li className="my-1 text-center text-xs text-gray-600 dark:text-gray-400">
+        <span>{item.text}</span> <time dateTime={new Date(item.ts).toISOString()}>{formatTime(item.ts)}</time>
+      </li>
+    )
+  }
+  const name = item.sender === userId ? 'You' : memberName(state, item.sender)
+  const first = item.messages[0]
+  return (
+    <li className="mt-3 flex gap-3">
+      <Avatar id={item.sender} name={memberName(state, item.sender)} size="sm" />
+      <div className="min-w-0 flex-1">
+        <p className="flex items-baseline gap-2">
+          <span className="text-sm font-semibold text-gray-900 dark:text-gray-100" title={item.sender}>
+            {name}
+          </span>
+          <time className="text-xs text-gray-500 dark:text-gray-400" dateTime={new Date(first.ts).toISOString()}>
+            {formatTime(first.ts)}
+          </time>
+        </p>
+        <ul className="flex flex-col gap-0.5">
+          {item.messages.map((m, i) => (
+            <MessageLine
+              key={m.key}
+              message={m}
+              showTime={i > 0}
+              senderName={name}
+              onRetry={onRetry}
+              onDiscard={onDiscard}
+            />
+          ))}
+        </ul>
+      </div>
+    </li>
+  )
+}
+
+function MessageLine({
+  message,
+  showTime,
+  senderName,
+  onRetry,
+  onDiscard,
+}: {
+  message: DisplayMessage
+  showTime: boolean
+  senderName: string
+  onRetry: (txnId: string) => void
+  onDiscard: (txnId: string) => void
+}) {
+  const body = str(message.content.body)
+  const msgtype = str(message.content.msgtype)
+  let content
+  if (message.type === 'm.room.encrypted') {
+    content = <em className="text-gray-500">Encrypted message</em>
+  } else if (body === undefined || body === '') {
+    content = <em className="text-gray-500">Message deleted</em>
+  } else if (msgtype === 'm.emote') {
+    content = (
+      <>
+        * {senderName} <LinkifiedText text={body} />
+      </>
+    )
+  } else {
+    content = <LinkifiedText text={body} />
+  }
+
+  return (
+    <li className="group flex items-start gap-2" data-status={message.status}>
+      <div
+        className={`min-w-0 flex-1 text-[0.95rem] break-words whitespace-pre-wrap ${
+          message.status === 'pending' ? 'text-gray-500 dark:text-gray-400' : 'text-gray-900 dark:text-gray-100'
+        } ${msgtype === 'm.notice' ? 'text-gray-600 dark:text-gray-300' : ''}`}
+      >
+        {content}
+        {message.status === 'pending' && <span className="ml-2 text-xs text-gray-500 dark:text-gray-400">Sending…</span>}
+        {message.status === 'failed' && message.txnId && (
+          <span className="mt-1 flex flex-wrap items-center gap-2 text-xs">
+            <span role="alert" className="text-red-700 dark:text-red-300">
+              Not sent{message.error ? `: ${message.error}` : ''}
+            </span>
+            <button
+              type="button"
+              onClick={() => onRetry(message.txnId!)}
+              className="rounded-md bg-red-600 px-2 py-0.5 font-medium text-white hover:bg-red-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-red-500"
+            >
+              Retry
+            </button>
+            <button
+              type="button"
+              onClick={() => onDiscard(message.txnId!)}
+              className="rounded-md px-2 py-0.5 text-gray-700 underline hover:bg-gray-100 dark:text-gray-300 dark:hover:bg-gray-800"
+            >
+              Delete
+            </button>
+          </span>
+        )}
+      </div>
+      {showTime && (
+        <time
+          className="invisible shrink-0 pt-0.5 text-xs text-gray-500 group-hover:visible group-focus-within:visible dark:text-gray-400"
+          dateTime={new Date(message.ts).toISOString()}
+        >
+          {formatTime(message.ts)}
+        </time>
+      )}
+    </li>
+  )
+}

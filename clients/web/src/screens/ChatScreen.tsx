@@ -1,0 +1,95 @@
+import { useState } from 'react'
+import { useController } from '../app/context'
+import { useSelectedRoom } from '../app/route'
+import { CreateRoomDialog } from '../components/CreateRoomDialog'
+import { JoinRoomDialog } from '../components/JoinRoomDialog'
+import { OfflineBanner } from '../components/OfflineBanner'
+import { RoomList } from '../components/RoomList'
+import { RoomView } from '../components/RoomView'
+import { UserPickerDialog } from '../components/UserPickerDialog'
+import { localpart } from '../state/events'
+
+type Dialog = 'create' | 'join' | 'dm' | null
+
+/**
+ * Signed-in layout. Desktop: sidebar + conversation side by side. Phone
+ * (below the md breakpoint): the room list and a conversation are separate
+ * views; the conversation has a back button.
+ */
+export function ChatScreen({ onSignOut }: { onSignOut: () => void }) {
+  const controller = useController()
+  const [selected, select] = useSelectedRoom()
+  const [dialog, setDialog] = useState<Dialog>(null)
+
+  const openRoom = (roomId: string) => {
+    setDialog(null)
+    select(roomId)
+  }
+
+  return (
+    <div className="flex h-full flex-col bg-white text-gray-900 dark:bg-gray-950 dark:text-gray-100">
+      <OfflineBanner />
+      <div className="flex min-h-0 flex-1">
+        <aside
+          aria-label="Sidebar"
+          className={`${selected ? 'hidden md:flex' : 'flex'} w-full min-w-0 flex-col border-r border-gray-200 bg-gray-50 md:w-80 md:shrink-0 dark:border-gray-800 dark:bg-gray-900`}
+        >
+          <header className="flex items-center gap-2 border-b border-gray-200 px-4 py-3 dark:border-gray-800">
+            <h1 className="flex-1 truncate text-base font-semibold">
+              Homeserver
+              <span className="block truncate text-xs font-normal text-gray-600 dark:text-gray-400">
+                Signed in as {localpart(controller.userId)}
+              </span>
+            </h1>
+            <button
+              type="button"
+              onClick={onSignOut}
+              className="rounded-md px-2 py-1 text-sm font-medium text-gray-700 hover:bg-gray-200 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-gray-200 dark:hover:bg-gray-800"
+            >
+              Sign out
+            </button>
+          </header>
+          <div className="flex gap-2 px-4 py-3">
+            <SidebarAction onClick={() => setDialog('create')}>New room</SidebarAction>
+            <SidebarAction onClick={() => setDialog('join')}>Join room</SidebarAction>
+            <SidebarAction onClick={() => setDialog('dm')}>New message</SidebarAction>
+          </div>
+          <div className="min-h-0 flex-1 overflow-y-auto">
+            <RoomList selectedRoomId={selected} onSelect={openRoom} />
+          </div>
+        </aside>
+        <main className={`${selected ? 'flex' : 'hidden md:flex'} min-w-0 flex-1 flex-col`}>
+          {selected ? (
+            <RoomView key={selected} roomId={selected} onBack={() => select(null)} />
+          ) : (
+            <div className="flex flex-1 items-center justify-center p-8 text-center text-gray-600 dark:text-gray-400">
+              <p>Pick a room on the left, or start a new conversation.</p>
+            </div>
+          )}
+        </main>
+      </div>
+      {dialog === 'create' && <CreateRoomDialog onClose={() => setDialog(null)} onCreated={openRoom} />}
+      {dialog === 'join' && <JoinRoomDialog onClose={() => setDialog(null)} onJoined={openRoom} />}
+      {dialog === 'dm' && (
+        <UserPickerDialog
+          title="Start a conversation"
+          actionLabel="Message"
+          onClose={() => setDialog(null)}
+          onPick={async (userId) => openRoom(await controller.startDirect(userId))}
+        />
+      )}
+    </div>
+  )
+}
+
+function SidebarAction({ onClick, children }: { onClick: () => void; children: string }) {
+  return (
+    <button
+      type="button"
+      onClick={onClick}
+      className="flex-1 rounded-lg border border-gray-300 bg-white px-2 py-1.5 text-xs font-medium text-gray-800 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 dark:border-gray-700 dark:bg-gray-800 dark:text-gray-100 dark:hover:bg-gray-700"
+    >
+      {children}
+    </button>
+  )
+}

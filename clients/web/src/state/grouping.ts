@@ -1,0 +1,104 @@
+import type { JsonObject, MatrixEvent } from '../api/types'
+import { describeStateChange } from './events'
+import type { LocalEcho, StateMap } from './types'
+
+export type MessageStatus = 'remote' | 'pending' | 'sent' | 'failed'
+
+export interface DisplayMessage {
+  key: string
+  eventId?: string
+  txnId?: string
+  sender: string
+  ts: number
+  type: string
+  content: JsonObject
+  status: MessageStatus
+  error?: string
+}
+
+export type TimelineItem =
+  | { kind: 'day'; key: string; ts: number }
+  | { kind: 'group'; key: string; sender: string; messages: DisplayMessage[] }
+  | { kind: 'notice'; key: string; ts: number; text: string; eventId: string }
+
+/** Local calendar day of a timestamp, as YYYY-MM-DD. */
+export function dayKey(ts: number): string {
+  const d = new Date(ts)
+  const pad = (n: number) => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`
+}
+
+const MESSAGE_TYPES = new Set(['m.room.message', 'm.room.encrypted', 'm.sticker'])
+
+/**
+ * Turns a room's timeline plus its local echoes into display items: day
+ * separators, runs of consecutive messages by the same sender on the same day,
+ * and one-line notices for membership and other state changes. Echoes come
+ * last (they are newer than anything the server has confirmed to us).
+ */
+export function groupTimeline(
+  events: readonly MatrixEvent[],
+  echoes: readonly LocalEcho[],
+  state: StateMap,
+  userId: string,
+): TimelineItem[] {
+  const items: TimelineItem[] = []
+  let currentDay: string | null = null
+  let group: Extract<TimelineItem, { kind: 'group' }> | null = null
+
+  const startDayIfNeeded = (ts: number) => {
+    const day = dayKey(ts)
+    if (day !== currentDay) {
+      currentDay = day
+      items.push({ kind: 'day', key: `day-${day}`, ts })
+      group = null
+    }
+  }
+
+  const addMessage = (m: DisplayMessage) => {
+    startDayIfNeeded(m.ts)
+    const g = group as Extract<TimelineItem, { kind: 'group' }> | null
+    if (g && g.sender === m.sender) {
+      g.messages.push(m)
+    } else {
+      group = { kind: 'group', key: `group-${m.key}`, sender: m.sender, messages: [m] }
+      items.push(group)
+    }
+  }
+
+  for (const e of events) {
+    if (MESSAGE_TYPES.has(e.type)) {
+      addMessage({
+        key: e.event_id,
+        eventId: e.event_id,
+        sender: e.sender,
+        ts: e.origin_server_ts,
+        type: e.type,
+        content: e.content,
+        status: 'remote',
+      })
+      continue
+    }
+    const text = describeStateChange(e, state)
+    if (text) {
+      startDayIfNeeded(e.origin_server_ts)
+      items.push({ kind: 'notice', key: e.event_id, ts: e.origin_server_ts, text, eventId: e.event_id })
+      group = null
+    }
+  }
+
+  for (const echo of echoes) {
+    addMessage({
+      key: echo.txnId, // stable across pending → sent → failed → retry
+      txnId: echo.txnId,
+      eventId: echo.eventId,
+      sender: userId,
+      ts: echo.createdTs,
+      type: echo.type,
+      content: echo.content,
+      status: echo.status,
+      error: echo.error,
+    })
+  }
+  return items
+}

@@ -1,0 +1,1 @@
+"""The HTTP API: thin Quart blueprints that parse, check who asks, and call handlers."""

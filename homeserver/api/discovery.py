@@ -1,0 +1,85 @@
+"""Discovery and the start-up calls every client makes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import yaml
+from quart import Blueprint, Response
+
+from homeserver.api.common import CLIENT_V3, authenticated, hs, json_response, requester
+from homeserver.errors import MatrixError
+from homeserver.handlers.push_rules import default_push_rules
+from homeserver.handlers.room_creation import ROOM_VERSION, SUPPORTED_ROOM_VERSIONS
+
+bp = Blueprint("discovery", __name__)
+
+SPEC_VERSIONS = ["v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9",
+                 "v1.10", "v1.11"]
+OPENAPI_PATH = Path(__file__).resolve().parent.parent.parent / "spec" / "openapi.yaml"
+_openapi_cache: dict[str, bytes] = {}
+
+
+@bp.get("/_matrix/client/versions")
+async def versions() -> Response:
+    return json_response({"versions": SPEC_VERSIONS, "unstable_features": {}})
+
+
+@bp.get("/.well-known/matrix/client")
+async def well_known() -> Response:
+    return json_response({"m.homeserver": {"base_url": hs().config.base_url}})
+
+
+@bp.get("/_matrix/client/v1/auth_metadata")
+async def auth_metadata() -> Response:
+    raise MatrixError(404, "M_UNRECOGNIZED", "OAuth 2.0 sign-in is not available yet")
+
+
+@bp.get("/_matrix/client/openapi.json")
+async def openapi() -> Response:
+    if "json" not in _openapi_cache:
+        _openapi_cache["json"] = orjson.dumps(yaml.safe_load(OPENAPI_PATH.read_text()))
+    return Response(_openapi_cache["json"], mimetype="application/json")
+
+
+@bp.get(f"{CLIENT_V3}/capabilities")
+@authenticated
+async def capabilities() -> Response:
+    return json_response(
+        {
+            "capabilities": {
+                "m.change_password": {"enabled": True},
+                "m.room_versions": {"default": ROOM_VERSION, "available": SUPPORTED_ROOM_VERSIONS},
+                "m.set_displayname": {"enabled": True},
+                "m.set_avatar_url": {"enabled": True},
+                "m.3pid_changes": {"enabled": False},
+                "m.get_login_token": {"enabled": False},
+            }
+        }
+    )
+
+
+@bp.get(f"{CLIENT_V3}/voip/turnServer")
+@authenticated
+async def turn_server() -> Response:
+    # No TURN server is configured: the valid empty configuration.
+    return json_response({"uris": [], "ttl": 86400, "username": "", "password": ""})
+
+
+@bp.get(f"{CLIENT_V3}/thirdparty/protocols")
+@authenticated
+async def thirdparty_protocols() -> Response:
+    return json_response({})
+
+
+@bp.get(f"{CLIENT_V3}/pushrules/")
+@authenticated
+async def push_rules() -> Response:
+    return json_response({"global": default_push_rules(requester().user_id)})
+
+
+@bp.get(f"{CLIENT_V3}/pushrules/global/")
+@authenticated
+async def push_rules_global() -> Response:
+    return json_response(default_push_rules(requester().user_id))

@@ -1,0 +1,103 @@
+"""The Quart application: blueprints, errors in Matrix form, CORS, request ids
+and the body size limit."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from quart import Quart, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from homeserver.api import (
+    account,
+    account_data,
+    auth,
+    directory,
+    discovery,
+    room_events,
+    room_state,
+    rooms,
+    sync,
+    web_client,
+)
+from homeserver.api.common import json_response
+from homeserver.config import Config
+from homeserver.errors import MatrixError
+from homeserver.server import HomeServer
+
+logger = logging.getLogger(__name__)
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+def create_app(config: Config) -> Quart:
+    app = Quart(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_request_body_bytes
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    app.url_map.strict_slashes = False
+    for module in (discovery, auth, account, rooms, room_state, room_events, sync,
+                   account_data, directory):
+        app.register_blueprint(module.bp)
+    app.register_blueprint(web_client.bp)
+
+    @app.before_serving
+    async def start() -> None:
+        app.extensions["homeserver"] = await HomeServer.start(config)
+
+    @app.after_serving
+    async def stop() -> None:
+        server = app.extensions.pop("homeserver", None)
+        if server is not None:
+            await server.stop()
+
+    @app.before_request
+    async def before() -> Response | None:
+        g.request_id = secrets.token_hex(6)
+        if request.method == "OPTIONS":
+            return Response(b"", status=204)
+        return None
+
+    @app.after_request
+    async def after(response: Response) -> Response:
+        if request.path.startswith(("/_matrix", "/.well-known")):
+            response.headers.update(CORS_HEADERS)
+        response.headers["X-Request-Id"] = getattr(g, "request_id", "")
+        return response
+
+    @app.errorhandler(MatrixError)
+    async def matrix_error(error: MatrixError) -> Response:
+        return json_response(error.to_json(), error.status)
+
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        if status == 413:
+            limit = config.max_request_body_bytes
+            body = {"errcode": "M_TOO_LARGE", "error": f"Request body above {limit} bytes"}
+        elif status in (404, 405):
+            body = {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}
+        elif status == 400:
+            body = {"errcode": "M_BAD_JSON", "error": error.description or "Bad request"}
+        else:
+            body = {"errcode": "M_UNKNOWN", "error": error.description or "Error"}
+        return json_response(body, status)
+
+    @app.errorhandler(Exception)
+    async def unexpected(error: Exception) -> Response:
+        request_id = getattr(g, "request_id", "")
+        logger.exception(
+            "unexpected error handling request",
+            extra={"request_id": request_id, "method": request.method, "path": request.path},
+        )
+        return json_response(
+            {"errcode": "M_UNKNOWN", "error": f"Internal server error (request {request_id})"},
+            500,
+        )
+
+    return app

@@ -1,0 +1,152 @@
+"""Settings: a YAML file in the data directory, generated on first start, with
+environment overrides (PORT, BIND_ADDRESS, DATABASE_URL, DATA_DIR, SERVER_NAME, ...)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG_FILE_NAME = "homeserver.yaml"
+
+
+@dataclass
+class RateLimit:
+    per_second: float
+    burst: int
+
+
+@dataclass
+class Config:
+    data_dir: Path
+    server_name: str = "localhost"
+    public_baseurl: str = ""
+    bind_address: str = "127.0.0.1"
+    port: int = 8008
+    database_url: str = ""
+    enable_registration: bool = True
+    max_request_body_bytes: int = 1_048_576
+    # Password logins get long-lived tokens (standard clients without refresh
+    # support would otherwise be signed out); logout and password change revoke.
+    access_token_lifetime_seconds: int = 365 * 24 * 3600
+    password_min_length: int = 8
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19_456
+    signing_key_file: str = "signing.key"
+    web_client_dir: str = ""
+    log_level: str = "INFO"
+    rate_limit_login: RateLimit = field(default_factory=lambda: RateLimit(0.5, 10))
+    rate_limit_register: RateLimit = field(default_factory=lambda: RateLimit(0.2, 5))
+    rate_limit_send: RateLimit = field(default_factory=lambda: RateLimit(20.0, 100))
+    rate_limits_enabled: bool = True
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'homeserver.db'}"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.data_dir / self.signing_key_file
+
+    @property
+    def base_url(self) -> str:
+        return self.public_baseurl or f"http://{self.server_name}:{self.port}"
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("data_dir")
+        return data
+
+
+_ENV_OVERRIDES: dict[str, str] = {
+    "PORT": "port",
+    "BIND_ADDRESS": "bind_address",
+    "DATABASE_URL": "database_url",
+    "SERVER_NAME": "server_name",
+    "PUBLIC_BASEURL": "public_baseurl",
+    "ENABLE_REGISTRATION": "enable_registration",
+    "LOG_LEVEL": "log_level",
+    "WEB_CLIENT_DIR": "web_client_dir",
+    "RATE_LIMITS_ENABLED": "rate_limits_enabled",
+}
+
+
+class ConfigError(Exception):
+    pass
+
+
+def default_data_dir(env: dict[str, str] | None = None) -> Path:
+    env = dict(os.environ) if env is None else env
+    return Path(env.get("DATA_DIR") or env.get("HOMESERVER_DATA_DIR") or "data").resolve()
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name}: expected a boolean, got {value!r}")
+    if isinstance(default, int):
+        try:
+            return int(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{name}: expected an integer, got {value!r}") from exc
+    if isinstance(default, RateLimit):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name}: expected a mapping with per_second and burst")
+        return RateLimit(float(value.get("per_second", default.per_second)),
+                         int(value.get("burst", default.burst)))
+    return str(value)
+
+
+def load_config(
+    data_dir: Path | None = None,
+    env: dict[str, str] | None = None,
+    *,
+    write_if_missing: bool = True,
+) -> Config:
+    """Reads `<data_dir>/homeserver.yaml` (creating it on first start), then applies
+    environment overrides. The file is never rewritten with environment values."""
+    env = dict(os.environ) if env is None else env
+    data_dir = (data_dir or default_data_dir(env)).resolve()
+    config_path = Path(env["HOMESERVER_CONFIG"]) if env.get("HOMESERVER_CONFIG") else None
+    config_path = config_path or data_dir / CONFIG_FILE_NAME
+
+    config = Config(data_dir=data_dir)
+    if config_path.exists():
+        loaded = yaml.safe_load(config_path.read_text()) or {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{config_path}: expected a mapping at the top level")
+        _apply(config, loaded, source=str(config_path))
+    elif write_if_missing:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        write_config(config, config_path)
+
+    overrides = {attr: env[var] for var, attr in _ENV_OVERRIDES.items() if env.get(var)}
+    _apply(config, overrides, source="environment")
+    return config
+
+
+def _apply(config: Config, values: dict[str, Any], *, source: str) -> None:
+    known = {f.name for f in fields(config)} - {"data_dir"}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"{source}: unknown setting {key!r}")
+        setattr(config, key, _coerce(key, value, getattr(config, key)))
+
+
+def write_config(config: Config, path: Path) -> None:
+    header = (
+        "# Homeserver settings. Environment variables override these:\n"
+        "# PORT, BIND_ADDRESS, DATABASE_URL, SERVER_NAME, PUBLIC_BASEURL, ENABLE_REGISTRATION,\n"
+        "# LOG_LEVEL, WEB_CLIENT_DIR, RATE_LIMITS_ENABLED (and DATA_DIR for this folder).\n"
+        "# database_url empty means SQLite in this folder (homeserver.db).\n"
+    )
+    path.write_text(header + yaml.safe_dump(config.to_yaml_dict(), sort_keys=False))

@@ -1,0 +1,1 @@
+"""Behaviour: what each API call does, between the thin API layer and storage."""

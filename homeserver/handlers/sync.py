@@ -1,0 +1,336 @@
+"""What a client has not seen yet: the /sync response between two tokens.
+
+This is the one place that computes a sync delta. Long-poll /sync calls it,
+and the WebSocket stream will call it too, so both transports agree."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from homeserver.handlers.filters import SyncFilter
+from homeserver.handlers.room_state import RoomState
+from homeserver.handlers.serialize import EventSerializer
+from homeserver.handlers.tokens import Requester
+from homeserver.handlers.visibility import RoomView, Visibility
+from homeserver.storage import Storage
+from homeserver.storage.events import MembershipRow, StoredEvent
+from homeserver.streams.notifier import Notifier
+from homeserver.streams.positions import StreamPositions
+from homeserver.streams.tokens import StreamToken, page_token
+
+STRIPPED_STATE_TYPES = (
+    "m.room.create",
+    "m.room.join_rules",
+    "m.room.name",
+    "m.room.avatar",
+    "m.room.topic",
+    "m.room.canonical_alias",
+    "m.room.encryption",
+)
+MAX_TIMEOUT_MS = 60_000
+# Hidden or filtered events can make a timeline scan long; stop after this many batches.
+MAX_TIMELINE_SCANS = 20
+
+
+@dataclass
+class SyncResult:
+    next_batch: StreamToken
+    join: dict[str, Any] = field(default_factory=dict)
+    invite: dict[str, Any] = field(default_factory=dict)
+    leave: dict[str, Any] = field(default_factory=dict)
+    account_data: list[dict[str, Any]] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (self.join or self.invite or self.leave or self.account_data)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "next_batch": self.next_batch.serialize(),
+            "rooms": {"join": self.join, "invite": self.invite, "leave": self.leave, "knock": {}},
+            "account_data": {"events": self.account_data},
+            "presence": {"events": []},
+            "to_device": {"events": []},
+            "device_lists": {"changed": [], "left": []},
+            "device_one_time_keys_count": {},
+        }
+
+
+@dataclass(frozen=True)
+class _Context:
+    requester: Requester
+    since: int | None
+    now: int
+    filter: SyncFilter
+    full_state: bool
+
+
+class SyncHandler:
+    def __init__(
+        self,
+        storage: Storage,
+        positions: StreamPositions,
+        notifier: Notifier,
+        visibility: Visibility,
+        room_state: RoomState,
+        serializer: EventSerializer,
+    ) -> None:
+        self._storage = storage
+        self._positions = positions
+        self._notifier = notifier
+        self._visibility = visibility
+        self._room_state = room_state
+        self._serializer = serializer
+
+    def current_token(self) -> StreamToken:
+        return StreamToken(events=self._positions.current)
+
+    async def wait_for_sync(
+        self,
+        requester: Requester,
+        since: StreamToken | None,
+        sync_filter: SyncFilter,
+        *,
+        full_state: bool = False,
+        timeout_ms: int = 0,
+    ) -> SyncResult:
+        """Computes the delta since `since`; when it is empty, waits (event-driven,
+        up to the timeout) for something to arrive."""
+        deadline = time.monotonic() + min(max(timeout_ms, 0), MAX_TIMEOUT_MS) / 1000
+        now = self.current_token()
+        result = await self.compute(requester, since, now, sync_filter, full_state=full_state)
+        if since is None or full_state:
+            return result
+        while result.is_empty():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            rooms = [
+                m.room_id for m in await self._storage.events.get_rooms_for_user(
+                    requester.user_id, ("join",)
+                )
+            ]
+            woken = await self._notifier.wait(requester.user_id, rooms, now.events, remaining)
+            if not woken:
+                break
+            now = self.current_token()
+            result = await self.compute(requester, since, now, sync_filter, full_state=False)
+            if result.is_empty():
+                # Woken for news another user may see but this one may not.
+                await asyncio.sleep(0)
+        return result
+
+    async def compute(
+        self,
+        requester: Requester,
+        since: StreamToken | None,
+        now: StreamToken,
+        sync_filter: SyncFilter,
+        *,
+        full_state: bool = False,
+    ) -> SyncResult:
+        ctx = _Context(
+            requester,
+            None if since is None else min(since.events, now.events),
+            now.events,
+            sync_filter,
+            full_state,
+        )
+        result = SyncResult(next_batch=now)
+        await self._account_data(ctx, result)
+        rows = await self._storage.events.get_rooms_for_user(
+            requester.user_id, ("join", "invite", "leave", "ban")
+        )
+        # Rows changed after `now` are left for the next sync.
+        rows = [r for r in rows if r.stream_ordering <= ctx.now]
+        rows = [r for r in rows if sync_filter.rooms.allows_room(r.room_id)]
+        changed_membership = {r.room_id for r in rows if ctx.since is None or r.stream_ordering > ctx.since}
+
+        joined = [r for r in rows if r.membership == "join"]
+        if ctx.since is None or full_state:
+            for row in joined:
+                result.join[row.room_id] = await self._joined_room(ctx, row, newly_joined=True)
+        else:
+            latest = await self._storage.events.get_latest_positions(
+                [r.room_id for r in joined], ctx.since, ctx.now
+            )
+            for row in joined:
+                newly = row.room_id in changed_membership
+                if newly or row.room_id in latest:
+                    result.join[row.room_id] = await self._joined_room(ctx, row, newly_joined=newly)
+        for room_id, entry in await self._room_account_data(ctx, joined):
+            result.join.setdefault(room_id, self._empty_joined_room())["account_data"] = entry
+
+        for row in rows:
+            if row.membership == "invite" and row.room_id in changed_membership:
+                result.invite[row.room_id] = await self._invited_room(row)
+            elif row.membership in ("leave", "ban") and row.room_id in changed_membership:
+                if ctx.since is None and not sync_filter.include_leave:
+                    continue
+                result.leave[row.room_id] = await self._left_room(ctx, row)
+        return result
+
+    # -- account data ------------------------------------------------------------
+
+    async def _account_data(self, ctx: _Context, result: SyncResult) -> None:
+        items = await self._storage.account_data.changed_since(
+            ctx.requester.user_id, ctx.since or 0, ctx.now
+        )
+        result.account_data = [
+            {"type": item.type, "content": item.content}
+            for item in items
+            if item.room_id == "" and ctx.filter.account_data.allows_type_and_sender(item.type, None)
+        ]
+
+    async def _room_account_data(
+        self, ctx: _Context, joined: list[MembershipRow]
+    ) -> list[tuple[str, dict[str, Any]]]:
+        joined_ids = {r.room_id for r in joined}
+        items = await self._storage.account_data.changed_since(
+            ctx.requester.user_id, ctx.since or 0, ctx.now
+        )
+        per_room: dict[str, list[dict[str, Any]]] = {}
+        for item in items:
+            if item.room_id in joined_ids and ctx.filter.room_account_data.allows_type_and_sender(
+                item.type, None
+            ):
+                per_room.setdefault(item.room_id, []).append(
+                    {"type": item.type, "content": item.content}
+                )
+        return [(room_id, {"events": events}) for room_id, events in per_room.items()]
+
+    # -- rooms -------------------------------------------------------------------
+
+    @staticmethod
+    def _empty_joined_room() -> dict[str, Any]:
+        return {
+            "timeline": {"events": [], "limited": False},
+            "state": {"events": []},
+            "account_data": {"events": []},
+            "ephemeral": {"events": []},
+            "unread_notifications": {"notification_count": 0, "highlight_count": 0},
+        }
+
+    async def _timeline(
+        self, ctx: _Context, room_id: str, view: RoomView, after: int | None, upto: int
+    ) -> tuple[list[StoredEvent], bool]:
+        """The newest visible events in (after, upto] (up to the filter's limit,
+        oldest first) and whether older ones in the range were left out."""
+        limit = ctx.filter.timeline.timeline_limit()
+        picked: list[StoredEvent] = []
+        cursor = upto
+        for _ in range(MAX_TIMELINE_SCANS):
+            batch = await self._storage.events.get_room_events(
+                room_id, after=after, upto=cursor, limit=limit + 1, newest_first=True
+            )
+            for event in batch:
+                if len(picked) == limit:
+                    # An older event of the range is left out.
+                    picked.reverse()
+                    return picked, True
+                if view.can_see(event) and ctx.filter.timeline.allows(event):
+                    picked.append(event)
+            if len(batch) <= limit:
+                break
+            cursor = batch[-1].stream_ordering - 1
+        else:
+            picked.reverse()
+            return picked, True
+        picked.reverse()
+        return picked, False
+
+    async def _state_events(self, ctx: _Context, ids: list[str]) -> list[dict[str, Any]]:
+        found = await self._storage.events.get_events(ids)
+        events = sorted(found.values(), key=lambda e: e.stream_ordering)
+        events = [e for e in events if ctx.filter.state.allows_type_and_sender(e.type, None)]
+        return await self._serializer.serialize(
+            events, user_id=ctx.requester.user_id, device_id=ctx.requester.device_id,
+            include_room_id=False,
+        )
+
+    async def _joined_room(
+        self, ctx: _Context, row: MembershipRow, *, newly_joined: bool
+    ) -> dict[str, Any]:
+        room_id = row.room_id
+        view = await self._visibility.room_view(room_id, ctx.requester.user_id)
+        incremental = ctx.since is not None and not newly_joined
+        after = ctx.since if incremental else None
+        timeline, limited = await self._timeline(ctx, room_id, view, after, ctx.now)
+        start = timeline[0].stream_ordering - 1 if timeline else ctx.now
+
+        if incremental and not limited and not ctx.full_state:
+            state_ids: list[str] = []
+        else:
+            at_start = await self._room_state.state_ids_at(room_id, start)
+            if incremental and not ctx.full_state and ctx.since is not None:
+                before = await self._room_state.state_ids_at(room_id, ctx.since)
+                state_ids = [eid for key, eid in at_start.items() if before.get(key) != eid]
+            else:
+                state_ids = list(at_start.values())
+        room = self._empty_joined_room()
+        room["timeline"] = {
+            "events": await self._serializer.serialize(
+                timeline, user_id=ctx.requester.user_id, device_id=ctx.requester.device_id,
+                include_room_id=False,
+            ),
+            "limited": limited,
+            "prev_batch": page_token(start),
+        }
+        room["state"] = {"events": await self._state_events(ctx, state_ids)}
+        if not incremental or any(e.type == "m.room.member" for e in timeline):
+            room["summary"] = await self._summary(room_id, ctx.requester.user_id)
+        return room
+
+    async def _summary(self, room_id: str, user_id: str) -> dict[str, Any]:
+        members = await self._storage.events.get_room_members(room_id, ("join", "invite"))
+        joined = sorted(m.user_id for m in members if m.membership == "join")
+        invited = sorted(m.user_id for m in members if m.membership == "invite")
+        heroes = [u for u in joined + invited if u != user_id][:5]
+        return {
+            "m.heroes": heroes,
+            "m.joined_member_count": len(joined),
+            "m.invited_member_count": len(invited),
+        }
+
+    async def _invited_room(self, row: MembershipRow) -> dict[str, Any]:
+        state = await self._storage.events.get_current_state(
+            row.room_id, [(t, "") for t in STRIPPED_STATE_TYPES]
+        )
+        invite = await self._storage.events.get_event(row.event_id)
+        stripped = [
+            {
+                "type": e.type,
+                "state_key": e.state_key,
+                "content": e.event["content"],
+                "sender": e.event["sender"],
+            }
+            for e in [*state.values(), *([invite] if invite else [])]
+        ]
+        return {"invite_state": {"events": stripped}}
+
+    async def _left_room(self, ctx: _Context, row: MembershipRow) -> dict[str, Any]:
+        view = await self._visibility.room_view(row.room_id, ctx.requester.user_id)
+        timeline, limited = await self._timeline(
+            ctx, row.room_id, view, ctx.since, row.stream_ordering
+        )
+        start = timeline[0].stream_ordering - 1 if timeline else row.stream_ordering
+        state = await self._room_state.state_ids_at(row.room_id, start)
+        if ctx.since is not None:
+            before = await self._room_state.state_ids_at(row.room_id, ctx.since)
+            state_ids = [eid for key, eid in state.items() if before.get(key) != eid]
+        else:
+            state_ids = list(state.values())
+        return {
+            "timeline": {
+                "events": await self._serializer.serialize(
+                    timeline, user_id=ctx.requester.user_id,
+                    device_id=ctx.requester.device_id, include_room_id=False,
+                ),
+                "limited": limited,
+                "prev_batch": page_token(start),
+            },
+            "state": {"events": await self._state_events(ctx, state_ids)},
+            "account_data": {"events": []},
+        }

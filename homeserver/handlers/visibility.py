@@ -1,0 +1,96 @@
+"""Who may see which events of a room (m.room.history_visibility), following
+the spec's rules: world_readable to everyone; otherwise to users who were joined
+at the event, or, when `shared`, who joined at any point after it, or, when
+`invited`, who were invited at it. Users always see their own membership events."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from homeserver.errors import forbidden
+from homeserver.storage import Storage
+from homeserver.storage.events import StoredEvent
+
+
+@dataclass(frozen=True)
+class _Timeline:
+    positions: list[int]
+    values: list[str]
+
+    def at(self, position: int, default: str, *, inclusive: bool) -> str:
+        index = bisect_right(self.positions, position if inclusive else position - 1)
+        return self.values[index - 1] if index else default
+
+
+@dataclass(frozen=True)
+class RoomView:
+    """A user's history in one room: enough to decide visibility of any event."""
+
+    user_id: str
+    memberships: _Timeline
+    visibility: _Timeline
+
+    @property
+    def ever_member(self) -> bool:
+        return bool(self.memberships.values)
+
+    @property
+    def current_membership(self) -> str | None:
+        return self.memberships.values[-1] if self.memberships.values else None
+
+    def can_see(self, event: StoredEvent) -> bool:
+        position = event.stream_ordering
+        if event.type == "m.room.member" and event.state_key == self.user_id:
+            return True
+        visibility = self.visibility.at(position, "shared", inclusive=False)
+        if visibility == "world_readable":
+            return True
+        membership = self.memberships.at(position, "leave", inclusive=True)
+        if membership == "join":
+            return True
+        if visibility == "shared":
+            later = bisect_right(self.memberships.positions, position)
+            return "join" in self.memberships.values[later:]
+        return visibility == "invited" and membership == "invite"
+
+    def last_visible_position(self) -> int | None:
+        """Where a user who left stops seeing the room (None while joined)."""
+        if self.current_membership in ("join", None):
+            return None
+        return self.memberships.positions[-1]
+
+
+class Visibility:
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    async def room_view(self, room_id: str, user_id: str) -> RoomView:
+        members = await self._storage.events.get_state_history(room_id, "m.room.member", user_id)
+        history = await self._storage.events.get_state_history(
+            room_id, "m.room.history_visibility", ""
+        )
+        return RoomView(
+            user_id,
+            _Timeline([p for p, _ in members], [str(c.get("membership")) for _, c in members]),
+            _Timeline(
+                [p for p, _ in history], [str(c.get("history_visibility")) for _, c in history]
+            ),
+        )
+
+    async def filter_events(
+        self, room_id: str, user_id: str, events: Sequence[StoredEvent]
+    ) -> list[StoredEvent]:
+        view = await self.room_view(room_id, user_id)
+        return [e for e in events if view.can_see(e)]
+
+    async def require_reader(self, room_id: str, user_id: str) -> RoomView:
+        """The user's view of the room, or 403 when they may read nothing of it:
+        neither a member now or before, nor a world-readable room."""
+        view = await self.room_view(room_id, user_id)
+        if view.ever_member and view.current_membership != "invite":
+            return view
+        if view.visibility.values and view.visibility.values[-1] == "world_readable":
+            return view
+        raise forbidden("You are not a member of this room")

@@ -1,0 +1,85 @@
+"""The homeserver object: configuration, storage and the services, wired once."""
+
+from __future__ import annotations
+
+import logging
+
+from homeserver.config import Config
+from homeserver.handlers.accounts import Accounts
+from homeserver.handlers.directory import Directory
+from homeserver.handlers.event_sender import EventSender
+from homeserver.handlers.keys import ServerKeys, load_or_create_keys
+from homeserver.handlers.membership import Membership
+from homeserver.handlers.pagination import Pagination
+from homeserver.handlers.passwords import Passwords
+from homeserver.handlers.profile import Profiles
+from homeserver.handlers.room_creation import RoomCreation
+from homeserver.handlers.room_state import RoomState
+from homeserver.handlers.serialize import EventSerializer
+from homeserver.handlers.sync import SyncHandler
+from homeserver.handlers.tokens import TokenService
+from homeserver.handlers.uia import UserInteractiveAuth
+from homeserver.handlers.visibility import Visibility
+from homeserver.ratelimit import RateLimiter
+from homeserver.storage import Storage
+from homeserver.streams.notifier import Notifier
+from homeserver.streams.positions import StreamPositions
+
+logger = logging.getLogger(__name__)
+
+
+class HomeServer:
+    def __init__(self, config: Config, storage: Storage, keys: ServerKeys, start: int) -> None:
+        self.config = config
+        self.storage = storage
+        self.keys = keys
+        self.server_name = config.server_name
+        self.positions = StreamPositions(start)
+        self.notifier = Notifier()
+        self.passwords = Passwords(config.argon2_time_cost, config.argon2_memory_kib)
+        self.tokens = TokenService(
+            storage, keys, config.base_url, config.access_token_lifetime_seconds
+        )
+        self.accounts = Accounts(
+            storage, self.passwords, self.tokens, self.server_name, config.password_min_length
+        )
+        self.uia = UserInteractiveAuth()
+        self.sender = EventSender(storage, keys, self.server_name, self.positions, self.notifier)
+        self.membership = Membership(storage, self.sender, self.server_name)
+        self.rooms = RoomCreation(storage, self.sender, self.membership, self.server_name)
+        self.room_state = RoomState(storage)
+        self.visibility = Visibility(storage)
+        self.serializer = EventSerializer(storage)
+        self.pagination = Pagination(storage)
+        self.sync = SyncHandler(
+            storage, self.positions, self.notifier, self.visibility, self.room_state,
+            self.serializer,
+        )
+        self.profiles = Profiles(storage, self.sender)
+        self.directory = Directory(storage, self.server_name)
+        enabled = config.rate_limits_enabled
+        self.login_limiter = RateLimiter(
+            config.rate_limit_login.per_second, config.rate_limit_login.burst, enabled=enabled
+        )
+        self.register_limiter = RateLimiter(
+            config.rate_limit_register.per_second, config.rate_limit_register.burst,
+            enabled=enabled,
+        )
+        self.send_limiter = RateLimiter(
+            config.rate_limit_send.per_second, config.rate_limit_send.burst, enabled=enabled
+        )
+
+    @classmethod
+    async def start(cls, config: Config) -> HomeServer:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        keys = load_or_create_keys(config.signing_key_path, config.data_dir / "token_signing.pem")
+        storage = await Storage.open(config.effective_database_url)
+        start = await storage.max_stream_position()
+        logger.info(
+            "homeserver ready",
+            extra={"server_name": config.server_name, "stream_position": start},
+        )
+        return cls(config, storage, keys, start)
+
+    async def stop(self) -> None:
+        await self.storage.close()

@@ -1,0 +1,37 @@
+"""The storage layer: the only package that knows tables and SQL."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from homeserver.storage.account_data import AccountDataStore
+from homeserver.storage.engine import create_engine, run_migrations
+from homeserver.storage.events import EventStore
+from homeserver.storage.users import UserStore
+
+
+class Storage:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.users = UserStore(engine)
+        self.events = EventStore(engine)
+        self.account_data = AccountDataStore(engine)
+
+    @classmethod
+    async def open(cls, url: str, *, migrate: bool = True) -> Storage:
+        engine = create_engine(url)
+        if migrate:
+            await run_migrations(engine)
+        return cls(engine)
+
+    async def max_stream_position(self) -> int:
+        return max(
+            await self.events.get_max_stream_ordering(),
+            await self.account_data.get_max_stream_ordering(),
+        )
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+__all__ = ["Storage"]

@@ -1,0 +1,36 @@
+"""What every store shares: the engine and a dialect-neutral upsert."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.dml import Insert
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+
+def upsert(
+    connection: AsyncConnection,
+    table: Table,
+    values: dict[str, Any],
+    keys: Sequence[str],
+) -> Insert:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE for SQLite and PostgreSQL alike."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**values)
+    updates = {name: statement.excluded[name] for name in values if name not in keys}
+    if not updates:
+        return statement.on_conflict_do_nothing(index_elements=list(keys))
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
+
+
+def insert_ignore(connection: AsyncConnection, table: Table, values: dict[str, Any]) -> Insert:
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).values(**values).on_conflict_do_nothing()

@@ -1,0 +1,528 @@
+"""Room events: persistence of an event with its edges and state changes in one
+transaction, and the read paths (by id, by room and stream range, state)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
+
+from homeserver.storage.base import Store, upsert
+from homeserver.storage.tables import (
+    current_state,
+    event_auth_edges,
+    event_edges,
+    events,
+    forward_extremities,
+    memberships,
+    rooms,
+    transaction_ids,
+)
+from homeserver.util import json_dumps, json_loads
+
+StateKey = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    event: dict[str, Any]
+    stream_ordering: int
+    redacted_by: str | None = None
+    sender_device: str | None = None
+    txn_id: str | None = None
+
+    @property
+    def event_id(self) -> str:
+        return str(self.event["event_id"])
+
+    @property
+    def room_id(self) -> str:
+        return str(self.event["room_id"])
+
+    @property
+    def type(self) -> str:
+        return str(self.event["type"])
+
+    @property
+    def state_key(self) -> str | None:
+        key = self.event.get("state_key")
+        return None if key is None else str(key)
+
+
+@dataclass(frozen=True)
+class NewRoom:
+    room_id: str
+    room_version: str
+    creator: str
+    is_public: bool
+    created_ts: int
+
+
+@dataclass(frozen=True)
+class TxnRecord:
+    device_id: str
+    txn_id: str
+
+
+@dataclass(frozen=True)
+class MembershipRow:
+    room_id: str
+    user_id: str
+    membership: str
+    event_id: str
+    stream_ordering: int
+
+
+@dataclass(frozen=True)
+class StateChange:
+    key: StateKey
+    event_id: str
+    replaces: str | None
+    stream_ordering: int
+
+
+_EVENT_COLUMNS = (
+    events.c.json,
+    events.c.stream_ordering,
+    events.c.redacted_by,
+    events.c.sender_device,
+    events.c.txn_id,
+)
+
+
+def _row_to_event(row: Any) -> StoredEvent:
+    return StoredEvent(
+        event=json_loads(row.json),
+        stream_ordering=int(row.stream_ordering),
+        redacted_by=row.redacted_by,
+        sender_device=row.sender_device,
+        txn_id=row.txn_id,
+    )
+
+
+class EventStore(Store):
+    # -- writing -------------------------------------------------------------
+
+    async def persist_event(
+        self,
+        event: dict[str, Any],
+        stream_ordering: int,
+        *,
+        replaces_state: str | None,
+        txn: TxnRecord | None,
+        new_room: NewRoom | None = None,
+        redacted_target: dict[str, Any] | None = None,
+    ) -> None:
+        """Writes the event, its DAG edges, the new forward extremity, the state and
+        membership changes and the transaction id in one database transaction.
+
+        `redacted_target`, for a redaction, is the redacted form of the target
+        event, which replaces the stored original."""
+        room_id = event["room_id"]
+        event_id = event["event_id"]
+        state_key = event.get("state_key")
+        membership = (
+            event["content"].get("membership") if event["type"] == "m.room.member" else None
+        )
+        async with self.engine.begin() as conn:
+            if new_room is not None:
+                await conn.execute(
+                    insert(rooms).values(
+                        room_id=new_room.room_id,
+                        room_version=new_room.room_version,
+                        creator=new_room.creator,
+                        is_public=new_room.is_public,
+                        created_ts=new_room.created_ts,
+                    )
+                )
+            await conn.execute(
+                insert(events).values(
+                    stream_ordering=stream_ordering,
+                    event_id=event_id,
+                    room_id=room_id,
+                    type=event["type"],
+                    state_key=state_key,
+                    membership=membership,
+                    sender=event["sender"],
+                    depth=event["depth"],
+                    origin_server_ts=event["origin_server_ts"],
+                    replaces_state=replaces_state,
+                    redacted_by=None,
+                    sender_device=txn.device_id if txn else None,
+                    txn_id=txn.txn_id if txn else None,
+                    json=json_dumps(event),
+                )
+            )
+            prev_ids = list(event.get("prev_events", []))
+            if prev_ids:
+                await conn.execute(
+                    insert(event_edges),
+                    [{"event_id": event_id, "prev_event_id": p, "room_id": room_id}
+                     for p in prev_ids],
+                )
+            auth_ids = list(event.get("auth_events", []))
+            if auth_ids:
+                await conn.execute(
+                    insert(event_auth_edges),
+                    [{"event_id": event_id, "auth_event_id": a} for a in auth_ids],
+                )
+            await conn.execute(
+                delete(forward_extremities).where(
+                    forward_extremities.c.room_id == room_id,
+                    forward_extremities.c.event_id.in_(prev_ids),
+                )
+            )
+            await conn.execute(
+                insert(forward_extremities).values(room_id=room_id, event_id=event_id)
+            )
+            if state_key is not None:
+                await conn.execute(
+                    upsert(
+                        conn,
+                        current_state,
+                        {
+                            "room_id": room_id,
+                            "type": event["type"],
+                            "state_key": state_key,
+                            "event_id": event_id,
+                            "stream_ordering": stream_ordering,
+                        },
+                        ("room_id", "type", "state_key"),
+                    )
+                )
+            if membership is not None and state_key is not None:
+                await conn.execute(
+                    upsert(
+                        conn,
+                        memberships,
+                        {
+                            "room_id": room_id,
+                            "user_id": state_key,
+                            "membership": membership,
+                            "event_id": event_id,
+                            "stream_ordering": stream_ordering,
+                            "forgotten": False,
+                        },
+                        ("room_id", "user_id"),
+                    )
+                )
+            if txn is not None:
+                await conn.execute(
+                    insert(transaction_ids).values(
+                        user_id=event["sender"],
+                        device_id=txn.device_id,
+                        txn_id=txn.txn_id,
+                        event_id=event_id,
+                        room_id=room_id,
+                        created_ts=event["origin_server_ts"],
+                    )
+                )
+            if redacted_target is not None:
+                await conn.execute(
+                    update(events)
+                    .where(events.c.event_id == redacted_target["event_id"])
+                    .values(json=json_dumps(redacted_target), redacted_by=event_id)
+                )
+
+    async def forget_room(self, room_id: str, user_id: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(memberships)
+                .where(memberships.c.room_id == room_id, memberships.c.user_id == user_id)
+                .values(forgotten=True)
+            )
+
+    # -- transaction ids -----------------------------------------------------
+
+    async def get_event_id_for_txn(self, user_id: str, device_id: str, txn_id: str) -> str | None:
+        async with self.engine.connect() as conn:
+            result = await conn.scalar(
+                select(transaction_ids.c.event_id).where(
+                    transaction_ids.c.user_id == user_id,
+                    transaction_ids.c.device_id == device_id,
+                    transaction_ids.c.txn_id == txn_id,
+                )
+            )
+        return None if result is None else str(result)
+
+    # -- rooms ----------------------------------------------------------------
+
+    async def room_exists(self, room_id: str) -> bool:
+        async with self.engine.connect() as conn:
+            found = await conn.scalar(select(rooms.c.room_id).where(rooms.c.room_id == room_id))
+        return found is not None
+
+    async def get_room_version(self, room_id: str) -> str | None:
+        async with self.engine.connect() as conn:
+            found = await conn.scalar(
+                select(rooms.c.room_version).where(rooms.c.room_id == room_id)
+            )
+        return None if found is None else str(found)
+
+    async def set_room_public(self, room_id: str, is_public: bool) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(rooms).where(rooms.c.room_id == room_id).values(is_public=is_public)
+            )
+
+    async def is_room_public(self, room_id: str) -> bool:
+        async with self.engine.connect() as conn:
+            found = await conn.scalar(select(rooms.c.is_public).where(rooms.c.room_id == room_id))
+        return bool(found)
+
+    async def list_public_rooms(self) -> list[str]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(rooms.c.room_id)
+                .where(rooms.c.is_public.is_(True))
+                .order_by(rooms.c.created_ts)
+            )
+            return [r.room_id for r in rows]
+
+    async def count_joined_members(self, room_ids: Sequence[str]) -> dict[str, int]:
+        if not room_ids:
+            return {}
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(memberships.c.room_id, func.count())
+                .where(memberships.c.room_id.in_(room_ids), memberships.c.membership == "join")
+                .group_by(memberships.c.room_id)
+            )
+            return {r[0]: int(r[1]) for r in rows}
+
+    # -- reading events ------------------------------------------------------
+
+    async def get_event(self, event_id: str) -> StoredEvent | None:
+        found = await self.get_events([event_id])
+        return found.get(event_id)
+
+    async def get_events(self, event_ids: Iterable[str]) -> dict[str, StoredEvent]:
+        ids = list(set(event_ids))
+        if not ids:
+            return {}
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(*_EVENT_COLUMNS).where(events.c.event_id.in_(ids)))
+            found = [_row_to_event(r) for r in rows]
+        return {e.event_id: e for e in found}
+
+    async def get_forward_extremities(self, room_id: str) -> list[tuple[str, int]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(events.c.event_id, events.c.depth)
+                .join(forward_extremities, forward_extremities.c.event_id == events.c.event_id)
+                .where(forward_extremities.c.room_id == room_id)
+            )
+            return [(r.event_id, int(r.depth)) for r in rows]
+
+    async def get_room_events(
+        self,
+        room_id: str,
+        *,
+        after: int | None = None,
+        upto: int | None = None,
+        limit: int,
+        newest_first: bool,
+    ) -> list[StoredEvent]:
+        """Events of a room with `after < stream_ordering <= upto`, in the asked
+        order. Served by the (room_id, stream_ordering) index: the cost of a page
+        does not depend on the size of the room."""
+        conditions = [events.c.room_id == room_id]
+        if after is not None:
+            conditions.append(events.c.stream_ordering > after)
+        if upto is not None:
+            conditions.append(events.c.stream_ordering <= upto)
+        order = events.c.stream_ordering.desc() if newest_first else events.c.stream_ordering
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(*_EVENT_COLUMNS).where(*conditions).order_by(order).limit(limit)
+            )
+            return [_row_to_event(r) for r in rows]
+
+    async def get_latest_positions(
+        self, room_ids: Sequence[str], after: int, upto: int
+    ) -> dict[str, int]:
+        """For each room with events in (after, upto], its newest position."""
+        if not room_ids:
+            return {}
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(events.c.room_id, func.max(events.c.stream_ordering))
+                .where(
+                    events.c.room_id.in_(room_ids),
+                    events.c.stream_ordering > after,
+                    events.c.stream_ordering <= upto,
+                )
+                .group_by(events.c.room_id)
+            )
+            return {r[0]: int(r[1]) for r in rows}
+
+    async def get_max_stream_ordering(self) -> int:
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(select(func.max(events.c.stream_ordering)))
+        return int(value or 0)
+
+    # -- state ---------------------------------------------------------------
+
+    async def get_current_state(
+        self, room_id: str, keys: Iterable[StateKey] | None = None
+    ) -> dict[StateKey, StoredEvent]:
+        """The room's current state events (all of them, or only `keys`)."""
+        query = (
+            select(*_EVENT_COLUMNS, current_state.c.type, current_state.c.state_key)
+            .join(events, events.c.event_id == current_state.c.event_id)
+            .where(current_state.c.room_id == room_id)
+        )
+        if keys is not None:
+            wanted = list(set(keys))
+            if not wanted:
+                return {}
+            query = query.where(
+                tuple_(current_state.c.type, current_state.c.state_key).in_(wanted)
+            )
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(query)
+            return {(r.type, r.state_key): _row_to_event(r) for r in rows}
+
+    async def get_current_state_ids(self, room_id: str) -> dict[StateKey, str]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(current_state.c.type, current_state.c.state_key, current_state.c.event_id)
+                .where(current_state.c.room_id == room_id)
+            )
+            return {(r.type, r.state_key): r.event_id for r in rows}
+
+    async def get_state_changes(
+        self, room_id: str, after: int, upto: int | None = None
+    ) -> list[StateChange]:
+        """State events of the room with `after < position <= upto`, oldest first."""
+        conditions = [
+            events.c.room_id == room_id,
+            events.c.state_key.is_not(None),
+            events.c.stream_ordering > after,
+        ]
+        if upto is not None:
+            conditions.append(events.c.stream_ordering <= upto)
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(
+                    events.c.type,
+                    events.c.state_key,
+                    events.c.event_id,
+                    events.c.replaces_state,
+                    events.c.stream_ordering,
+                )
+                .where(*conditions)
+                .order_by(events.c.stream_ordering)
+            )
+            return [
+                StateChange((r.type, r.state_key), r.event_id, r.replaces_state,
+                            int(r.stream_ordering))
+                for r in rows
+            ]
+
+    async def get_state_history(
+        self, room_id: str, event_type: str, state_key: str
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Every value a piece of state has had, oldest first, with positions."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(events.c.stream_ordering, events.c.json)
+                .where(
+                    events.c.room_id == room_id,
+                    events.c.type == event_type,
+                    events.c.state_key == state_key,
+                )
+                .order_by(events.c.stream_ordering)
+            )
+            return [(int(r.stream_ordering), json_loads(r.json)["content"]) for r in rows]
+
+    # -- memberships ---------------------------------------------------------
+
+    async def get_membership(self, room_id: str, user_id: str) -> MembershipRow | None:
+        async with self.engine.connect() as conn:
+            r = (
+                await conn.execute(
+                    select(memberships).where(
+                        memberships.c.room_id == room_id, memberships.c.user_id == user_id
+                    )
+                )
+            ).first()
+        return None if r is None else MembershipRow(
+            r.room_id, r.user_id, r.membership, r.event_id, int(r.stream_ordering)
+        )
+
+    async def get_rooms_for_user(
+        self, user_id: str, membership_in: Sequence[str] = ("join",), *,
+        include_forgotten: bool = False,
+    ) -> list[MembershipRow]:
+        conditions = [
+            memberships.c.user_id == user_id,
+            memberships.c.membership.in_(list(membership_in)),
+        ]
+        if not include_forgotten:
+            conditions.append(memberships.c.forgotten.is_(False))
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(memberships).where(*conditions))
+            return [
+                MembershipRow(r.room_id, r.user_id, r.membership, r.event_id,
+                              int(r.stream_ordering))
+                for r in rows
+            ]
+
+    async def get_membership_changes_for_user(
+        self, user_id: str, after: int, upto: int
+    ) -> list[MembershipRow]:
+        """Membership events targeting the user in (after, upto], oldest first."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(
+                    events.c.room_id, events.c.membership, events.c.event_id,
+                    events.c.stream_ordering,
+                )
+                .where(
+                    events.c.type == "m.room.member",
+                    events.c.state_key == user_id,
+                    events.c.stream_ordering > after,
+                    events.c.stream_ordering <= upto,
+                )
+                .order_by(events.c.stream_ordering)
+            )
+            return [
+                MembershipRow(r.room_id, user_id, r.membership, r.event_id,
+                              int(r.stream_ordering))
+                for r in rows
+            ]
+
+    async def get_room_members(
+        self, room_id: str, membership_in: Sequence[str] | None = None
+    ) -> list[MembershipRow]:
+        conditions = [memberships.c.room_id == room_id]
+        if membership_in is not None:
+            conditions.append(memberships.c.membership.in_(list(membership_in)))
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(memberships).where(*conditions))
+            return [
+                MembershipRow(r.room_id, r.user_id, r.membership, r.event_id,
+                              int(r.stream_ordering))
+                for r in rows
+            ]
+
+    async def users_share_room(self, user_a: str, user_b: str) -> bool:
+        a = memberships.alias("a")
+        b = memberships.alias("b")
+        async with self.engine.connect() as conn:
+            found = await conn.scalar(
+                select(a.c.room_id)
+                .join(b, and_(a.c.room_id == b.c.room_id))
+                .where(
+                    a.c.user_id == user_a,
+                    b.c.user_id == user_b,
+                    a.c.membership == "join",
+                    or_(b.c.membership == "join", b.c.membership == "invite"),
+                )
+                .limit(1)
+            )
+        return found is not None
+

@@ -1,0 +1,17 @@
+"""Alembic environment: migrations run on a connection handed in by the homeserver."""
+
+from alembic import context
+
+from homeserver.storage.tables import metadata
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through `homeserver migrate`, which supplies a connection")
+
+context.configure(
+    connection=connection,
+    target_metadata=metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()

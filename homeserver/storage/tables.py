@@ -1,0 +1,181 @@
+"""Every table the homeserver keeps. Only the storage package imports this module."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("password_hash", Text, nullable=True),
+    Column("displayname", Text, nullable=True),
+    Column("avatar_url", Text, nullable=True),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("deactivated", Boolean, nullable=False, default=False),
+    Column("created_ts", BigInteger, nullable=False),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("device_id", String(255), primary_key=True),
+    Column("display_name", Text, nullable=True),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("last_seen_ts", BigInteger, nullable=True),
+    Column("last_seen_ip", String(64), nullable=True),
+)
+
+# One row per access token ever issued; the JWT's `jti` names it. Revoking a
+# token sets `revoked_ts`, which every request checks.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("user_id", String(255), nullable=False, index=True),
+    Column("device_id", String(255), nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("expires_ts", BigInteger, nullable=False),
+    Column("revoked_ts", BigInteger, nullable=True),
+)
+
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("room_id", String(255), primary_key=True),
+    Column("room_version", String(16), nullable=False),
+    Column("creator", String(255), nullable=False),
+    Column("is_public", Boolean, nullable=False, default=False),
+    Column("created_ts", BigInteger, nullable=False),
+)
+
+# Every room event. `stream_ordering` is the global stream position, unique and
+# increasing in commit order within a process; pagination and sync read by it.
+events = Table(
+    "events",
+    metadata,
+    Column("stream_ordering", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_id", String(255), nullable=False, unique=True),
+    Column("room_id", String(255), nullable=False),
+    Column("type", String(255), nullable=False),
+    Column("state_key", String(255), nullable=True),
+    Column("membership", String(32), nullable=True),
+    Column("sender", String(255), nullable=False),
+    Column("depth", BigInteger, nullable=False),
+    Column("origin_server_ts", BigInteger, nullable=False),
+    # The state event this one replaced in the room's current state, so that
+    # state at an earlier position can be found by unwinding later changes.
+    Column("replaces_state", String(255), nullable=True),
+    Column("redacted_by", String(255), nullable=True),
+    # Which device sent it under which transaction id, echoed back to that device.
+    Column("sender_device", String(255), nullable=True),
+    Column("txn_id", String(255), nullable=True),
+    Column("json", Text, nullable=False),
+    Index("ix_events_room_stream", "room_id", "stream_ordering", unique=True),
+    Index("ix_events_member_history", "room_id", "type", "state_key", "stream_ordering"),
+)
+
+event_edges = Table(
+    "event_edges",
+    metadata,
+    Column("event_id", String(255), primary_key=True),
+    Column("prev_event_id", String(255), primary_key=True),
+    Column("room_id", String(255), nullable=False),
+    Index("ix_event_edges_prev", "prev_event_id"),
+)
+
+event_auth_edges = Table(
+    "event_auth_edges",
+    metadata,
+    Column("event_id", String(255), primary_key=True),
+    Column("auth_event_id", String(255), primary_key=True),
+)
+
+forward_extremities = Table(
+    "forward_extremities",
+    metadata,
+    Column("room_id", String(255), primary_key=True),
+    Column("event_id", String(255), primary_key=True),
+)
+
+current_state = Table(
+    "current_state",
+    metadata,
+    Column("room_id", String(255), primary_key=True),
+    Column("type", String(255), primary_key=True),
+    Column("state_key", String(255), primary_key=True),
+    Column("event_id", String(255), nullable=False),
+    Column("stream_ordering", BigInteger, nullable=False),
+)
+
+# Current membership of each user in each room (mirror of the m.room.member
+# rows of current_state, indexed by user).
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("room_id", String(255), primary_key=True),
+    Column("user_id", String(255), primary_key=True),
+    Column("membership", String(32), nullable=False),
+    Column("event_id", String(255), nullable=False),
+    Column("stream_ordering", BigInteger, nullable=False),
+    Column("forgotten", Boolean, nullable=False, default=False),
+    Index("ix_memberships_user", "user_id", "membership"),
+)
+
+transaction_ids = Table(
+    "transaction_ids",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("device_id", String(255), primary_key=True),
+    Column("txn_id", String(255), primary_key=True),
+    Column("event_id", String(255), nullable=False),
+    Column("room_id", String(255), nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+)
+
+account_data = Table(
+    "account_data",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    # "" for global account data.
+    Column("room_id", String(255), primary_key=True),
+    Column("type", String(255), primary_key=True),
+    Column("content", Text, nullable=False),
+    Column("stream_ordering", BigInteger, nullable=False),
+    Index("ix_account_data_user_stream", "user_id", "stream_ordering"),
+)
+
+filters = Table(
+    "filters",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("filter_id", Integer, primary_key=True, autoincrement=False),
+    Column("definition", Text, nullable=False),
+)
+
+room_aliases = Table(
+    "room_aliases",
+    metadata,
+    Column("alias", String(255), primary_key=True),
+    Column("room_id", String(255), nullable=False, index=True),
+    Column("creator", String(255), nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Stream positions, sync tokens and the notifier that wakes waiting clients."""

@@ -1,0 +1,41 @@
+"""Allocation of stream positions with a persisted-up-to watermark.
+
+Positions are handed out in increasing order, but the transactions that use
+them may commit out of order. Readers must not advance past a position whose
+transaction is still running, or they would skip it forever; `current` is
+therefore the highest position below which every allocated position has
+finished (committed or failed)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+
+class StreamPositions:
+    def __init__(self, start: int) -> None:
+        self._last_allocated = start
+        self._current = start
+        self._in_flight: set[int] = set()
+
+    @property
+    def current(self) -> int:
+        return self._current
+
+    @contextlib.asynccontextmanager
+    async def allocate(self) -> AsyncIterator[int]:
+        """Yields the next position; on exit it counts as finished."""
+        self._last_allocated += 1
+        position = self._last_allocated
+        self._in_flight.add(position)
+        try:
+            yield position
+        finally:
+            self._in_flight.discard(position)
+            self._advance()
+
+    def _advance(self) -> None:
+        if self._in_flight:
+            self._current = min(self._in_flight) - 1
+        else:
+            self._current = self._last_allocated
