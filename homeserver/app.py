@@ -22,6 +22,7 @@ from homeserver.api import (
     web_client,
 )
 from homeserver.api.common import json_response
+from homeserver.api.web_client import api_methods
 from homeserver.config import Config
 from homeserver.errors import MatrixError
 from homeserver.server import HomeServer
@@ -81,6 +82,10 @@ def create_app(config: Config) -> Quart:
             limit = config.max_request_body_bytes
             body = {"errcode": "M_TOO_LARGE", "error": f"Request body above {limit} bytes"}
         elif status in (404, 405):
+            # The web client's GET catch-all makes any path "known": a non-GET
+            # request to an unknown API path is a 404, not a 405.
+            if status == 405 and not api_methods(request.path):
+                status = 404
             body = {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}
         elif status == 400:
             body = {"errcode": "M_BAD_JSON", "error": error.description or "Bad request"}

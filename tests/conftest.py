@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from homeserver.app import create_app
 from homeserver.config import Config
@@ -26,21 +27,44 @@ def _sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-async def _reset_postgres(url: str) -> None:
+async def _admin(url: str, statement: str) -> None:
     engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(statement))
+    await engine.dispose()
+
+
+async def create_scratch_postgres(base_url: str) -> str:
+    """A new empty database beside the one TEST_DATABASE_URL names, so that
+    concurrent test runs never share tables. Returns its URL."""
+    url = make_url(base_url)
+    name = f"{url.database}_{os.getpid()}_{secrets.token_hex(3)}"
+    await _admin(base_url, f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_scratch_postgres(base_url: str, scratch_url: str) -> None:
+    name = make_url(scratch_url).database
+    await _admin(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def migrate(url: str) -> None:
+    engine = create_engine(url)
     await run_migrations(engine)
     await engine.dispose()
 
 
 @pytest.fixture(scope="session")
-def database_template(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A migrated, empty database: a SQLite file to copy, or the PostgreSQL URL."""
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database: a SQLite file to copy, or a scratch
+    PostgreSQL database created for this test session."""
     if TEST_DATABASE_URL:
-        asyncio.run(_reset_postgres(TEST_DATABASE_URL))
-        return TEST_DATABASE_URL
+        scratch = asyncio.run(create_scratch_postgres(TEST_DATABASE_URL))
+        asyncio.run(migrate(scratch))
+        yield scratch
+        asyncio.run(drop_scratch_postgres(TEST_DATABASE_URL, scratch))
+        return
     path = tmp_path_factory.mktemp("template") / "template.db"
 
     async def build() -> None:
@@ -51,10 +75,10 @@ def database_template(tmp_path_factory: pytest.TempPathFactory) -> str:
         await engine.dispose()
 
     asyncio.run(build())
-    return str(path)
+    yield str(path)
 
 
-async def _truncate_postgres(url: str) -> None:
+async def truncate_postgres(url: str) -> None:
     engine = create_engine(url)
     names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     async with engine.begin() as conn:
@@ -66,8 +90,8 @@ async def _truncate_postgres(url: str) -> None:
 async def database_url(database_template: str, tmp_path: Path) -> str:
     """A fresh empty database for one test."""
     if TEST_DATABASE_URL:
-        await _truncate_postgres(TEST_DATABASE_URL)
-        return TEST_DATABASE_URL
+        await truncate_postgres(database_template)
+        return database_template
     target = tmp_path / "homeserver.db"
     target.write_bytes(Path(database_template).read_bytes())
     return _sqlite_url(target)

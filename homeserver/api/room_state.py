@@ -112,8 +112,9 @@ async def joined_members(room_id: str) -> Response:
     for (event_type, state_key), stored in state.items():
         content = stored.event["content"]
         if event_type == "m.room.member" and content.get("membership") == "join":
-            joined[state_key] = {
-                "display_name": content.get("displayname"),
-                "avatar_url": content.get("avatar_url"),
-            }
+            profile = {}
+            for source, target in (("displayname", "display_name"), ("avatar_url", "avatar_url")):
+                if isinstance(content.get(source), str):
+                    profile[target] = content[source]
+            joined[state_key] = profile
     return json_response({"joined": joined})

@@ -8,7 +8,8 @@ from __future__ import annotations
 import mimetypes
 from pathlib import Path
 
-from quart import Blueprint, Response
+from quart import Blueprint, Response, current_app, request
+from werkzeug.exceptions import HTTPException
 
 from homeserver.api.common import hs
 from homeserver.errors import MatrixError
@@ -41,11 +42,27 @@ def _html(body: bytes) -> Response:
     return response
 
 
+def api_methods(path: str) -> set[str]:
+    """The methods an API endpoint (not this catch-all) serves at `path`: empty
+    for an unknown endpoint (404), else a wrong method is a 405."""
+    adapter = current_app.url_map.bind("localhost")
+    found: set[str] = set()
+    for method in ("GET", "POST", "PUT", "DELETE"):
+        try:
+            rule, _ = adapter.match(path, method=method, return_rule=True)
+        except HTTPException:
+            continue
+        if rule.endpoint != "web_client.web_client":
+            found.add(method)
+    return found
+
+
 @bp.get("/")
 @bp.get("/<path:path>")
 async def web_client(path: str = "") -> Response:
     if path.startswith("_matrix/"):
-        raise MatrixError(404, "M_UNRECOGNIZED", "Unrecognized request")
+        status = 405 if api_methods(request.path) else 404
+        raise MatrixError(status, "M_UNRECOGNIZED", "Unrecognized request")
     root = _dist().resolve()
     index = root / "index.html"
     if path:

@@ -82,6 +82,10 @@ class EventSender:
         txn: TxnRecord | None = None,
         new_room: NewRoom | None = None,
     ) -> SentEvent:
+        try:
+            canonical_json(content)
+        except ValueError as exc:
+            raise MatrixError(400, "M_BAD_JSON", f"Event content is not valid: {exc}") from exc
         if txn is not None:
             existing = await self._storage.events.get_event_id_for_txn(
                 sender, txn.device_id, txn.txn_id

@@ -60,7 +60,7 @@ class Membership:
         if domain != self._server_name:
             raise forbidden("Inviting users of other servers needs federation, which is off")
         if await self._storage.users.get_user(target) is None:
-            raise not_found(f"Unknown user {target}")
+            raise MatrixError(400, "M_INVALID_PARAM", f"Unknown user {target}")
         current = await self._storage.events.get_membership(room_id, target)
         if current is not None and current.membership in ("join", "ban"):
             state = "already in" if current.membership == "join" else "banned from"

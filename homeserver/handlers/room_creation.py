@@ -111,6 +111,8 @@ class RoomCreation:
         for user_id in request.invite:
             if user_id == creator:
                 raise MatrixError(400, "M_INVALID_PARAM", "You cannot invite yourself")
+            if await self._storage.users.get_user(user_id) is None:
+                raise MatrixError(400, "M_INVALID_PARAM", f"Unknown user {user_id}")
 
         room_id = f"!{random_string(18)}:{self._server_name}"
         preset = _PRESETS[request.preset]

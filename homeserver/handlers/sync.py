@@ -150,8 +150,11 @@ class SyncHandler:
 
         joined = [r for r in rows if r.membership == "join"]
         if ctx.since is None or full_state:
+            # full_state: every joined room with all its state, timelines still
+            # starting at `since`.
             for row in joined:
-                result.join[row.room_id] = await self._joined_room(ctx, row, newly_joined=True)
+                newly = ctx.since is None or row.room_id in changed_membership
+                result.join[row.room_id] = await self._joined_room(ctx, row, newly_joined=newly)
         else:
             latest = await self._storage.events.get_latest_positions(
                 [r.room_id for r in joined], ctx.since, ctx.now

@@ -1,0 +1,70 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is detail.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+WEB := clients/web
+TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+
+.PHONY: run test test-sqlite test-postgres test-web lint format web bench clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The web client is built when Node.js is present; without it the server still
+# runs and says at / how to build the client.
+web:
+	@if command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(WEB)/node_modules/.installed && \
+		cd $(WEB) && npm run --silent build; \
+	else \
+		echo "npm not found: skipping the web client build (install Node.js 20+ to get it)"; \
+	fi
+
+run: $(VENV)/.installed web
+	$(VENV)/bin/homeserver run
+
+test: $(VENV)/.installed web test-sqlite test-postgres test-web
+
+test-sqlite: $(VENV)/.installed
+	@echo "== server tests on SQLite"
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# PostgreSQL runs when reachable; REQUIRE_POSTGRES=1 (set by CI) makes it mandatory.
+test-postgres: $(VENV)/.installed
+	@if $(PY) -m tests.tools.pg_available "$(TEST_DATABASE_URL)"; then \
+		echo "== server tests on PostgreSQL"; \
+		TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS); \
+	elif [ "$$REQUIRE_POSTGRES" = "1" ]; then \
+		echo "PostgreSQL is required (REQUIRE_POSTGRES=1) but not reachable at $(TEST_DATABASE_URL)"; exit 1; \
+	else \
+		echo "SKIPPED: PostgreSQL tests (no server at $(TEST_DATABASE_URL); set TEST_DATABASE_URL to run them)"; \
+	fi
+
+test-web:
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "== web client tests"; \
+		$(MAKE) --no-print-directory $(WEB)/node_modules/.installed && cd $(WEB) && npm test --silent; \
+	else \
+		echo "SKIPPED: web client tests (npm not found)"; \
+	fi
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check homeserver federation tests
+	$(VENV)/bin/ruff format --check homeserver federation tests
+	$(VENV)/bin/mypy
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff format homeserver federation tests
+	$(VENV)/bin/ruff check --fix homeserver federation tests
+
+clean:
+	rm -rf $(VENV) $(WEB)/node_modules $(WEB)/dist .pytest_cache .mypy_cache .ruff_cache
