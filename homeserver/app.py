@@ -42,8 +42,17 @@ def create_app(config: Config) -> Quart:
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_body_bytes
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.url_map.strict_slashes = False
-    for module in (discovery, auth, account, rooms, room_state, room_events, sync,
-                   account_data, directory):
+    for module in (
+        discovery,
+        auth,
+        account,
+        rooms,
+        room_state,
+        room_events,
+        sync,
+        account_data,
+        directory,
+    ):
         app.register_blueprint(module.bp)
     app.register_blueprint(web_client.bp)
 

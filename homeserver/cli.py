@@ -30,8 +30,11 @@ def run(config: Config) -> None:
     hyper.keep_alive_timeout = 75
     hyper.graceful_timeout = 3
     app = create_app(config)
-    print(f"homeserver listening on http://{config.bind_address}:{config.port} "
-          f"(server name {config.server_name}, data in {config.data_dir})", flush=True)
+    print(
+        f"homeserver listening on http://{config.bind_address}:{config.port} "
+        f"(server name {config.server_name}, data in {config.data_dir})",
+        flush=True,
+    )
     asyncio.run(serve(app, hyper))  # type: ignore[arg-type]
 
 

@@ -101,8 +101,10 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     if isinstance(default, RateLimit):
         if not isinstance(value, dict):
             raise ConfigError(f"{name}: expected a mapping with per_second and burst")
-        return RateLimit(float(value.get("per_second", default.per_second)),
-                         int(value.get("burst", default.burst)))
+        return RateLimit(
+            float(value.get("per_second", default.per_second)),
+            int(value.get("burst", default.burst)),
+        )
     return str(value)
 
 

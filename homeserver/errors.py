@@ -6,9 +6,7 @@ from typing import Any
 
 
 class MatrixError(Exception):
-    def __init__(
-        self, status: int, errcode: str, error: str, **extra: Any
-    ) -> None:
+    def __init__(self, status: int, errcode: str, error: str, **extra: Any) -> None:
         super().__init__(f"{errcode}: {error}")
         self.status = status
         self.errcode = errcode
@@ -39,7 +37,9 @@ def missing_param(message: str) -> MatrixError:
     return MatrixError(400, "M_MISSING_PARAM", message)
 
 
-def unknown_token(message: str = "Unknown or expired access token", soft_logout: bool = False) -> MatrixError:
+def unknown_token(
+    message: str = "Unknown or expired access token", soft_logout: bool = False
+) -> MatrixError:
     return MatrixError(401, "M_UNKNOWN_TOKEN", message, soft_logout=soft_logout)
 
 

@@ -52,7 +52,11 @@ class HomeServer:
         self.serializer = EventSerializer(storage)
         self.pagination = Pagination(storage)
         self.sync = SyncHandler(
-            storage, self.positions, self.notifier, self.visibility, self.room_state,
+            storage,
+            self.positions,
+            self.notifier,
+            self.visibility,
+            self.room_state,
             self.serializer,
         )
         self.profiles = Profiles(storage, self.sender)
@@ -62,7 +66,8 @@ class HomeServer:
             config.rate_limit_login.per_second, config.rate_limit_login.burst, enabled=enabled
         )
         self.register_limiter = RateLimiter(
-            config.rate_limit_register.per_second, config.rate_limit_register.burst,
+            config.rate_limit_register.per_second,
+            config.rate_limit_register.burst,
             enabled=enabled,
         )
         self.send_limiter = RateLimiter(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,7 @@ async def database_url(database_template: str, tmp_path: Path) -> str:
         await truncate_postgres(database_template)
         return database_template
     target = tmp_path / "homeserver.db"
-    target.write_bytes(Path(database_template).read_bytes())
+    await asyncio.to_thread(shutil.copyfile, database_template, target)
     return _sqlite_url(target)
 
 

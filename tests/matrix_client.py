@@ -114,7 +114,9 @@ class TestClient:
         result = (await self.post(f"{V3}/createRoom", json=body, token=user.access_token)).ok()
         return str(result["room_id"])
 
-    async def send_text(self, user: User, room_id: str, text: str, txn_id: str | None = None) -> str:
+    async def send_text(
+        self, user: User, room_id: str, text: str, txn_id: str | None = None
+    ) -> str:
         txn = txn_id or f"t{next(_txn_counter)}"
         result = await self.put(
             f"{V3}/rooms/{q(room_id)}/send/m.room.message/{q(txn)}",

@@ -12,8 +12,8 @@ from homeserver.api.common import (
     hs,
     json_body,
     json_response,
-    required_str,
     requester,
+    required_str,
 )
 from homeserver.errors import MatrixError, not_found
 from homeserver.handlers.identifiers import parse_user_id

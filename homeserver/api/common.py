@@ -82,11 +82,13 @@ def _access_token() -> str:
     if header is not None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise MatrixError(401, "M_MISSING_TOKEN", "Authorization header must be 'Bearer <token>'")
+            raise MatrixError(
+                401, "M_MISSING_TOKEN", "Authorization header must be 'Bearer <token>'"
+            )
         return token.strip()
-    token = request.args.get("access_token")
-    if token:
-        return token
+    query_token = request.args.get("access_token")
+    if query_token:
+        return query_token
     raise MatrixError(401, "M_MISSING_TOKEN", "Missing access token")
 
 

@@ -11,8 +11,8 @@ from homeserver.api.common import (
     json_body,
     json_response,
     query_int,
-    required_str,
     requester,
+    required_str,
 )
 from homeserver.errors import MatrixError, forbidden
 
@@ -71,9 +71,7 @@ async def set_room_visibility(room_id: str) -> Response:
 @bp.get("/publicRooms")
 async def public_rooms_get() -> Response:
     limit = query_int("limit", None, minimum=0, maximum=MAX_PUBLIC_ROOMS_PAGE)
-    return json_response(
-        await hs().directory.public_rooms(limit, request.args.get("since"), None)
-    )
+    return json_response(await hs().directory.public_rooms(limit, request.args.get("since"), None))
 
 
 @bp.post("/publicRooms")
@@ -86,9 +84,11 @@ async def public_rooms_post() -> Response:
     since = body.get("since")
     if since is not None and not isinstance(since, str):
         raise MatrixError(400, "M_INVALID_PARAM", "since must be a string")
-    search = body.get("filter", {}).get("generic_search_term") if isinstance(
-        body.get("filter"), dict
-    ) else None
+    search = (
+        body.get("filter", {}).get("generic_search_term")
+        if isinstance(body.get("filter"), dict)
+        else None
+    )
     if search is not None and not isinstance(search, str):
         raise MatrixError(400, "M_INVALID_PARAM", "generic_search_term must be a string")
     return json_response(

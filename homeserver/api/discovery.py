@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import orjson
@@ -15,8 +16,19 @@ from homeserver.handlers.room_creation import ROOM_VERSION, SUPPORTED_ROOM_VERSI
 
 bp = Blueprint("discovery", __name__)
 
-SPEC_VERSIONS = ["v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9",
-                 "v1.10", "v1.11"]
+SPEC_VERSIONS = [
+    "v1.1",
+    "v1.2",
+    "v1.3",
+    "v1.4",
+    "v1.5",
+    "v1.6",
+    "v1.7",
+    "v1.8",
+    "v1.9",
+    "v1.10",
+    "v1.11",
+]
 OPENAPI_PATH = Path(__file__).resolve().parent.parent.parent / "spec" / "openapi.yaml"
 _openapi_cache: dict[str, bytes] = {}
 
@@ -39,7 +51,8 @@ async def auth_metadata() -> Response:
 @bp.get("/_matrix/client/openapi.json")
 async def openapi() -> Response:
     if "json" not in _openapi_cache:
-        _openapi_cache["json"] = orjson.dumps(yaml.safe_load(OPENAPI_PATH.read_text()))
+        text = await asyncio.to_thread(OPENAPI_PATH.read_text)
+        _openapi_cache["json"] = orjson.dumps(yaml.safe_load(text))
     return Response(_openapi_cache["json"], mimetype="application/json")
 
 

@@ -131,7 +131,12 @@ async def messages(room_id: str) -> Response:
             end = stop if end is None else min(end, stop)
 
     page = await server.pagination.page(
-        room_id, view, start=start, backwards=backwards, limit=limit, end=end,
+        room_id,
+        view,
+        start=start,
+        backwards=backwards,
+        limit=limit,
+        end=end,
         event_filter=event_filter,
     )
     body: dict[str, Any] = {
@@ -164,12 +169,22 @@ async def context(room_id: str, event_id: str) -> Response:
     before_count = limit // 2
     position = stored.stream_ordering
     before = await server.pagination.page(
-        room_id, view, start=position - 1, backwards=True, limit=max(before_count, 1),
-        end=None, event_filter=event_filter,
+        room_id,
+        view,
+        start=position - 1,
+        backwards=True,
+        limit=max(before_count, 1),
+        end=None,
+        event_filter=event_filter,
     )
     after = await server.pagination.page(
-        room_id, view, start=position, backwards=False, limit=max(limit - before_count, 1),
-        end=server.positions.current, event_filter=event_filter,
+        room_id,
+        view,
+        start=position,
+        backwards=False,
+        limit=max(limit - before_count, 1),
+        end=server.positions.current,
+        event_filter=event_filter,
     )
     before_events = before.events[:before_count]
     after_events = after.events[: limit - before_count]
@@ -180,10 +195,12 @@ async def context(room_id: str, event_id: str) -> Response:
     return json_response(
         {
             "event": (await serialize([stored], user_id=me.user_id, device_id=me.device_id))[0],
-            "events_before": await serialize(before_events, user_id=me.user_id,
-                                             device_id=me.device_id),
-            "events_after": await serialize(after_events, user_id=me.user_id,
-                                            device_id=me.device_id),
+            "events_before": await serialize(
+                before_events, user_id=me.user_id, device_id=me.device_id
+            ),
+            "events_after": await serialize(
+                after_events, user_id=me.user_id, device_id=me.device_id
+            ),
             "start": page_token(first_before),
             "end": page_token(last_after),
             "state": await serialize(sorted(state.values(), key=lambda e: e.stream_ordering)),

@@ -11,8 +11,8 @@ from homeserver.api.common import (
     json_body,
     json_response,
     optional_str,
-    required_str,
     requester,
+    required_str,
 )
 from homeserver.errors import MatrixError
 from homeserver.handlers.room_creation import CreateRoomRequest
@@ -57,7 +57,9 @@ async def invite(room_id: str) -> Response:
     server = hs()
     room_id = await server.membership.resolve_room(room_id)
     await server.membership.invite(
-        room_id, requester().user_id, required_str(body, "user_id"),
+        room_id,
+        requester().user_id,
+        required_str(body, "user_id"),
         reason=optional_str(body, "reason"),
     )
     return json_response({})

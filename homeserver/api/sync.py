@@ -14,8 +14,8 @@ from homeserver.api.common import (
     json_body,
     json_response,
     query_int,
-    require_self,
     requester,
+    require_self,
 )
 from homeserver.errors import MatrixError, not_found
 from homeserver.handlers.filters import SyncFilter
@@ -53,7 +53,9 @@ async def sync() -> Response:
     full_state = request.args.get("full_state", "false").lower() == "true"
     set_presence = request.args.get("set_presence", "online")
     if set_presence not in ("online", "offline", "unavailable"):
-        raise MatrixError(400, "M_INVALID_PARAM", "set_presence must be online, offline or unavailable")
+        raise MatrixError(
+            400, "M_INVALID_PARAM", "set_presence must be online, offline or unavailable"
+        )
     result = await hs().sync.wait_for_sync(
         me, since, sync_filter, full_state=full_state, timeout_ms=timeout
     )

@@ -5,6 +5,7 @@ and HTML carries a strict content-security policy."""
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 from pathlib import Path
 
@@ -69,9 +70,10 @@ async def web_client(path: str = "") -> Response:
         candidate = (root / path).resolve()
         if candidate.is_relative_to(root) and candidate.is_file():
             mimetype = mimetypes.guess_type(candidate.name)[0] or "application/octet-stream"
+            content = await asyncio.to_thread(candidate.read_bytes)
             if candidate.suffix == ".html":
-                return _html(candidate.read_bytes())
-            response = Response(candidate.read_bytes(), mimetype=mimetype)
+                return _html(content)
+            response = Response(content, mimetype=mimetype)
             response.headers["X-Content-Type-Options"] = "nosniff"
             if candidate.parent.name == "assets":
                 response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
@@ -82,4 +84,4 @@ async def web_client(path: str = "") -> Response:
             raise MatrixError(404, "M_NOT_FOUND", "File not found")
     if not index.is_file():
         return _html(NOT_BUILT)
-    return _html(index.read_bytes())
+    return _html(await asyncio.to_thread(index.read_bytes))

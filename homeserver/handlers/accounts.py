@@ -111,7 +111,7 @@ class Accounts:
     def _resolve_user(self, value: str) -> str | None:
         if value.startswith("@"):
             try:
-                localpart, domain = parse_user_id(value)
+                _localpart, domain = parse_user_id(value)
             except MatrixError:
                 return None
             return value if domain == self._server_name else None
@@ -129,9 +129,7 @@ class Accounts:
             await self._storage.users.delete_devices_except(requester.user_id, requester.device_id)
 
     async def logout(self, requester: Requester) -> None:
-        await self._storage.users.delete_devices(
-            requester.user_id, [requester.device_id], now_ms()
-        )
+        await self._storage.users.delete_devices(requester.user_id, [requester.device_id], now_ms())
 
     async def logout_all(self, requester: Requester) -> None:
         await self._storage.users.revoke_sessions(requester.user_id, now_ms())

@@ -102,9 +102,13 @@ class Directory:
 
     async def _room_entry(self, room_id: str, joined: int) -> dict[str, Any]:
         keys = [
-            ("m.room.name", ""), ("m.room.topic", ""), ("m.room.canonical_alias", ""),
-            ("m.room.avatar", ""), ("m.room.join_rules", ""),
-            ("m.room.history_visibility", ""), ("m.room.guest_access", ""),
+            ("m.room.name", ""),
+            ("m.room.topic", ""),
+            ("m.room.canonical_alias", ""),
+            ("m.room.avatar", ""),
+            ("m.room.join_rules", ""),
+            ("m.room.history_visibility", ""),
+            ("m.room.guest_access", ""),
             ("m.room.create", ""),
         ]
         state = await self._storage.events.get_current_state(room_id, keys)

@@ -60,9 +60,7 @@ class EventSender:
         self._server_name = server_name
         self._positions = positions
         self._notifier = notifier
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _room_lock(self, room_id: str) -> asyncio.Lock:
         lock = self._locks.get(room_id)
@@ -194,4 +192,3 @@ def _redacted_copy(target: StoredEvent) -> dict[str, Any]:
     redacted = redact_event(target.event)
     redacted["event_id"] = target.event_id
     return redacted
-

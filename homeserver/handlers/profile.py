@@ -31,9 +31,7 @@ class Profiles:
             profile["avatar_url"] = user.avatar_url
         return profile
 
-    async def set_field(
-        self, requester_id: str, user_id: str, field: str, value: Any
-    ) -> None:
+    async def set_field(self, requester_id: str, user_id: str, field: str, value: Any) -> None:
         if requester_id != user_id:
             raise forbidden("You may only change your own profile")
         if value is not None and not isinstance(value, str):

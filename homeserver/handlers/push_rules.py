@@ -14,8 +14,9 @@ def _match(key: str, pattern: str) -> dict[str, Any]:
     return {"kind": "event_match", "key": key, "pattern": pattern}
 
 
-def _rule(rule_id: str, conditions: list[dict[str, Any]], actions: list[Any],
-          *, enabled: bool = True) -> dict[str, Any]:
+def _rule(
+    rule_id: str, conditions: list[dict[str, Any]], actions: list[Any], *, enabled: bool = True
+) -> dict[str, Any]:
     return {
         "rule_id": rule_id,
         "default": True,
@@ -42,8 +43,13 @@ def default_push_rules(user_id: str) -> dict[str, Any]:
         _rule(".m.rule.member_event", [_match("type", "m.room.member")], []),
         _rule(
             ".m.rule.is_user_mention",
-            [{"kind": "event_property_contains", "key": "content.m\\.mentions.user_ids",
-              "value": user_id}],
+            [
+                {
+                    "kind": "event_property_contains",
+                    "key": "content.m\\.mentions.user_ids",
+                    "value": user_id,
+                }
+            ],
             ["notify", _SOUND, _HIGHLIGHT],
         ),
         _rule(
@@ -80,8 +86,13 @@ def default_push_rules(user_id: str) -> dict[str, Any]:
         ),
         _rule(
             ".m.rule.suppress_edits",
-            [{"kind": "event_property_is", "key": "content.m\\.relates_to.rel_type",
-              "value": "m.replace"}],
+            [
+                {
+                    "kind": "event_property_is",
+                    "key": "content.m\\.relates_to.rel_type",
+                    "value": "m.replace",
+                }
+            ],
             [],
         ),
     ]
@@ -95,8 +106,11 @@ def default_push_rules(user_id: str) -> dict[str, Any]:
         }
     ]
     underride = [
-        _rule(".m.rule.call", [_match("type", "m.call.invite")],
-              ["notify", {"set_tweak": "sound", "value": "ring"}, _NO_HIGHLIGHT]),
+        _rule(
+            ".m.rule.call",
+            [_match("type", "m.call.invite")],
+            ["notify", {"set_tweak": "sound", "value": "ring"}, _NO_HIGHLIGHT],
+        ),
         _rule(
             ".m.rule.encrypted_room_one_to_one",
             [{"kind": "room_member_count", "is": "2"}, _match("type", "m.room.encrypted")],
@@ -108,8 +122,12 @@ def default_push_rules(user_id: str) -> dict[str, Any]:
             ["notify", _SOUND, _NO_HIGHLIGHT],
         ),
         _rule(".m.rule.message", [_match("type", "m.room.message")], ["notify", _NO_HIGHLIGHT]),
-        _rule(".m.rule.encrypted", [_match("type", "m.room.encrypted")],
-              ["notify", _NO_HIGHLIGHT]),
+        _rule(".m.rule.encrypted", [_match("type", "m.room.encrypted")], ["notify", _NO_HIGHLIGHT]),
     ]
-    return {"override": override, "content": content, "room": [], "sender": [],
-            "underride": underride}
+    return {
+        "override": override,
+        "content": content,
+        "room": [],
+        "sender": [],
+        "underride": underride,
+    }

@@ -19,7 +19,9 @@ SUPPORTED_ROOM_VERSIONS = {"11": "stable"}
 _PRESETS: dict[str, dict[str, str]] = {
     "private_chat": {"join_rule": "invite", "history_visibility": "shared", "guest": "can_join"},
     "trusted_private_chat": {
-        "join_rule": "invite", "history_visibility": "shared", "guest": "can_join"
+        "join_rule": "invite",
+        "history_visibility": "shared",
+        "guest": "can_join",
     },
     "public_chat": {"join_rule": "public", "history_visibility": "shared", "guest": "forbidden"},
 }
@@ -105,7 +107,9 @@ class RoomCreation:
 
     async def create(self, creator: str, request: CreateRoomRequest) -> tuple[str, str | None]:
         """Returns the room id and its canonical alias (if one was asked for)."""
-        alias = f"#{request.alias_localpart}:{self._server_name}" if request.alias_localpart else None
+        alias = (
+            f"#{request.alias_localpart}:{self._server_name}" if request.alias_localpart else None
+        )
         if alias is not None and await self._storage.account_data.get_alias(alias) is not None:
             raise MatrixError(400, "M_ROOM_IN_USE", f"The alias {alias} is taken")
         for user_id in request.invite:
@@ -121,13 +125,20 @@ class RoomCreation:
         create_content = {**request.creation_content, "room_version": ROOM_VERSION}
         create_content.pop("creator", None)
         await send(
-            room_id, creator, "m.room.create", create_content, state_key="",
+            room_id,
+            creator,
+            "m.room.create",
+            create_content,
+            state_key="",
             new_room=NewRoom(room_id, ROOM_VERSION, creator, request.is_public, now_ms()),
         )
         await self._membership.join(room_id, creator)
 
         await send(
-            room_id, creator, "m.room.power_levels", self._power_levels(creator, request),
+            room_id,
+            creator,
+            "m.room.power_levels",
+            self._power_levels(creator, request),
             state_key="",
         )
         if alias is not None:
@@ -150,7 +161,10 @@ class RoomCreation:
                     400, "M_INVALID_PARAM", f"{event['type']} cannot be in initial_state"
                 )
             await send(
-                room_id, creator, event["type"], event["content"],
+                room_id,
+                creator,
+                event["type"],
+                event["content"],
                 state_key=event.get("state_key", ""),
             )
         if request.name is not None:

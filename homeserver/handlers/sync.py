@@ -108,9 +108,8 @@ class SyncHandler:
             if remaining <= 0:
                 break
             rooms = [
-                m.room_id for m in await self._storage.events.get_rooms_for_user(
-                    requester.user_id, ("join",)
-                )
+                m.room_id
+                for m in await self._storage.events.get_rooms_for_user(requester.user_id, ("join",))
             ]
             woken = await self._notifier.wait(requester.user_id, rooms, now.events, remaining)
             if not woken:
@@ -146,7 +145,9 @@ class SyncHandler:
         # Rows changed after `now` are left for the next sync.
         rows = [r for r in rows if r.stream_ordering <= ctx.now]
         rows = [r for r in rows if sync_filter.rooms.allows_room(r.room_id)]
-        changed_membership = {r.room_id for r in rows if ctx.since is None or r.stream_ordering > ctx.since}
+        changed_membership = {
+            r.room_id for r in rows if ctx.since is None or r.stream_ordering > ctx.since
+        }
 
         joined = [r for r in rows if r.membership == "join"]
         if ctx.since is None or full_state:
@@ -184,7 +185,8 @@ class SyncHandler:
         result.account_data = [
             {"type": item.type, "content": item.content}
             for item in items
-            if item.room_id == "" and ctx.filter.account_data.allows_type_and_sender(item.type, None)
+            if item.room_id == ""
+            and ctx.filter.account_data.allows_type_and_sender(item.type, None)
         ]
 
     async def _room_account_data(
@@ -249,7 +251,9 @@ class SyncHandler:
         events = sorted(found.values(), key=lambda e: e.stream_ordering)
         events = [e for e in events if ctx.filter.state.allows_type_and_sender(e.type, None)]
         return await self._serializer.serialize(
-            events, user_id=ctx.requester.user_id, device_id=ctx.requester.device_id,
+            events,
+            user_id=ctx.requester.user_id,
+            device_id=ctx.requester.device_id,
             include_room_id=False,
         )
 
@@ -275,7 +279,9 @@ class SyncHandler:
         room = self._empty_joined_room()
         room["timeline"] = {
             "events": await self._serializer.serialize(
-                timeline, user_id=ctx.requester.user_id, device_id=ctx.requester.device_id,
+                timeline,
+                user_id=ctx.requester.user_id,
+                device_id=ctx.requester.device_id,
                 include_room_id=False,
             ),
             "limited": limited,
@@ -328,8 +334,10 @@ class SyncHandler:
         return {
             "timeline": {
                 "events": await self._serializer.serialize(
-                    timeline, user_id=ctx.requester.user_id,
-                    device_id=ctx.requester.device_id, include_room_id=False,
+                    timeline,
+                    user_id=ctx.requester.user_id,
+                    device_id=ctx.requester.device_id,
+                    include_room_id=False,
                 ),
                 "limited": limited,
                 "prev_batch": page_token(start),

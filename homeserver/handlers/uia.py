@@ -49,9 +49,7 @@ class UserInteractiveAuth:
         for key in [k for k, s in self._sessions.items() if s.created < cutoff]:
             del self._sessions[key]
 
-    async def check(
-        self, auth: Any, stage: str, checker: StageChecker
-    ) -> None:
+    async def check(self, auth: Any, stage: str, checker: StageChecker) -> None:
         """Completes the one-stage flow `stage` or raises the 401 to continue.
         `checker` validates the client's auth dict for that stage (raising a
         MatrixError such as M_FORBIDDEN when it is wrong)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -27,10 +27,6 @@ def upsert(
     statement = dialect.insert(table).values(**values)
     updates = {name: statement.excluded[name] for name in values if name not in keys}
     if not updates:
-        return statement.on_conflict_do_nothing(index_elements=list(keys))
-    return statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
+        return cast(Insert, statement.on_conflict_do_nothing(index_elements=list(keys)))
+    return cast(Insert, statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
 
-
-def insert_ignore(connection: AsyncConnection, table: Table, values: dict[str, Any]) -> Insert:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).values(**values).on_conflict_do_nothing()

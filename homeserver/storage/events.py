@@ -159,8 +159,10 @@ class EventStore(Store):
             if prev_ids:
                 await conn.execute(
                     insert(event_edges),
-                    [{"event_id": event_id, "prev_event_id": p, "room_id": room_id}
-                     for p in prev_ids],
+                    [
+                        {"event_id": event_id, "prev_event_id": p, "room_id": room_id}
+                        for p in prev_ids
+                    ],
                 )
             auth_ids = list(event.get("auth_events", []))
             if auth_ids:
@@ -378,9 +380,7 @@ class EventStore(Store):
             wanted = list(set(keys))
             if not wanted:
                 return {}
-            query = query.where(
-                tuple_(current_state.c.type, current_state.c.state_key).in_(wanted)
-            )
+            query = query.where(tuple_(current_state.c.type, current_state.c.state_key).in_(wanted))
         async with self.engine.connect() as conn:
             rows = await conn.execute(query)
             return {(r.type, r.state_key): _row_to_event(r) for r in rows}
@@ -388,8 +388,9 @@ class EventStore(Store):
     async def get_current_state_ids(self, room_id: str) -> dict[StateKey, str]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                select(current_state.c.type, current_state.c.state_key, current_state.c.event_id)
-                .where(current_state.c.room_id == room_id)
+                select(
+                    current_state.c.type, current_state.c.state_key, current_state.c.event_id
+                ).where(current_state.c.room_id == room_id)
             )
             return {(r.type, r.state_key): r.event_id for r in rows}
 
@@ -417,8 +418,9 @@ class EventStore(Store):
                 .order_by(events.c.stream_ordering)
             )
             return [
-                StateChange((r.type, r.state_key), r.event_id, r.replaces_state,
-                            int(r.stream_ordering))
+                StateChange(
+                    (r.type, r.state_key), r.event_id, r.replaces_state, int(r.stream_ordering)
+                )
                 for r in rows
             ]
 
@@ -449,12 +451,19 @@ class EventStore(Store):
                     )
                 )
             ).first()
-        return None if r is None else MembershipRow(
-            r.room_id, r.user_id, r.membership, r.event_id, int(r.stream_ordering)
+        return (
+            None
+            if r is None
+            else MembershipRow(
+                r.room_id, r.user_id, r.membership, r.event_id, int(r.stream_ordering)
+            )
         )
 
     async def get_rooms_for_user(
-        self, user_id: str, membership_in: Sequence[str] = ("join",), *,
+        self,
+        user_id: str,
+        membership_in: Sequence[str] = ("join",),
+        *,
         include_forgotten: bool = False,
     ) -> list[MembershipRow]:
         conditions = [
@@ -466,8 +475,9 @@ class EventStore(Store):
         async with self.engine.connect() as conn:
             rows = await conn.execute(select(memberships).where(*conditions))
             return [
-                MembershipRow(r.room_id, r.user_id, r.membership, r.event_id,
-                              int(r.stream_ordering))
+                MembershipRow(
+                    r.room_id, r.user_id, r.membership, r.event_id, int(r.stream_ordering)
+                )
                 for r in rows
             ]
 
@@ -478,7 +488,9 @@ class EventStore(Store):
         async with self.engine.connect() as conn:
             rows = await conn.execute(
                 select(
-                    events.c.room_id, events.c.membership, events.c.event_id,
+                    events.c.room_id,
+                    events.c.membership,
+                    events.c.event_id,
                     events.c.stream_ordering,
                 )
                 .where(
@@ -490,8 +502,7 @@ class EventStore(Store):
                 .order_by(events.c.stream_ordering)
             )
             return [
-                MembershipRow(r.room_id, user_id, r.membership, r.event_id,
-                              int(r.stream_ordering))
+                MembershipRow(r.room_id, user_id, r.membership, r.event_id, int(r.stream_ordering))
                 for r in rows
             ]
 
@@ -504,8 +515,9 @@ class EventStore(Store):
         async with self.engine.connect() as conn:
             rows = await conn.execute(select(memberships).where(*conditions))
             return [
-                MembershipRow(r.room_id, r.user_id, r.membership, r.event_id,
-                              int(r.stream_ordering))
+                MembershipRow(
+                    r.room_id, r.user_id, r.membership, r.event_id, int(r.stream_ordering)
+                )
                 for r in rows
             ]
 
@@ -525,4 +537,3 @@ class EventStore(Store):
                 .limit(1)
             )
         return found is not None
-

@@ -150,7 +150,9 @@ class UserStore(Store):
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    select(devices).where(devices.c.user_id == user_id).order_by(devices.c.device_id)
+                    select(devices)
+                    .where(devices.c.user_id == user_id)
+                    .order_by(devices.c.device_id)
                 )
             ).all()
         return [
@@ -166,8 +168,10 @@ class UserStore(Store):
                     )
                 )
             ).first()
-        return None if r is None else DeviceRecord(
-            r.device_id, r.display_name, r.last_seen_ts, r.last_seen_ip
+        return (
+            None
+            if r is None
+            else DeviceRecord(r.device_id, r.display_name, r.last_seen_ts, r.last_seen_ip)
         )
 
     async def rename_device(self, user_id: str, device_id: str, display_name: str) -> None:
@@ -220,11 +224,16 @@ class UserStore(Store):
             ).first()
         if r is None:
             return None
-        return SessionRecord(r.session_id, r.user_id, r.device_id, r.expires_ts,
-                             r.revoked_ts is not None)
+        return SessionRecord(
+            r.session_id, r.user_id, r.device_id, r.expires_ts, r.revoked_ts is not None
+        )
 
     async def revoke_sessions(
-        self, user_id: str, now: int, *, except_device: str | None = None,
+        self,
+        user_id: str,
+        now: int,
+        *,
+        except_device: str | None = None,
         device_id: str | None = None,
     ) -> list[str]:
         """Revokes the user's live sessions (all, one device's, or all but one

@@ -104,8 +104,10 @@ async def test_kick_ban_unban(client: TestClient) -> None:
     # Nobody may kick someone at or above their own level.
     (await moderate(client, bob, room_id, "kick", alice.user_id)).error(403, "M_FORBIDDEN")
     unknown = await client.post(
-        f"{V3}/rooms/{q(room_id)}/explode", json={"user_id": bob.user_id},
-        token=alice.access_token, check_contract=False,
+        f"{V3}/rooms/{q(room_id)}/explode",
+        json={"user_id": bob.user_id},
+        token=alice.access_token,
+        check_contract=False,
     )
     unknown.error(404, "M_UNRECOGNIZED")
     (await moderate(client, alice, room_id, "kick", "nobody")).error(400, "M_INVALID_PARAM")

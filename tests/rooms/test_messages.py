@@ -7,8 +7,14 @@ import asyncio
 from tests.matrix_client import V3, TestClient, User, q
 
 
-async def page_all(client: TestClient, user: User, room_id: str, direction: str,
-                   limit: int, start: str | None = None) -> list[str]:
+async def page_all(
+    client: TestClient,
+    user: User,
+    room_id: str,
+    direction: str,
+    limit: int,
+    start: str | None = None,
+) -> list[str]:
     bodies: list[str] = []
     token = start
     for _ in range(1000):
@@ -16,12 +22,11 @@ async def page_all(client: TestClient, user: User, room_id: str, direction: str,
         if token is not None:
             query["from"] = token
         page = (
-            await client.get(f"{V3}/rooms/{q(room_id)}/messages", token=user.access_token,
-                             query=query)
+            await client.get(
+                f"{V3}/rooms/{q(room_id)}/messages", token=user.access_token, query=query
+            )
         ).ok()
-        bodies.extend(
-            e["content"]["body"] for e in page["chunk"] if e["type"] == "m.room.message"
-        )
+        bodies.extend(e["content"]["body"] for e in page["chunk"] if e["type"] == "m.room.message")
         if "end" not in page:
             return bodies
         token = page["end"]
@@ -38,8 +43,11 @@ async def test_send_is_idempotent_per_device(client: TestClient) -> None:
     login = (
         await client.post(
             f"{V3}/login",
-            json={"type": "m.login.password", "identifier": {"type": "m.id.user", "user": "alice"},
-                  "password": alice.password},
+            json={
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": "alice"},
+                "password": alice.password,
+            },
         )
     ).ok()
     other = User(alice.user_id, login["access_token"], login["device_id"], alice.password)
@@ -75,12 +83,16 @@ async def test_send_validation(client: TestClient) -> None:
     alice = await client.register("alice")
     room_id = await client.create_room(alice)
     url = f"{V3}/rooms/{q(room_id)}/send/m.room.message/x1"
-    (await client.put(url, data=b"not json", token=alice.access_token,
-                      headers={"Content-Type": "application/json"})).error(400, "M_NOT_JSON")
+    (
+        await client.put(
+            url,
+            data=b"not json",
+            token=alice.access_token,
+            headers={"Content-Type": "application/json"},
+        )
+    ).error(400, "M_NOT_JSON")
     (await client.put(url, json=[1, 2], token=alice.access_token)).error(400, "M_BAD_JSON")
-    (await client.put(url, json={"body": 1.5}, token=alice.access_token)).error(
-        400, "M_BAD_JSON"
-    )
+    (await client.put(url, json={"body": 1.5}, token=alice.access_token)).error(400, "M_BAD_JSON")
     too_big = {"msgtype": "m.text", "body": "x" * 70_000}
     (await client.put(url, json=too_big, token=alice.access_token)).error(413, "M_TOO_LARGE")
     unknown_room = f"{V3}/rooms/{q('!nope:localhost')}/send/m.room.message/x2"
@@ -119,8 +131,11 @@ async def test_messages_filter_and_bad_params(client: TestClient) -> None:
     await client.send_text(alice, room_id, "text")
     url = f"{V3}/rooms/{q(room_id)}/messages"
     page = (
-        await client.get(url, token=alice.access_token,
-                         query={"dir": "b", "filter": '{"types":["m.room.message"]}'})
+        await client.get(
+            url,
+            token=alice.access_token,
+            query={"dir": "b", "filter": '{"types":["m.room.message"]}'},
+        )
     ).ok()
     assert [e["type"] for e in page["chunk"]] == ["m.room.message"]
     (await client.get(url, token=alice.access_token, query={"dir": "x"})).error(
@@ -152,8 +167,11 @@ async def test_redaction(client: TestClient) -> None:
     own = f"{V3}/rooms/{q(room_id)}/redact/{q(bob_msg)}/r2"
     redaction_id = (await client.put(own, json={}, token=bob.access_token)).ok()["event_id"]
     # A moderator may redact others' events.
-    (await client.put(f"{V3}/rooms/{q(room_id)}/redact/{q(alice_msg)}/r3", json={},
-                      token=alice.access_token)).ok()
+    (
+        await client.put(
+            f"{V3}/rooms/{q(room_id)}/redact/{q(alice_msg)}/r3", json={}, token=alice.access_token
+        )
+    ).ok()
 
     event = (
         await client.get(f"{V3}/rooms/{q(room_id)}/event/{q(bob_msg)}", token=alice.access_token)
@@ -200,7 +218,8 @@ async def test_state_events(client: TestClient) -> None:
     members = (await client.get(f"{V3}/rooms/{q(room_id)}/members", token=bob.access_token)).ok()
     assert {e["state_key"] for e in members["chunk"]} == {alice.user_id, bob.user_id}
     joined_only = (
-        await client.get(f"{V3}/rooms/{q(room_id)}/members", token=bob.access_token,
-                         query={"membership": "join"})
+        await client.get(
+            f"{V3}/rooms/{q(room_id)}/members", token=bob.access_token, query={"membership": "join"}
+        )
     ).ok()
     assert len(joined_only["chunk"]) == 2

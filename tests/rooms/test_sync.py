@@ -9,8 +9,9 @@ from tests.matrix_client import V3, TestClient, q
 
 
 def bodies(room: dict) -> list[str]:  # type: ignore[type-arg]
-    return [e["content"]["body"] for e in room["timeline"]["events"]
-            if e["type"] == "m.room.message"]
+    return [
+        e["content"]["body"] for e in room["timeline"]["events"] if e["type"] == "m.room.message"
+    ]
 
 
 async def test_initial_sync_shape(client: TestClient) -> None:
@@ -70,21 +71,29 @@ async def test_invite_join_leave_sections(client: TestClient) -> None:
     (await client.invite(alice, room_id, bob.user_id)).ok()
     invited = await client.sync(bob, since=since)
     invite_state = invited["rooms"]["invite"][room_id]["invite_state"]["events"]
-    assert {"type": "m.room.name", "state_key": "", "content": {"name": "Secret club"},
-            "sender": alice.user_id} in invite_state
-    assert any(e["type"] == "m.room.member" and e["state_key"] == bob.user_id
-               for e in invite_state)
+    assert {
+        "type": "m.room.name",
+        "state_key": "",
+        "content": {"name": "Secret club"},
+        "sender": alice.user_id,
+    } in invite_state
+    assert any(e["type"] == "m.room.member" and e["state_key"] == bob.user_id for e in invite_state)
 
     (await client.join(bob, room_id)).ok()
     joined = await client.sync(bob, since=invited["next_batch"])
     room = joined["rooms"]["join"][room_id]
     # A newly joined room comes with its full state.
-    assert any(e["type"] == "m.room.name" for e in room["state"]["events"] + room["timeline"]["events"])
+    assert any(
+        e["type"] == "m.room.name" for e in room["state"]["events"] + room["timeline"]["events"]
+    )
     assert room_id not in joined["rooms"]["invite"]
 
     await client.send_text(alice, room_id, "before kick")
-    (await client.post(f"{V3}/rooms/{q(room_id)}/kick", json={"user_id": bob.user_id},
-                       token=alice.access_token)).ok()
+    (
+        await client.post(
+            f"{V3}/rooms/{q(room_id)}/kick", json={"user_id": bob.user_id}, token=alice.access_token
+        )
+    ).ok()
     await client.send_text(alice, room_id, "after kick")
     left = await client.sync(bob, since=joined["next_batch"])
     assert room_id in left["rooms"]["leave"]
@@ -139,9 +148,9 @@ async def test_bad_sync_parameters(client: TestClient) -> None:
     (await client.get(url, token=token, query={"timeout": "soon"})).error(400, "M_INVALID_PARAM")
     (await client.get(url, token=token, query={"filter": "{bad"})).error(400, "M_INVALID_PARAM")
     (await client.get(url, token=token, query={"filter": "99"})).error(400, "M_INVALID_PARAM")
-    (await client.get(url, token=token, query={"filter": '{"room":{"timeline":{"limit":"x"}}}'})).error(
-        400, "M_BAD_JSON"
-    )
+    (
+        await client.get(url, token=token, query={"filter": '{"room":{"timeline":{"limit":"x"}}}'})
+    ).error(400, "M_BAD_JSON")
     (await client.get(url, token=token, query={"set_presence": "dancing"})).error(
         400, "M_INVALID_PARAM"
     )
@@ -158,5 +167,5 @@ async def test_full_state_and_transaction_id(client: TestClient) -> None:
     assert any(e["type"] == "m.room.name" for e in room["state"]["events"])
     initial = await client.sync(alice)
     events = initial["rooms"]["join"][room_id]["timeline"]["events"]
-    mine = [e for e in events if e["type"] == "m.room.message"][0]
+    mine = next(e for e in events if e["type"] == "m.room.message")
     assert mine["unsigned"]["transaction_id"] == "my-txn"
