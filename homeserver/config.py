@@ -42,6 +42,9 @@ class Config:
     rate_limit_register: RateLimit = field(default_factory=lambda: RateLimit(0.2, 5))
     rate_limit_send: RateLimit = field(default_factory=lambda: RateLimit(20.0, 100))
     rate_limits_enabled: bool = True
+    # Behind a reverse proxy (deploy/nginx.conf), take the client address from
+    # the last X-Forwarded-For hop; never enable this without a proxy in front.
+    trust_x_forwarded_for: bool = False
 
     @property
     def effective_database_url(self) -> str:
@@ -71,6 +74,7 @@ _ENV_OVERRIDES: dict[str, str] = {
     "LOG_LEVEL": "log_level",
     "WEB_CLIENT_DIR": "web_client_dir",
     "RATE_LIMITS_ENABLED": "rate_limits_enabled",
+    "TRUST_X_FORWARDED_FOR": "trust_x_forwarded_for",
 }
 
 
@@ -148,7 +152,8 @@ def write_config(config: Config, path: Path) -> None:
     header = (
         "# Homeserver settings. Environment variables override these:\n"
         "# PORT, BIND_ADDRESS, DATABASE_URL, SERVER_NAME, PUBLIC_BASEURL, ENABLE_REGISTRATION,\n"
-        "# LOG_LEVEL, WEB_CLIENT_DIR, RATE_LIMITS_ENABLED (and DATA_DIR for this folder).\n"
+        "# LOG_LEVEL, WEB_CLIENT_DIR, RATE_LIMITS_ENABLED, TRUST_X_FORWARDED_FOR\n"
+        "# (and DATA_DIR for this folder).\n"
         "# database_url empty means SQLite in this folder (homeserver.db).\n"
     )
     path.write_text(header + yaml.safe_dump(config.to_yaml_dict(), sort_keys=False))

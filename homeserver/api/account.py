@@ -115,8 +115,8 @@ async def rename_device(device_id: str) -> Response:
 async def delete_device(device_id: str) -> Response:
     body = await json_body(allow_empty=True)
     me = requester()
-    if await hs().storage.users.get_device(me.user_id, device_id) is None:
-        raise not_found("Unknown device")
+    # No 404 for an unknown device: the Matrix spec answers 200 when it "had
+    # been removed previously" (deleting is idempotent, after UIA).
     await hs().uia.check(body.get("auth"), "m.login.password", _password_stage)
     await hs().storage.users.delete_devices(me.user_id, [device_id], now_ms())
     return json_response({})

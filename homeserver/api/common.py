@@ -74,6 +74,11 @@ def required_str(body: dict[str, Any], key: str) -> str:
 
 
 def client_ip() -> str:
+    if hs().config.trust_x_forwarded_for:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        last_hop = forwarded.rsplit(",", 1)[-1].strip()
+        if last_hop:
+            return last_hop
     return request.remote_addr or "unknown"
 
 
