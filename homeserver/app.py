@@ -82,7 +82,12 @@ def create_app(config: Config) -> Quart:
 
     @app.errorhandler(MatrixError)
     async def matrix_error(error: MatrixError) -> Response:
-        return json_response(error.to_json(), error.status)
+        response = json_response(error.to_json(), error.status)
+        retry_ms = error.extra.get("retry_after_ms")
+        if isinstance(retry_ms, int):
+            # As the contract says: also a Retry-After header, in whole seconds.
+            response.headers["Retry-After"] = str(-(-retry_ms // 1000))
+        return response
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Response:

@@ -35,7 +35,7 @@ class HomeServer:
         self.keys = keys
         self.server_name = config.server_name
         self.positions = StreamPositions(start)
-        self.notifier = Notifier()
+        self.notifier = Notifier(self.positions)
         self.passwords = Passwords(config.argon2_time_cost, config.argon2_memory_kib)
         self.tokens = TokenService(
             storage, keys, config.base_url, config.access_token_lifetime_seconds

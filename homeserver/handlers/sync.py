@@ -5,7 +5,6 @@ and the WebSocket stream will call it too, so both transports agree."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,10 +114,8 @@ class SyncHandler:
             if not woken:
                 break
             now = self.current_token()
+            # May still be empty: woken for news this user may not see.
             result = await self.compute(requester, since, now, sync_filter, full_state=False)
-            if result.is_empty():
-                # Woken for news another user may see but this one may not.
-                await asyncio.sleep(0)
         return result
 
     async def compute(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from homeserver.storage.account_data import AccountDataStore
@@ -13,9 +15,10 @@ from homeserver.storage.users import UserStore
 class Storage:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.users = UserStore(engine)
-        self.events = EventStore(engine)
-        self.account_data = AccountDataStore(engine)
+        write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self.users = UserStore(engine, write_lock)
+        self.events = EventStore(engine, write_lock)
+        self.account_data = AccountDataStore(engine, write_lock)
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Storage:

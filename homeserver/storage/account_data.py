@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from homeserver.storage.base import Store, upsert
 from homeserver.storage.tables import account_data, filters, room_aliases
@@ -24,7 +25,7 @@ class AccountDataStore(Store):
     async def put(
         self, user_id: str, room_id: str, data_type: str, content: dict[str, Any], position: int
     ) -> None:
-        async with self.engine.begin() as conn:
+        async with self.write() as conn:
             await conn.execute(
                 upsert(
                     conn,
@@ -75,17 +76,22 @@ class AccountDataStore(Store):
     # -- filters ---------------------------------------------------------------
 
     async def add_filter(self, user_id: str, definition: dict[str, Any]) -> int:
-        async with self.engine.begin() as conn:
-            current = await conn.scalar(
-                select(func.max(filters.c.filter_id)).where(filters.c.user_id == user_id)
-            )
-            filter_id = int(current or 0) + 1
-            await conn.execute(
-                insert(filters).values(
-                    user_id=user_id, filter_id=filter_id, definition=json_dumps(definition)
-                )
-            )
-        return filter_id
+        for _ in range(5):
+            try:
+                async with self.write() as conn:
+                    current = await conn.scalar(
+                        select(func.max(filters.c.filter_id)).where(filters.c.user_id == user_id)
+                    )
+                    filter_id = int(current or 0) + 1
+                    await conn.execute(
+                        insert(filters).values(
+                            user_id=user_id, filter_id=filter_id, definition=json_dumps(definition)
+                        )
+                    )
+                return filter_id
+            except IntegrityError:  # another request took that id: take the next
+                continue
+        raise RuntimeError("could not allocate a filter id")
 
     async def get_filter(self, user_id: str, filter_id: int) -> dict[str, Any] | None:
         async with self.engine.connect() as conn:
@@ -99,15 +105,18 @@ class AccountDataStore(Store):
     # -- aliases ---------------------------------------------------------------
 
     async def create_alias(self, alias: str, room_id: str, creator: str) -> bool:
-        async with self.engine.begin() as conn:
-            exists = await conn.scalar(
-                select(room_aliases.c.alias).where(room_aliases.c.alias == alias)
-            )
-            if exists is not None:
-                return False
-            await conn.execute(
-                insert(room_aliases).values(alias=alias, room_id=room_id, creator=creator)
-            )
+        try:
+            async with self.write() as conn:
+                exists = await conn.scalar(
+                    select(room_aliases.c.alias).where(room_aliases.c.alias == alias)
+                )
+                if exists is not None:
+                    return False
+                await conn.execute(
+                    insert(room_aliases).values(alias=alias, room_id=room_id, creator=creator)
+                )
+        except IntegrityError:
+            return False
         return True
 
     async def get_alias(self, alias: str) -> tuple[str, str] | None:
@@ -119,7 +128,7 @@ class AccountDataStore(Store):
         return None if row is None else (row.room_id, row.creator)
 
     async def delete_alias(self, alias: str) -> None:
-        async with self.engine.begin() as conn:
+        async with self.write() as conn:
             await conn.execute(delete(room_aliases).where(room_aliases.c.alias == alias))
 
     async def aliases_for_room(self, room_id: str) -> list[str]:

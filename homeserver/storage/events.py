@@ -126,7 +126,7 @@ class EventStore(Store):
         membership = (
             event["content"].get("membership") if event["type"] == "m.room.member" else None
         )
-        async with self.engine.begin() as conn:
+        async with self.write() as conn:
             if new_room is not None:
                 await conn.execute(
                     insert(rooms).values(
@@ -229,7 +229,7 @@ class EventStore(Store):
                 )
 
     async def forget_room(self, room_id: str, user_id: str) -> None:
-        async with self.engine.begin() as conn:
+        async with self.write() as conn:
             await conn.execute(
                 update(memberships)
                 .where(memberships.c.room_id == room_id, memberships.c.user_id == user_id)
@@ -264,7 +264,7 @@ class EventStore(Store):
         return None if found is None else str(found)
 
     async def set_room_public(self, room_id: str, is_public: bool) -> None:
-        async with self.engine.begin() as conn:
+        async with self.write() as conn:
             await conn.execute(
                 update(rooms).where(rooms.c.room_id == room_id).values(is_public=is_public)
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from homeserver.storage.base import Store
 from homeserver.storage.tables import devices, sessions, users
@@ -47,20 +48,25 @@ class UserStore(Store):
         now: int,
     ) -> bool:
         """Returns False when the user id is already taken."""
-        async with self.engine.begin() as conn:
-            existing = await conn.scalar(select(users.c.user_id).where(users.c.user_id == user_id))
-            if existing is not None:
-                return False
-            await conn.execute(
-                insert(users).values(
-                    user_id=user_id,
-                    password_hash=password_hash,
-                    displayname=displayname,
-                    is_admin=is_admin,
-                    deactivated=False,
-                    created_ts=now,
+        try:
+            async with self.write() as conn:
+                existing = await conn.scalar(
+                    select(users.c.user_id).where(users.c.user_id == user_id)
                 )
-            )
+                if existing is not None:
+                    return False
+                await conn.execute(
+                    insert(users).values(
+                        user_id=user_id,
+                        password_hash=password_hash,
+                        displayname=displayname,
+                        is_admin=is_admin,
+                        deactivated=False,
+                        created_ts=now,
+                    )
+                )
+        except IntegrityError:  # lost a race with another registration
+            return False
         return True
 
     async def get_user(self, user_id: str) -> UserRecord | None:
@@ -78,7 +84,7 @@ class UserStore(Store):
         )
 
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
-        async with self.engine.begin() as conn:
+        async with self.write() as conn:
             await conn.execute(
                 update(users).where(users.c.user_id == user_id).values(password_hash=password_hash)
             )
@@ -86,7 +92,7 @@ class UserStore(Store):
     async def set_profile_field(self, user_id: str, field: str, value: str | None) -> None:
         if field not in ("displayname", "avatar_url"):
             raise ValueError(field)
-        async with self.engine.begin() as conn:
+        async with self.write() as conn:
             await conn.execute(
                 update(users).where(users.c.user_id == user_id).values({field: value})
             )
@@ -119,7 +125,7 @@ class UserStore(Store):
     async def upsert_device(
         self, user_id: str, device_id: str, display_name: str | None, now: int, ip: str | None
     ) -> None:
-        async with self.engine.begin() as conn:
+        async with self.write() as conn:
             exists = await conn.scalar(
                 select(devices.c.device_id).where(
                     devices.c.user_id == user_id, devices.c.device_id == device_id
@@ -175,7 +181,7 @@ class UserStore(Store):
         )
 
     async def rename_device(self, user_id: str, device_id: str, display_name: str) -> None:
-        async with self.engine.begin() as conn:
+        async with self.write() as conn:
             await conn.execute(
                 update(devices)
                 .where(devices.c.user_id == user_id, devices.c.device_id == device_id)
@@ -184,7 +190,7 @@ class UserStore(Store):
 
     async def delete_devices(self, user_id: str, device_ids: list[str], now: int) -> None:
         """Removes the devices and revokes every session on them."""
-        async with self.engine.begin() as conn:
+        async with self.write() as conn:
             await conn.execute(
                 update(sessions)
                 .where(
@@ -205,7 +211,7 @@ class UserStore(Store):
     async def create_session(
         self, session_id: str, user_id: str, device_id: str, now: int, expires_ts: int
     ) -> None:
-        async with self.engine.begin() as conn:
+        async with self.write() as conn:
             await conn.execute(
                 insert(sessions).values(
                     session_id=session_id,
@@ -243,7 +249,7 @@ class UserStore(Store):
             conditions.append(sessions.c.device_id == device_id)
         if except_device is not None:
             conditions.append(sessions.c.device_id != except_device)
-        async with self.engine.begin() as conn:
+        async with self.write() as conn:
             ids = list(
                 (await conn.execute(select(sessions.c.session_id).where(and_(*conditions))))
                 .scalars()
@@ -259,5 +265,5 @@ class UserStore(Store):
         condition = [devices.c.user_id == user_id]
         if keep_device is not None:
             condition.append(devices.c.device_id != keep_device)
-        async with self.engine.begin() as conn:
+        async with self.write() as conn:
             await conn.execute(delete(devices).where(*condition))

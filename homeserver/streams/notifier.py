@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from homeserver.streams.positions import StreamPositions
+
 
 @dataclass(eq=False)
 class _Waiter:
@@ -23,21 +25,49 @@ class _Waiter:
 
 
 class Notifier:
-    def __init__(self) -> None:
+    def __init__(self, positions: StreamPositions) -> None:
+        self._positions = positions
         self._room_positions: dict[str, int] = {}
         self._user_positions: dict[str, int] = {}
         self._by_user: dict[str, set[_Waiter]] = defaultdict(set)
         self._by_room: dict[str, set[_Waiter]] = defaultdict(set)
+        # Changes whose position readers cannot reach yet (an earlier position
+        # is still being written): announced once the stream gets there.
+        self._pending: list[tuple[int, str | None, tuple[str, ...]]] = []
+        positions.add_listener(self._flush)
 
     def notify_room(self, room_id: str, position: int, extra_users: Iterable[str] = ()) -> None:
         """Something at `position` happened in a room; `extra_users` are woken
         too (for example the target of an invite, not yet in the room)."""
+        if position > self._positions.current:
+            self._pending.append((position, room_id, tuple(extra_users)))
+            return
+        self._wake_room(room_id, position, extra_users)
+
+    def notify_users(self, user_ids: Iterable[str], position: int) -> None:
+        if position > self._positions.current:
+            self._pending.append((position, None, tuple(user_ids)))
+            return
+        self._wake_users(user_ids, position)
+
+    def _flush(self, current: int) -> None:
+        ready = [item for item in self._pending if item[0] <= current]
+        if not ready:
+            return
+        self._pending = [item for item in self._pending if item[0] > current]
+        for position, room_id, users in ready:
+            if room_id is None:
+                self._wake_users(users, position)
+            else:
+                self._wake_room(room_id, position, users)
+
+    def _wake_room(self, room_id: str, position: int, extra_users: Iterable[str]) -> None:
         self._room_positions[room_id] = max(position, self._room_positions.get(room_id, 0))
         for waiter in list(self._by_room.get(room_id, ())):
             waiter.event.set()
-        self.notify_users(extra_users, position)
+        self._wake_users(extra_users, position)
 
-    def notify_users(self, user_ids: Iterable[str], position: int) -> None:
+    def _wake_users(self, user_ids: Iterable[str], position: int) -> None:
         for user_id in user_ids:
             self._user_positions[user_id] = max(position, self._user_positions.get(user_id, 0))
             for waiter in list(self._by_user.get(user_id, ())):

@@ -9,7 +9,7 @@ finished (committed or failed)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 
 class StreamPositions:
@@ -17,6 +17,11 @@ class StreamPositions:
         self._last_allocated = start
         self._current = start
         self._in_flight: set[int] = set()
+        self._listeners: list[Callable[[int], None]] = []
+
+    def add_listener(self, listener: Callable[[int], None]) -> None:
+        """`listener(current)` is called whenever `current` moves forward."""
+        self._listeners.append(listener)
 
     @property
     def current(self) -> int:
@@ -35,7 +40,11 @@ class StreamPositions:
             self._advance()
 
     def _advance(self) -> None:
+        before = self._current
         if self._in_flight:
             self._current = min(self._in_flight) - 1
         else:
             self._current = self._last_allocated
+        if self._current > before:
+            for listener in self._listeners:
+                listener(self._current)

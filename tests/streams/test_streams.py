@@ -1,0 +1,84 @@
+"""Stream positions, tokens and the notifier, without a server."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from homeserver.errors import MatrixError
+from homeserver.streams.notifier import Notifier
+from homeserver.streams.positions import StreamPositions
+from homeserver.streams.tokens import StreamToken, page_token, parse_pagination_token
+
+
+async def test_current_waits_for_earlier_positions() -> None:
+    positions = StreamPositions(10)
+    first = positions.allocate()
+    second = positions.allocate()
+    p11 = await first.__aenter__()
+    p12 = await second.__aenter__()
+    assert (p11, p12) == (11, 12)
+    await second.__aexit__(None, None, None)
+    assert positions.current == 10  # 11 is still being written
+    await first.__aexit__(None, None, None)
+    assert positions.current == 12
+
+
+async def test_failed_write_still_advances() -> None:
+    positions = StreamPositions(0)
+    with pytest.raises(RuntimeError):
+        async with positions.allocate():
+            raise RuntimeError("boom")
+    assert positions.current == 1
+
+
+async def test_notifier_wakes_only_the_room() -> None:
+    positions = StreamPositions(0)
+    notifier = Notifier(positions)
+    in_room = asyncio.create_task(notifier.wait("@a:x", ["!r:x"], 0, 5))
+    elsewhere = asyncio.create_task(notifier.wait("@b:x", ["!other:x"], 0, 0.2))
+    await asyncio.sleep(0)
+    async with positions.allocate() as position:
+        pass
+    notifier.notify_room("!r:x", position)
+    assert await in_room is True
+    assert await elsewhere is False
+    assert notifier.waiting_count() == 0
+
+
+async def test_notifier_holds_news_until_readable() -> None:
+    positions = StreamPositions(0)
+    notifier = Notifier(positions)
+    waiter = asyncio.create_task(notifier.wait("@a:x", ["!r:x"], 0, 5))
+    await asyncio.sleep(0)
+    slow = positions.allocate()
+    await slow.__aenter__()  # position 1, still being written
+    async with positions.allocate() as position:  # position 2 done first
+        pass
+    notifier.notify_room("!r:x", position)
+    await asyncio.sleep(0.05)
+    assert not waiter.done()  # readers can't see 2 before 1 is written
+    await slow.__aexit__(None, None, None)
+    assert await waiter is True
+
+
+async def test_notifier_returns_at_once_when_already_newer() -> None:
+    positions = StreamPositions(0)
+    notifier = Notifier(positions)
+    async with positions.allocate() as position:
+        pass
+    notifier.notify_users(["@a:x"], position)
+    assert await notifier.wait("@a:x", [], 0, 5) is True
+
+
+def test_tokens_round_trip_and_reject_garbage() -> None:
+    token = StreamToken(events=42, typing=3)
+    assert StreamToken.parse(token.serialize()) == token
+    assert StreamToken.parse("s7") == StreamToken(events=7)
+    assert StreamToken.parse("s7_1_99") == StreamToken(events=7, typing=1)  # newer fields ignored
+    assert parse_pagination_token(page_token(5)) == 5
+    assert parse_pagination_token("s9_0") == 9
+    for bad in ("", "x1", "s", "s-1", "p", "s1_", "s" + "9" * 30):
+        with pytest.raises(MatrixError):
+            StreamToken.parse(bad)
