@@ -132,7 +132,7 @@ async def get_profile(user_id: str) -> Response:
     return json_response(await hs().profiles.get(user_id))
 
 
-@bp.get("/profile/<user_id>/<field>")
+@bp.get("/profile/<user_id>/<any(displayname, avatar_url):field>")
 @authenticated
 async def get_profile_field(user_id: str, field: str) -> Response:
     parse_user_id(user_id)
@@ -144,7 +144,7 @@ async def get_profile_field(user_id: str, field: str) -> Response:
     return json_response({field: profile[field]})
 
 
-@bp.put("/profile/<user_id>/<field>")
+@bp.put("/profile/<user_id>/<any(displayname, avatar_url):field>")
 @authenticated
 async def set_profile_field(user_id: str, field: str) -> Response:
     parse_user_id(user_id)
