@@ -179,3 +179,44 @@ room_aliases = Table(
     Column("room_id", String(255), nullable=False, index=True),
     Column("creator", String(255), nullable=False),
 )
+
+# The newest receipt of each kind per user and room (m.read, m.read.private).
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("room_id", String(255), primary_key=True),
+    Column("receipt_type", String(64), primary_key=True),
+    Column("user_id", String(255), primary_key=True),
+    Column("event_id", String(255), nullable=False),
+    # Where the receipted event is in the room, for unread counting.
+    Column("event_stream_ordering", BigInteger, nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    # The receipt's own position in the global stream, for sync.
+    Column("stream_ordering", BigInteger, nullable=False),
+    Index("ix_receipts_room_stream", "room_id", "stream_ordering"),
+)
+
+# Which events notify or highlight which users, decided when the event is sent;
+# unread counts are the rows after the user's read receipt.
+event_push_actions = Table(
+    "event_push_actions",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("room_id", String(255), primary_key=True),
+    Column("stream_ordering", BigInteger, primary_key=True),
+    Column("event_id", String(255), nullable=False),
+    Column("notify", Boolean, nullable=False),
+    Column("highlight", Boolean, nullable=False),
+    Column("actions", Text, nullable=False),
+)
+
+# Presence lives in memory; this is its occasional, coalesced snapshot.
+presence = Table(
+    "presence",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("state", String(32), nullable=False),
+    Column("status_msg", Text, nullable=True),
+    Column("last_active_ts", BigInteger, nullable=False),
+    Column("updated_ts", BigInteger, nullable=False),
+)

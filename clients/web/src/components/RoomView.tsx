@@ -104,7 +104,6 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
         </p>
       )}
       <Timeline
-        key={roomId}
         roomId={roomId}
         events={room.timeline}
         echoes={echoes}
@@ -116,7 +115,7 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
         onDiscard={discard}
         onSeenLatest={markRead}
       />
-      <Composer key={roomId} ref={composerRef} roomName={name} onSend={send} />
+      <Composer ref={composerRef} roomName={name} onSend={send} />
       {inviting && (
         <UserPickerDialog
           title={`Invite to ${name}`}

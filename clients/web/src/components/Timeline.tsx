@@ -130,7 +130,7 @@ export function Timeline(props: TimelineProps) {
         tabIndex={0}
         className="h-full overflow-y-auto px-3 py-2 [overflow-anchor:none] focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500 sm:px-5"
       >
-        <div className="flex min-h-4 items-center justify-center py-2">
+        <div className="flex h-10 items-center justify-center">
           {loading ? (
             <Spinner label="Loading older messages…" />
           ) : loadError ? (

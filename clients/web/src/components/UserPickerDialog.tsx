@@ -25,41 +25,36 @@ export function UserPickerDialog({
 }) {
   const controller = useController()
   const [term, setTerm] = useState('')
-  const [results, setResults] = useState<UserSearchResult[]>([])
-  const [searching, setSearching] = useState(false)
+  // Results are tagged with the query they answer; while they answer an older
+  // query a search is in progress.
+  const [found, setFound] = useState<{ query: string; results: UserSearchResult[] }>({ query: '', results: [] })
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState<string | null>(null)
+  const query = term.trim()
+  const results = query && found.query === query ? found.results : []
+  const searching = query !== '' && found.query !== query && error === null
 
   useEffect(() => {
-    const q = term.trim()
-    if (!q) {
-      setResults([])
-      setSearching(false)
-      return
-    }
+    if (!query) return
     const ctrl = new AbortController()
-    setSearching(true)
     const t = setTimeout(() => {
       controller
-        .searchUsers(q, ctrl.signal)
+        .searchUsers(query, ctrl.signal)
         .then((r) => {
-          setResults(r.filter((u) => u.user_id !== controller.userId))
+          setFound({ query, results: r.filter((u) => u.user_id !== controller.userId) })
           setError(null)
         })
         .catch((e: unknown) => {
           if (!ctrl.signal.aborted) setError(describeError(e))
-        })
-        .finally(() => {
-          if (!ctrl.signal.aborted) setSearching(false)
         })
     }, 250)
     return () => {
       clearTimeout(t)
       ctrl.abort()
     }
-  }, [term, controller])
+  }, [query, controller])
 
-  const typedId = /^@[^:\s]+:\S+$/.test(term.trim()) ? term.trim() : null
+  const typedId = /^@[^:\s]+:\S+$/.test(query) ? query : null
   const options: UserSearchResult[] =
     typedId && !results.some((r) => r.user_id === typedId) ? [{ user_id: typedId }, ...results] : results
 
@@ -82,14 +77,17 @@ export function UserPickerDialog({
           type="search"
           placeholder="Name or @user:server"
           value={term}
-          onChange={(e) => setTerm(e.target.value)}
+          onChange={(e) => {
+            setTerm(e.target.value)
+            setError(null)
+          }}
           autoCapitalize="none"
           spellCheck={false}
           autoFocus
         />
         <ErrorText>{error}</ErrorText>
         {searching && <Spinner label="Searching…" />}
-        {!searching && term.trim() && options.length === 0 && (
+        {!searching && query && !error && options.length === 0 && (
           <p className="text-sm text-gray-600 dark:text-gray-400">No users found.</p>
         )}
         {options.length > 0 && (

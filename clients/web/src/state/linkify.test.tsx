@@ -4,7 +4,7 @@ import { createRoot } from 'react-dom/client'
 import { renderToStaticMarkup } from 'react-dom/server'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LinkifiedText } from '../components/MessageBody'
-import { linkify } from './linkify'
+import { linkify, safeHref } from './linkify'
 
 ;(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true
 
@@ -35,6 +35,15 @@ describe('linkify', () => {
     for (const t of ['javascript:alert(1)', 'data:text/html,<b>x</b>', 'ftp://x.org', 'mailto:a@b.c']) {
       expect(linkify(t)).toEqual([{ kind: 'text', text: t }])
     }
+  })
+
+  it('safeHref only accepts absolute http(s) URLs', () => {
+    expect(safeHref('javascript:alert(1)')).toBeNull()
+    expect(safeHref('data:text/html,x')).toBeNull()
+    expect(safeHref('http://')).toBeNull()
+    expect(safeHref('ftp://x.org/file')).toBeNull()
+    expect(safeHref('www.example.org/a b')).toBe('https://www.example.org/a%20b')
+    expect(safeHref('HTTPS://Example.org')).toBe('https://example.org/')
   })
 
   it('does not let markup pass through (segments concatenate back to the input)', () => {
