@@ -15,6 +15,7 @@ from homeserver.api import (
     auth,
     directory,
     discovery,
+    ephemeral,
     room_events,
     room_state,
     rooms,
@@ -52,6 +53,7 @@ def create_app(config: Config) -> Quart:
         sync,
         account_data,
         directory,
+        ephemeral,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(web_client.bp)

@@ -42,6 +42,8 @@ class Config:
     rate_limit_register: RateLimit = field(default_factory=lambda: RateLimit(0.2, 5))
     rate_limit_send: RateLimit = field(default_factory=lambda: RateLimit(20.0, 100))
     rate_limits_enabled: bool = True
+    presence_idle_seconds: int = 300
+    presence_offline_grace_seconds: int = 30
     # Behind a reverse proxy (deploy/nginx.conf), take the client address from
     # the last X-Forwarded-For hop; never enable this without a proxy in front.
     trust_x_forwarded_for: bool = False

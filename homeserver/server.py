@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from homeserver.config import Config
 from homeserver.handlers.accounts import Accounts
@@ -12,12 +13,16 @@ from homeserver.handlers.keys import ServerKeys, load_or_create_keys
 from homeserver.handlers.membership import Membership
 from homeserver.handlers.pagination import Pagination
 from homeserver.handlers.passwords import Passwords
+from homeserver.handlers.presence import PresenceHandler, PresenceSettings
+from homeserver.handlers.push_actions import PushActions
+from homeserver.handlers.receipts import ReceiptHandler
 from homeserver.handlers.profile import Profiles
 from homeserver.handlers.room_creation import RoomCreation
 from homeserver.handlers.room_state import RoomState
 from homeserver.handlers.serialize import EventSerializer
 from homeserver.handlers.sync import SyncHandler
 from homeserver.handlers.tokens import TokenService
+from homeserver.handlers.typing import TypingHandler
 from homeserver.handlers.uia import UserInteractiveAuth
 from homeserver.handlers.visibility import Visibility
 from homeserver.ratelimit import RateLimiter
@@ -29,7 +34,14 @@ logger = logging.getLogger(__name__)
 
 
 class HomeServer:
-    def __init__(self, config: Config, storage: Storage, keys: ServerKeys, start: int) -> None:
+    def __init__(
+        self,
+        config: Config,
+        storage: Storage,
+        keys: ServerKeys,
+        start: int,
+        presence_settings: PresenceSettings | None = None,
+    ) -> None:
         self.config = config
         self.storage = storage
         self.keys = keys
@@ -44,7 +56,14 @@ class HomeServer:
             storage, self.passwords, self.tokens, self.server_name, config.password_min_length
         )
         self.uia = UserInteractiveAuth()
-        self.sender = EventSender(storage, keys, self.server_name, self.positions, self.notifier)
+        self.push_actions = PushActions(storage)
+        self.sender = EventSender(
+            storage, keys, self.server_name, self.positions, self.notifier, self.push_actions
+        )
+        self.typing = TypingHandler(storage, self.notifier)
+        self.receipts = ReceiptHandler(storage, self.positions, self.notifier)
+        self.presence = PresenceHandler(storage, self.notifier, presence_settings)
+        self.sender.add_listener(self._after_event)
         self.membership = Membership(storage, self.sender, self.server_name)
         self.rooms = RoomCreation(storage, self.sender, self.membership, self.server_name)
         self.room_state = RoomState(storage)
@@ -58,6 +77,9 @@ class HomeServer:
             self.visibility,
             self.room_state,
             self.serializer,
+            self.typing,
+            self.receipts,
+            self.presence,
         )
         self.profiles = Profiles(storage, self.sender)
         self.directory = Directory(storage, self.server_name)
@@ -84,7 +106,25 @@ class HomeServer:
             "homeserver ready",
             extra={"server_name": config.server_name, "stream_position": start},
         )
-        return cls(config, storage, keys, start)
+        server = cls(
+            config,
+            storage,
+            keys,
+            start,
+            PresenceSettings(
+                idle_after_seconds=config.presence_idle_seconds,
+                offline_grace_seconds=config.presence_offline_grace_seconds,
+            ),
+        )
+        await server.presence.start()
+        return server
+
+    async def _after_event(self, event: dict[str, Any]) -> None:
+        """Sending a message ends typing and counts as activity."""
+        if "state_key" not in event:
+            self.typing.stop(event["room_id"], event["sender"])
+            await self.presence.active(event["sender"])
 
     async def stop(self) -> None:
+        await self.presence.stop()
         await self.storage.close()

@@ -13,6 +13,7 @@ from homeserver.api.common import (
     require_self,
 )
 from homeserver.errors import MatrixError, forbidden, not_found
+from homeserver.handlers.identifiers import is_room_id
 
 bp = Blueprint("account_data", __name__, url_prefix=CLIENT_V3)
 
@@ -61,6 +62,8 @@ async def get_global(user_id: str, data_type: str) -> Response:
 
 
 async def _check_room(room_id: str, user_id: str) -> None:
+    if not is_room_id(room_id):
+        raise MatrixError(400, "M_INVALID_PARAM", "Not a valid room id")
     membership = await hs().storage.events.get_membership(room_id, user_id)
     if membership is None:
         raise forbidden("You have never been in this room")

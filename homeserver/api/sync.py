@@ -56,6 +56,7 @@ async def sync() -> Response:
         raise MatrixError(
             400, "M_INVALID_PARAM", "set_presence must be online, offline or unavailable"
         )
+    await hs().presence.syncing(me.user_id, set_presence, timeout)
     result = await hs().sync.wait_for_sync(
         me, since, sync_filter, full_state=full_state, timeout_ms=timeout
     )

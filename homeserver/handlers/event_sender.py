@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from homeserver.events import (
     redact_event,
 )
 from homeserver.handlers.keys import ServerKeys
+from homeserver.handlers.push_actions import PushActions, may_notify
 from homeserver.storage import Storage
 from homeserver.storage.events import NewRoom, StoredEvent, TxnRecord
 from homeserver.streams.notifier import Notifier
@@ -54,13 +56,41 @@ class EventSender:
         server_name: str,
         positions: StreamPositions,
         notifier: Notifier,
+        push_actions: PushActions,
     ) -> None:
         self._storage = storage
         self._keys = keys
         self._server_name = server_name
         self._positions = positions
         self._notifier = notifier
+        self._push_actions = push_actions
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Joined members' m.room.member content per room, kept current by the
+        # member events this process sends (the only writer of its rooms).
+        self._members: dict[str, dict[str, dict[str, Any]]] = {}
+        self._listeners: list[Callable[[dict[str, Any]], Awaitable[None]]] = []
+
+    def add_listener(self, listener: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        """`listener(event)` runs after each event is persisted and announced."""
+        self._listeners.append(listener)
+
+    async def _joined_members(self, room_id: str) -> dict[str, dict[str, Any]]:
+        members = self._members.get(room_id)
+        if members is None:
+            members = await self._storage.events.get_joined_member_contents(room_id)
+            if len(self._members) > 10_000:
+                self._members.clear()
+            self._members[room_id] = members
+        return members
+
+    def _update_members(self, event: dict[str, Any]) -> None:
+        members = self._members.get(event["room_id"])
+        if members is None or event["type"] != "m.room.member":
+            return
+        if event["content"].get("membership") == "join":
+            members[event["state_key"]] = event["content"]
+        else:
+            members.pop(event["state_key"], None)
 
     def _room_lock(self, room_id: str) -> asyncio.Lock:
         lock = self._locks.get(room_id)
@@ -154,6 +184,10 @@ class EventSender:
             raise MatrixError(413, "M_TOO_LARGE", "Event is larger than 64 KiB")
 
         replaced = state.get((event_type, state_key)) if state_key is not None else None
+        actions = []
+        if new_room is None and may_notify(event):
+            members = await self._joined_members(room_id)
+            actions = await self._push_actions.for_event(event, members, auth_state)
         async with self._positions.allocate() as position:
             await self._storage.events.persist_event(
                 event,
@@ -162,9 +196,16 @@ class EventSender:
                 txn=txn,
                 new_room=new_room,
                 redacted_target=redacted_target,
+                push_actions=actions,
             )
+        self._update_members(event)
         extra_users = [state_key] if event_type == "m.room.member" and state_key else []
         self._notifier.notify_room(room_id, position, extra_users)
+        for listener in self._listeners:
+            try:
+                await listener(event)
+            except Exception:
+                logger.exception("event listener failed", extra={"event_id": event["event_id"]})
         return SentEvent(event["event_id"], position)
 
     async def _redaction_target(

@@ -10,9 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from homeserver.handlers.filters import SyncFilter
+from homeserver.handlers.presence import PresenceHandler
+from homeserver.handlers.receipts import ReceiptHandler
 from homeserver.handlers.room_state import RoomState
 from homeserver.handlers.serialize import EventSerializer
 from homeserver.handlers.tokens import Requester
+from homeserver.handlers.typing import TypingHandler
 from homeserver.handlers.visibility import RoomView, Visibility
 from homeserver.storage import Storage
 from homeserver.storage.events import MembershipRow, StoredEvent
@@ -41,16 +44,17 @@ class SyncResult:
     invite: dict[str, Any] = field(default_factory=dict)
     leave: dict[str, Any] = field(default_factory=dict)
     account_data: list[dict[str, Any]] = field(default_factory=list)
+    presence: list[dict[str, Any]] = field(default_factory=list)
 
     def is_empty(self) -> bool:
-        return not (self.join or self.invite or self.leave or self.account_data)
+        return not (self.join or self.invite or self.leave or self.account_data or self.presence)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "next_batch": self.next_batch.serialize(),
             "rooms": {"join": self.join, "invite": self.invite, "leave": self.leave, "knock": {}},
             "account_data": {"events": self.account_data},
-            "presence": {"events": []},
+            "presence": {"events": self.presence},
             "to_device": {"events": []},
             "device_lists": {"changed": [], "left": []},
             "device_one_time_keys_count": {},
@@ -60,8 +64,10 @@ class SyncResult:
 @dataclass(frozen=True)
 class _Context:
     requester: Requester
-    since: int | None
+    since: int | None  # events stream
     now: int
+    since_token: StreamToken | None
+    now_token: StreamToken
     filter: SyncFilter
     full_state: bool
 
@@ -75,6 +81,9 @@ class SyncHandler:
         visibility: Visibility,
         room_state: RoomState,
         serializer: EventSerializer,
+        typing: TypingHandler,
+        receipts: ReceiptHandler,
+        presence: PresenceHandler,
     ) -> None:
         self._storage = storage
         self._positions = positions
@@ -82,9 +91,16 @@ class SyncHandler:
         self._visibility = visibility
         self._room_state = room_state
         self._serializer = serializer
+        self._typing = typing
+        self._receipts = receipts
+        self._presence = presence
 
     def current_token(self) -> StreamToken:
-        return StreamToken(events=self._positions.current)
+        return StreamToken(
+            events=self._positions.current,
+            typing=self._typing.stream.current,
+            presence=self._presence.stream.current,
+        )
 
     async def wait_for_sync(
         self,
@@ -110,7 +126,7 @@ class SyncHandler:
                 m.room_id
                 for m in await self._storage.events.get_rooms_for_user(requester.user_id, ("join",))
             ]
-            woken = await self._notifier.wait(requester.user_id, rooms, now.events, remaining)
+            woken = await self._notifier.wait(requester.user_id, rooms, now, remaining)
             if not woken:
                 break
             now = self.current_token()
@@ -131,6 +147,8 @@ class SyncHandler:
             requester,
             None if since is None else min(since.events, now.events),
             now.events,
+            since,
+            now,
             sync_filter,
             full_state,
         )
@@ -147,22 +165,30 @@ class SyncHandler:
         }
 
         joined = [r for r in rows if r.membership == "join"]
+        joined_ids = [r.room_id for r in joined]
+        ephemeral = await self._ephemeral(ctx, joined_ids)
+        room_account_data = dict(await self._room_account_data(ctx, joined))
         if ctx.since is None or full_state:
             # full_state: every joined room with all its state, timelines still
             # starting at `since`.
-            for row in joined:
-                newly = ctx.since is None or row.room_id in changed_membership
-                result.join[row.room_id] = await self._joined_room(ctx, row, newly_joined=newly)
+            included = joined
         else:
-            latest = await self._storage.events.get_latest_positions(
-                [r.room_id for r in joined], ctx.since, ctx.now
-            )
-            for row in joined:
-                newly = row.room_id in changed_membership
-                if newly or row.room_id in latest:
-                    result.join[row.room_id] = await self._joined_room(ctx, row, newly_joined=newly)
-        for room_id, entry in await self._room_account_data(ctx, joined):
-            result.join.setdefault(room_id, self._empty_joined_room())["account_data"] = entry
+            latest = await self._storage.events.get_latest_positions(joined_ids, ctx.since, ctx.now)
+            touched = set(latest) | set(ephemeral) | set(room_account_data) | changed_membership
+            included = [r for r in joined if r.room_id in touched]
+        for row in included:
+            newly = ctx.since is None or row.room_id in changed_membership
+            result.join[row.room_id] = await self._joined_room(ctx, row, newly_joined=newly)
+        counts = await self._storage.receipts.unread_counts(requester.user_id, list(result.join))
+        for room_id, room in result.join.items():
+            room["ephemeral"]["events"] = ephemeral.get(room_id, [])
+            room["account_data"] = room_account_data.get(room_id, {"events": []})
+            unread = counts.get(room_id)
+            if unread is not None:
+                room["unread_notifications"] = {
+                    "notification_count": unread.notifications,
+                    "highlight_count": unread.highlights,
+                }
 
         for row in rows:
             if row.membership == "invite" and row.room_id in changed_membership:
@@ -171,7 +197,36 @@ class SyncHandler:
                 if ctx.since is None and not sync_filter.include_leave:
                     continue
                 result.leave[row.room_id] = await self._left_room(ctx, row)
+        result.presence = await self._presence_events(ctx, joined_ids)
         return result
+
+    async def _ephemeral(
+        self, ctx: _Context, room_ids: list[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Typing and receipt events per room, new since the token."""
+        events: dict[str, list[dict[str, Any]]] = {}
+        allowed = ctx.filter.ephemeral.allows_type_and_sender
+        since_typing = ctx.since_token.typing if ctx.since_token else None
+        if allowed("m.typing", None):
+            for room_id, event in self._typing.events_since(room_ids, since_typing).items():
+                events.setdefault(room_id, []).append(event)
+        if allowed("m.receipt", None):
+            receipts = await self._receipts.receipt_events(
+                ctx.requester.user_id, room_ids, ctx.since, ctx.now
+            )
+            for room_id, event in receipts.items():
+                events.setdefault(room_id, []).append(event)
+        return events
+
+    async def _presence_events(self, ctx: _Context, joined_ids: list[str]) -> list[dict[str, Any]]:
+        if not ctx.filter.presence.allows_type_and_sender("m.presence", None):
+            return []
+        since = ctx.since_token.presence if ctx.since_token else None
+        if since is not None and since >= ctx.now_token.presence:
+            return []
+        visible = await self._storage.events.get_users_sharing_rooms(joined_ids)
+        visible.add(ctx.requester.user_id)
+        return self._presence.changed_since(since, sorted(visible))
 
     # -- account data ------------------------------------------------------------
 

@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from homeserver.storage.account_data import AccountDataStore
 from homeserver.storage.engine import create_engine, run_migrations
 from homeserver.storage.events import EventStore
+from homeserver.storage.presence import PresenceStore
+from homeserver.storage.receipts import ReceiptStore
 from homeserver.storage.users import UserStore
 
 
@@ -19,6 +21,8 @@ class Storage:
         self.users = UserStore(engine, write_lock)
         self.events = EventStore(engine, write_lock)
         self.account_data = AccountDataStore(engine, write_lock)
+        self.receipts = ReceiptStore(engine, write_lock)
+        self.presence = PresenceStore(engine, write_lock)
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Storage:
@@ -31,6 +35,7 @@ class Storage:
         return max(
             await self.events.get_max_stream_ordering(),
             await self.account_data.get_max_stream_ordering(),
+            await self.receipts.get_max_stream_ordering(),
         )
 
     async def close(self) -> None:

@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
 
 from homeserver.storage.base import Store, upsert
+from homeserver.storage.receipts import PushAction, push_action_rows
 from homeserver.storage.tables import (
     current_state,
+    event_push_actions,
     event_auth_edges,
     event_edges,
     events,
@@ -114,6 +116,7 @@ class EventStore(Store):
         txn: TxnRecord | None,
         new_room: NewRoom | None = None,
         redacted_target: dict[str, Any] | None = None,
+        push_actions: Sequence[PushAction] = (),
     ) -> None:
         """Writes the event, its DAG edges, the new forward extremity, the state and
         membership changes and the transaction id in one database transaction.
@@ -220,6 +223,11 @@ class EventStore(Store):
                         room_id=room_id,
                         created_ts=event["origin_server_ts"],
                     )
+                )
+            if push_actions:
+                await conn.execute(
+                    insert(event_push_actions),
+                    push_action_rows(room_id, event_id, stream_ordering, push_actions),
                 )
             if redacted_target is not None:
                 await conn.execute(
@@ -385,6 +393,16 @@ class EventStore(Store):
             rows = await conn.execute(query)
             return {(r.type, r.state_key): _row_to_event(r) for r in rows}
 
+    async def get_joined_member_contents(self, room_id: str) -> dict[str, dict[str, Any]]:
+        """The m.room.member content of each joined user of the room."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(memberships.c.user_id, events.c.json)
+                .join(events, events.c.event_id == memberships.c.event_id)
+                .where(memberships.c.room_id == room_id, memberships.c.membership == "join")
+            )
+            return {r.user_id: dict(json_loads(r.json)["content"]) for r in rows}
+
     async def get_current_state_ids(self, room_id: str) -> dict[StateKey, str]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
@@ -520,6 +538,20 @@ class EventStore(Store):
                 )
                 for r in rows
             ]
+
+    async def get_users_sharing_rooms(self, room_ids: Sequence[str]) -> set[str]:
+        """Everyone joined to any of the rooms."""
+        if not room_ids:
+            return set()
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(memberships.c.user_id)
+                .where(
+                    memberships.c.room_id.in_(list(room_ids)), memberships.c.membership == "join"
+                )
+                .distinct()
+            )
+            return {r.user_id for r in rows}
 
     async def users_share_room(self, user_a: str, user_b: str) -> bool:
         a = memberships.alias("a")

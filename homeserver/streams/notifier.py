@@ -1,34 +1,34 @@
-"""Wakes the clients waiting for news (long-poll /sync now; WebSockets and
-pushes later). Keyed by user and room: a change in a room wakes only the
-waiters of users in that room, with no polling anywhere.
+"""Wakes the clients waiting for news: long-poll /sync and WebSocket streams.
+Keyed by user and room, so a change in a room wakes only the waiters of users in
+that room, with no polling anywhere.
 
-Everything a client may be woken for goes through `notify_room` or
-`notify_users`, so that a cross-process feed (Redis pub/sub) can later call the
-same two methods."""
+Everything a client may be woken for goes through `notify_room`,
+`notify_users` or `notify_room_ephemeral`, so that a cross-process feed (Redis
+pub/sub) can later call the same methods."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from homeserver.streams.positions import StreamPositions
+from homeserver.streams.tokens import StreamToken
 
 
 @dataclass(eq=False)
 class _Waiter:
     user_id: str
     rooms: frozenset[str]
-    since: int
     event: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class Notifier:
     def __init__(self, positions: StreamPositions) -> None:
         self._positions = positions
-        self._room_positions: dict[str, int] = {}
-        self._user_positions: dict[str, int] = {}
+        self._rooms: dict[str, StreamToken] = {}
+        self._users: dict[str, StreamToken] = {}
         self._by_user: dict[str, set[_Waiter]] = defaultdict(set)
         self._by_room: dict[str, set[_Waiter]] = defaultdict(set)
         # Changes whose position readers cannot reach yet (an earlier position
@@ -36,19 +36,30 @@ class Notifier:
         self._pending: list[tuple[int, str | None, tuple[str, ...]]] = []
         positions.add_listener(self._flush)
 
+    # -- announcing --------------------------------------------------------------
+
     def notify_room(self, room_id: str, position: int, extra_users: Iterable[str] = ()) -> None:
-        """Something at `position` happened in a room; `extra_users` are woken
-        too (for example the target of an invite, not yet in the room)."""
+        """Something durable at `position` happened in a room; `extra_users` are
+        woken too (for example the target of an invite, not yet in the room)."""
         if position > self._positions.current:
             self._pending.append((position, room_id, tuple(extra_users)))
             return
-        self._wake_room(room_id, position, extra_users)
+        self._wake_room(room_id, StreamToken(events=position))
+        self._wake_users(extra_users, StreamToken(events=position))
 
     def notify_users(self, user_ids: Iterable[str], position: int) -> None:
+        """Something durable at `position` concerns only these users."""
         if position > self._positions.current:
             self._pending.append((position, None, tuple(user_ids)))
             return
-        self._wake_users(user_ids, position)
+        self._wake_users(user_ids, StreamToken(events=position))
+
+    def notify_room_ephemeral(self, room_id: str, stream: str, position: int) -> None:
+        """An in-memory stream (`typing` or `presence`) changed for a room."""
+        self._wake_room(room_id, replace(StreamToken(), **{stream: position}))
+
+    def notify_users_ephemeral(self, user_ids: Iterable[str], stream: str, position: int) -> None:
+        self._wake_users(user_ids, replace(StreamToken(), **{stream: position}))
 
     def _flush(self, current: int) -> None:
         ready = [item for item in self._pending if item[0] <= current]
@@ -56,37 +67,43 @@ class Notifier:
             return
         self._pending = [item for item in self._pending if item[0] > current]
         for position, room_id, users in ready:
-            if room_id is None:
-                self._wake_users(users, position)
-            else:
-                self._wake_room(room_id, position, users)
+            token = StreamToken(events=position)
+            if room_id is not None:
+                self._wake_room(room_id, token)
+            self._wake_users(users, token)
 
-    def _wake_room(self, room_id: str, position: int, extra_users: Iterable[str]) -> None:
-        self._room_positions[room_id] = max(position, self._room_positions.get(room_id, 0))
+    def _wake_room(self, room_id: str, token: StreamToken) -> None:
+        self._rooms[room_id] = self._rooms.get(room_id, StreamToken()).merged(token)
         for waiter in list(self._by_room.get(room_id, ())):
             waiter.event.set()
-        self._wake_users(extra_users, position)
 
-    def _wake_users(self, user_ids: Iterable[str], position: int) -> None:
+    def _wake_users(self, user_ids: Iterable[str], token: StreamToken) -> None:
         for user_id in user_ids:
-            self._user_positions[user_id] = max(position, self._user_positions.get(user_id, 0))
+            self._users[user_id] = self._users.get(user_id, StreamToken()).merged(token)
             for waiter in list(self._by_user.get(user_id, ())):
                 waiter.event.set()
 
-    def has_news(self, user_id: str, rooms: Iterable[str], since: int) -> bool:
-        if self._user_positions.get(user_id, 0) > since:
+    # -- waiting -----------------------------------------------------------------
+
+    def has_news(self, user_id: str, rooms: Iterable[str], since: StreamToken) -> bool:
+        user = self._users.get(user_id)
+        if user is not None and user.is_after(since):
             return True
-        return any(self._room_positions.get(room, 0) > since for room in rooms)
+        for room in rooms:
+            known = self._rooms.get(room)
+            if known is not None and known.is_after(since):
+                return True
+        return False
 
     async def wait(
-        self, user_id: str, rooms: Iterable[str], since: int, timeout_seconds: float
+        self, user_id: str, rooms: Iterable[str], since: StreamToken, timeout_seconds: float
     ) -> bool:
         """Waits until something newer than `since` happens for the user or in
         one of the rooms, or the timeout passes. Returns whether woken."""
         room_set = frozenset(rooms)
         if self.has_news(user_id, room_set, since):
             return True
-        waiter = _Waiter(user_id, room_set, since)
+        waiter = _Waiter(user_id, room_set)
         self._by_user[user_id].add(waiter)
         for room in room_set:
             self._by_room[room].add(waiter)

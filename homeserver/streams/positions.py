@@ -9,6 +9,7 @@ finished (committed or failed)."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 
 
@@ -48,3 +49,20 @@ class StreamPositions:
         if self._current > before:
             for listener in self._listeners:
                 listener(self._current)
+
+
+class EphemeralStream:
+    """An in-memory stream (typing, presence). It starts from the wall clock in
+    milliseconds so that positions keep increasing across restarts and tokens
+    clients hold from before a restart stay valid."""
+
+    def __init__(self) -> None:
+        self._position = int(time.time() * 1000)
+
+    @property
+    def current(self) -> int:
+        return self._position
+
+    def advance(self) -> int:
+        self._position = max(self._position + 1, int(time.time() * 1000))
+        return self._position

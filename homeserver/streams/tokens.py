@@ -1,8 +1,9 @@
 """Sync and pagination tokens.
 
 A sync token is the tuple of positions a client has seen, one per stream:
-`s<events>_<typing>`. The events stream is durable and shared by everything
-persisted (room events, account data); ephemeral streams live in memory.
+`s<events>_<typing>_<presence>`. The events stream is durable and shared by
+everything persisted (room events, account data, receipts); the typing and
+presence streams live in memory.
 Tokens are opaque to clients; unknown trailing fields are ignored so that new
 streams can be added without invalidating tokens clients hold."""
 
@@ -17,22 +18,38 @@ _SYNC_TOKEN = re.compile(r"^s(\d{1,18})((?:_\d{1,18})*)$")
 _PAGE_TOKEN = re.compile(r"^p(\d{1,18})$")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class StreamToken:
     events: int = 0
     typing: int = 0
+    presence: int = 0
 
     def serialize(self) -> str:
-        return f"s{self.events}_{self.typing}"
+        return f"s{self.events}_{self.typing}_{self.presence}"
 
     @classmethod
     def parse(cls, text: str) -> StreamToken:
         match = _SYNC_TOKEN.match(text)
         if match is None:
             raise MatrixError(400, "M_INVALID_PARAM", f"Invalid stream token: {text[:64]!r}")
-        rest = [int(part) for part in match.group(2).split("_")[1:]]
-        typing = rest[0] if rest else 0
-        return cls(events=int(match.group(1)), typing=typing)
+        rest = [int(part) for part in match.group(2).split("_")[1:]] + [0, 0]
+        return cls(events=int(match.group(1)), typing=rest[0], presence=rest[1])
+
+    def is_after(self, other: StreamToken) -> bool:
+        """Whether any stream has moved past `other`."""
+        return (
+            self.events > other.events
+            or self.typing > other.typing
+            or self.presence > other.presence
+        )
+
+    def merged(self, other: StreamToken) -> StreamToken:
+        """The newest position of each stream."""
+        return StreamToken(
+            max(self.events, other.events),
+            max(self.typing, other.typing),
+            max(self.presence, other.presence),
+        )
 
     def with_events(self, position: int) -> StreamToken:
         return replace(self, events=position)

@@ -69,14 +69,14 @@ async def test_notifier_returns_at_once_when_already_newer() -> None:
     async with positions.allocate() as position:
         pass
     notifier.notify_users(["@a:x"], position)
-    assert await notifier.wait("@a:x", [], 0, 5) is True
+    assert await notifier.wait("@a:x", [], StreamToken(), 5) is True
 
 
 def test_tokens_round_trip_and_reject_garbage() -> None:
-    token = StreamToken(events=42, typing=3)
+    token = StreamToken(events=42, typing=3, presence=8)
     assert StreamToken.parse(token.serialize()) == token
     assert StreamToken.parse("s7") == StreamToken(events=7)
-    assert StreamToken.parse("s7_1_99") == StreamToken(events=7, typing=1)  # newer fields ignored
+    assert StreamToken.parse("s7_1_99_5") == StreamToken(7, 1, 99)  # newer fields ignored
     assert parse_pagination_token(page_token(5)) == 5
     assert parse_pagination_token("s9_0") == 9
     for bad in ("", "x1", "s", "s-1", "p", "s1_", "s" + "9" * 30):
