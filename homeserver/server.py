@@ -14,9 +14,9 @@ from homeserver.handlers.membership import Membership
 from homeserver.handlers.pagination import Pagination
 from homeserver.handlers.passwords import Passwords
 from homeserver.handlers.presence import PresenceHandler, PresenceSettings
+from homeserver.handlers.profile import Profiles
 from homeserver.handlers.push_actions import PushActions
 from homeserver.handlers.receipts import ReceiptHandler
-from homeserver.handlers.profile import Profiles
 from homeserver.handlers.room_creation import RoomCreation
 from homeserver.handlers.room_state import RoomState
 from homeserver.handlers.serialize import EventSerializer

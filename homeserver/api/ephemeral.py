@@ -13,8 +13,8 @@ from homeserver.api.common import (
     json_body,
     json_response,
     optional_str,
-    require_self,
     requester,
+    require_self,
 )
 from homeserver.errors import MatrixError, forbidden
 

@@ -202,7 +202,7 @@ def _member_count_matches(is_: Any, member_count: int) -> bool:
         return member_count > number
     if operator == "<=":
         return member_count <= number
-    return member_count > number
+    return member_count >= number
 
 
 def _actions(rule: Mapping[str, Any]) -> list[Any]:

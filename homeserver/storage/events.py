@@ -13,9 +13,9 @@ from homeserver.storage.base import Store, upsert
 from homeserver.storage.receipts import PushAction, push_action_rows
 from homeserver.storage.tables import (
     current_state,
-    event_push_actions,
     event_auth_edges,
     event_edges,
+    event_push_actions,
     events,
     forward_extremities,
     memberships,

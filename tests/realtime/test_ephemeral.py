@@ -16,11 +16,11 @@ def ephemeral(sync: dict[str, Any], room_id: str, event_type: str) -> list[dict[
 
 
 async def set_typing(
-    client: TestClient, user: User, room_id: str, typing: bool, timeout: int = 30000
+    client: TestClient, user: User, room_id: str, typing: bool, timeout_ms: int = 30000
 ) -> None:
     body: dict[str, Any] = {"typing": typing}
     if typing:
-        body["timeout"] = timeout
+        body["timeout"] = timeout_ms
     (
         await client.put(
             f"{V3}/rooms/{q(room_id)}/typing/{q(user.user_id)}", json=body, token=user.access_token
@@ -51,7 +51,7 @@ async def test_typing_shows_then_stops_on_send(client: TestClient) -> None:
 
 async def test_typing_expires_by_itself(client: TestClient) -> None:
     alice, bob, room_id = await two_in_a_room(client)
-    await set_typing(client, alice, room_id, True, timeout=200)
+    await set_typing(client, alice, room_id, True, timeout_ms=200)
     shown = await client.sync(bob)
     assert ephemeral(shown, room_id, "m.typing")[0]["content"]["user_ids"] == [alice.user_id]
     expired = await client.sync(bob, since=shown["next_batch"], timeout=5000)
@@ -131,7 +131,7 @@ async def test_read_markers_and_receipt_errors(client: TestClient) -> None:
 
 
 async def test_presence_visible_only_to_room_mates(client: TestClient) -> None:
-    alice, bob, room_id = await two_in_a_room(client)
+    alice, bob, _room_id = await two_in_a_room(client)
     eve = await client.register("eve")
     url = f"{V3}/presence/{q(alice.user_id)}/status"
     (
@@ -157,7 +157,7 @@ async def test_presence_visible_only_to_room_mates(client: TestClient) -> None:
 
 
 async def test_presence_goes_offline_after_last_sync(client: TestClient) -> None:
-    alice, bob, room_id = await two_in_a_room(client)
+    alice, bob, _room_id = await two_in_a_room(client)
     server = client.app.extensions["homeserver"]
     await client.sync(alice, timeout=0)
     assert server.presence.content(alice.user_id)["presence"] == "online"
