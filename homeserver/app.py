@@ -20,6 +20,7 @@ from homeserver.api import (
     room_state,
     rooms,
     sync,
+    sync_socket,
     web_client,
 )
 from homeserver.api.common import json_response
@@ -54,6 +55,7 @@ def create_app(config: Config) -> Quart:
         account_data,
         directory,
         ephemeral,
+        sync_socket,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(web_client.bp)

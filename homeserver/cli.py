@@ -29,6 +29,8 @@ def run(config: Config) -> None:
     hyper.accesslog = None
     hyper.keep_alive_timeout = 75
     hyper.graceful_timeout = 3
+    # Our frames are small; the stream rejects big ones itself, this bounds memory.
+    hyper.websocket_max_message_size = 1024 * 1024
     app = create_app(config)
     print(
         f"homeserver listening on http://{config.bind_address}:{config.port} "

@@ -44,6 +44,11 @@ class Config:
     rate_limits_enabled: bool = True
     presence_idle_seconds: int = 300
     presence_offline_grace_seconds: int = 30
+    # WebSocket sync stream: heartbeat interval, unacknowledged-frame window and
+    # how long a reader may stall before it is told to resync.
+    stream_heartbeat_seconds: int = 25
+    stream_window: int = 16
+    stream_stall_seconds: int = 60
     # Behind a reverse proxy (deploy/nginx.conf), take the client address from
     # the last X-Forwarded-For hop; never enable this without a proxy in front.
     trust_x_forwarded_for: bool = False
@@ -77,6 +82,11 @@ _ENV_OVERRIDES: dict[str, str] = {
     "WEB_CLIENT_DIR": "web_client_dir",
     "RATE_LIMITS_ENABLED": "rate_limits_enabled",
     "TRUST_X_FORWARDED_FOR": "trust_x_forwarded_for",
+    "PRESENCE_IDLE_SECONDS": "presence_idle_seconds",
+    "PRESENCE_OFFLINE_GRACE_SECONDS": "presence_offline_grace_seconds",
+    "STREAM_HEARTBEAT_SECONDS": "stream_heartbeat_seconds",
+    "STREAM_WINDOW": "stream_window",
+    "STREAM_STALL_SECONDS": "stream_stall_seconds",
 }
 
 

@@ -114,6 +114,9 @@ class HomeServer:
             PresenceSettings(
                 idle_after_seconds=config.presence_idle_seconds,
                 offline_grace_seconds=config.presence_offline_grace_seconds,
+                check_interval_seconds=min(
+                    5.0, max(0.5, config.presence_offline_grace_seconds / 2)
+                ),
             ),
         )
         await server.presence.start()

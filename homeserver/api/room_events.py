@@ -18,6 +18,7 @@ from homeserver.api.common import (
     requester,
 )
 from homeserver.errors import MatrixError, forbidden, not_found
+from homeserver.handlers.client_send import check_txn_id, send_client_event
 from homeserver.handlers.filters import EventFilter
 from homeserver.storage.events import TxnRecord
 from homeserver.streams.tokens import page_token, parse_pagination_token
@@ -25,12 +26,6 @@ from homeserver.streams.tokens import page_token, parse_pagination_token
 bp = Blueprint("room_events", __name__, url_prefix=CLIENT_V3)
 
 MAX_PAGE = 1000
-MAX_TXN_ID_LENGTH = 255
-
-
-def _check_txn_id(txn_id: str) -> None:
-    if not txn_id or len(txn_id) > MAX_TXN_ID_LENGTH:
-        raise MatrixError(400, "M_INVALID_PARAM", "Invalid transaction id")
 
 
 async def _require_room(room_id: str) -> None:
@@ -41,24 +36,16 @@ async def _require_room(room_id: str) -> None:
 @bp.put("/rooms/<room_id>/send/<event_type>/<txn_id>")
 @authenticated
 async def send(room_id: str, event_type: str, txn_id: str) -> Response:
-    _check_txn_id(txn_id)
-    content = await json_body(allow_empty=False)
-    server = hs()
-    me = requester()
-    server.send_limiter.check(f"user:{me.user_id}")
-    await _require_room(room_id)
-    if event_type in ("m.room.create", "m.room.member", "m.room.power_levels"):
-        raise forbidden(f"{event_type} must be sent as a state event")
-    sent = await server.sender.send(
-        room_id, me.user_id, event_type, content, txn=TxnRecord(me.device_id, txn_id)
-    )
-    return json_response({"event_id": sent.event_id})
+    check_txn_id(txn_id)
+    content = await json_body()
+    event_id = await send_client_event(hs(), requester(), room_id, event_type, txn_id, content)
+    return json_response({"event_id": event_id})
 
 
 @bp.put("/rooms/<room_id>/redact/<event_id>/<txn_id>")
 @authenticated
 async def redact(room_id: str, event_id: str, txn_id: str) -> Response:
-    _check_txn_id(txn_id)
+    check_txn_id(txn_id)
     body = await json_body(allow_empty=True)
     reason = optional_str(body, "reason")
     server = hs()

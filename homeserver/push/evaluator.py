@@ -26,7 +26,6 @@ from homeserver.push.matching import (
     glob_matches,
     glob_matches_words,
     lookup,
-    split_dotted_key,
 )
 
 RULE_KINDS: Final = ("override", "content", "room", "sender", "underride")
@@ -48,7 +47,6 @@ _LEGACY_MENTION_RULES: Final = frozenset(
 )
 
 _MEMBER_COUNT: Final = re.compile(r"(==|<=|>=|<|>)?([0-9]+)")
-_BODY_PATH: Final = ("content", "body")
 
 
 @dataclass(frozen=True)
@@ -109,14 +107,13 @@ def _rule_list(ruleset: Mapping[str, Any], kind: str) -> list[Mapping[str, Any]]
 
 
 def _rules_in_order(ruleset: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    overrides = _rule_list(ruleset, "override")
-    for rule in overrides:
-        if rule.get("rule_id") == MASTER_RULE_ID:
-            yield "override", rule
     for kind in RULE_KINDS:
-        for rule in overrides if kind == "override" else _rule_list(ruleset, kind):
-            if kind != "override" or rule.get("rule_id") != MASTER_RULE_ID:
-                yield kind, rule
+        rules = _rule_list(ruleset, kind)
+        if kind == "override":
+            # A stable sort: the master rule first, the others in their order.
+            rules.sort(key=lambda rule: rule.get("rule_id") != MASTER_RULE_ID)
+        for rule in rules:
+            yield kind, rule
 
 
 def _is_enabled(rule: Mapping[str, Any]) -> bool:
@@ -134,8 +131,8 @@ def _rule_matches(
     if kind == "content":
         pattern = rule.get("pattern")
         body = lookup(event, "content.body")
-        return isinstance(pattern, str) and isinstance(body, str) and glob_matches_words(
-            pattern, body
+        return (
+            isinstance(pattern, str) and isinstance(body, str) and glob_matches_words(pattern, body)
         )
     conditions = rule.get("conditions", [])
     if not isinstance(conditions, list):
@@ -143,9 +140,7 @@ def _rule_matches(
     return all(_condition_matches(condition, event, context) for condition in conditions)
 
 
-def _condition_matches(
-    condition: Any, event: Mapping[str, Any], context: PushContext
-) -> bool:
+def _condition_matches(condition: Any, event: Mapping[str, Any], context: PushContext) -> bool:
     if not isinstance(condition, Mapping):
         return False
     kind = condition.get("kind")
@@ -157,7 +152,7 @@ def _condition_matches(
         value = lookup(event, key)
         if not isinstance(value, str):
             return False
-        if split_dotted_key(key) == _BODY_PATH:
+        if key == "content.body":
             return glob_matches_words(pattern, value)
         return glob_matches(pattern, value)
     if kind == "event_property_is":

@@ -17,7 +17,8 @@ from typing import Any, Final
 _WILDCARD_RUN: Final = re.compile(r"([^?*]*)([?*]*)")
 
 # The spec's word characters. Case-insensitivity is switched off inside the class,
-# because under IGNORECASE `[A-Za-z]` also matches a few non-ASCII letters (K, ſ, ...).
+# because under IGNORECASE `[A-Za-z]` also matches a few non-ASCII letters
+# (the Kelvin sign, the long s, ...).
 _WORD_CHAR: Final = "(?-i:[A-Za-z0-9_])"
 # A position is a word boundary unless it sits between two word characters, so a
 # pattern starting or ending with a non-word character (`@room`) still matches.

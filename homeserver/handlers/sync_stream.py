@@ -1,0 +1,397 @@
+"""The WebSocket sync stream: /sync deltas pushed as they happen, over one
+long-lived connection, with explicit acknowledgements.
+
+The stream is the /sync token stream: every `sync` frame carries the sync
+response between the previous token and its `next_batch`, computed by the same
+`SyncHandler` that answers long-poll /sync. A client that reconnects with the
+last `next_batch` it processed gets exactly what it missed, in order.
+
+Frames from the server carry a sequence number; the client acknowledges them.
+At most `window` frames are unacknowledged at once: a slow reader does not make
+the server queue deltas (it computes the next one, covering everything since
+the last, only when the reader has caught up), and a reader that stops
+acknowledging for `stall_seconds` is told to resync and disconnected, so it
+never holds memory or stalls anyone else. Heartbeats (`ping`/`pong`) detect
+dead peers; the access token is checked again at each heartbeat, so logging out
+ends the stream too."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from homeserver.errors import MatrixError
+from homeserver.handlers.client_send import check_txn_id, send_client_event
+from homeserver.handlers.filters import SyncFilter
+from homeserver.handlers.tokens import Requester
+from homeserver.server import HomeServer
+from homeserver.streams.tokens import StreamToken
+
+logger = logging.getLogger(__name__)
+
+PROTOCOL = "homeserver.sync.v1"
+TOKEN_SUBPROTOCOL_PREFIX = "bearer."
+
+CLOSE_UNAUTHORIZED = 4001
+CLOSE_HEARTBEAT_TIMEOUT = 4002
+CLOSE_PROTOCOL_ERROR = 4003
+CLOSE_TOO_SLOW = 4008
+CLOSE_TOO_LARGE = 1009
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    window: int = 16
+    stall_seconds: float = 60.0
+    heartbeat_seconds: float = 25.0
+    dead_after_seconds: float = 75.0
+    start_timeout_seconds: float = 10.0
+    max_frame_bytes: int = 65_536
+    wait_seconds: float = 30.0
+
+
+class CloseConnection(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+Send = Callable[[str], Awaitable[None]]
+Receive = Callable[[], Awaitable[str | bytes]]
+
+
+def _error_frame(error: MatrixError, req_id: Any = None) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", **error.to_json()}
+    if req_id is not None:
+        frame["req_id"] = req_id
+    return frame
+
+
+class SyncStream:
+    """One connection. `run()` returns when it ends; the caller closes the
+    socket with `close_code`/`close_reason`."""
+
+    def __init__(
+        self,
+        server: HomeServer,
+        send: Send,
+        receive: Receive,
+        settings: StreamSettings,
+        token_from_subprotocol: str | None = None,
+    ) -> None:
+        self._server = server
+        self._send_text = send
+        self._receive = receive
+        self._settings = settings
+        self._subprotocol_token = token_from_subprotocol
+        self._access_token = ""
+        self._requester: Requester | None = None
+        self._seq = 0
+        self._acked = 0
+        self._ack_event = asyncio.Event()
+        self._last_heard = time.monotonic()
+        self._send_lock = asyncio.Lock()
+        self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=64)
+        self.close_code = 1000
+        self.close_reason = ""
+
+    # -- the connection ------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            since, sync_filter, set_presence = await self._start()
+        except CloseConnection as exc:
+            self.close_code, self.close_reason = exc.code, exc.reason
+            return
+        requester = self._requester
+        assert requester is not None
+        presence = self._server.presence
+        if set_presence != "offline":
+            await presence.connected(requester.user_id)
+        tasks = [
+            asyncio.create_task(self._read_loop(), name="ws-read"),
+            asyncio.create_task(self._sync_loop(since, sync_filter), name="ws-sync"),
+            asyncio.create_task(self._heartbeat_loop(), name="ws-heartbeat"),
+            asyncio.create_task(self._outbox_loop(), name="ws-requests"),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                failure = task.exception()
+                if isinstance(failure, CloseConnection):
+                    self.close_code, self.close_reason = failure.code, failure.reason
+                elif failure is not None and not isinstance(failure, ConnectionError):
+                    logger.error(
+                        "sync stream failed",
+                        exc_info=failure,
+                        extra={"user_id": requester.user_id, "device_id": requester.device_id},
+                    )
+                    self.close_code, self.close_reason = 1011, "internal error"
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(BaseException):
+                    await task
+            if set_presence != "offline":
+                await presence.disconnected(requester.user_id)
+
+    async def _send(self, frame: dict[str, Any]) -> None:
+        async with self._send_lock:
+            try:
+                async with asyncio.timeout(self._settings.stall_seconds):
+                    await self._send_text(orjson.dumps(frame).decode())
+            except TimeoutError as exc:
+                raise CloseConnection(CLOSE_TOO_SLOW, "the connection is not reading") from exc
+
+    async def _receive_frame(self) -> dict[str, Any] | None:
+        """The next frame as a JSON object, or None (after telling the client)
+        when it was malformed; raises CloseConnection for oversized frames."""
+        raw = await self._receive()
+        self._last_heard = time.monotonic()
+        size = len(raw.encode() if isinstance(raw, str) else raw)
+        if size > self._settings.max_frame_bytes:
+            await self._send(
+                _error_frame(
+                    MatrixError(
+                        413,
+                        "M_TOO_LARGE",
+                        f"Frames are limited to {self._settings.max_frame_bytes} bytes",
+                    )
+                )
+            )
+            raise CloseConnection(CLOSE_TOO_LARGE, "frame too large")
+        try:
+            frame = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            await self._send(_error_frame(MatrixError(400, "M_NOT_JSON", "Frame is not JSON")))
+            return None
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self._send(
+                _error_frame(MatrixError(400, "M_BAD_JSON", "A frame is an object with a type"))
+            )
+            return None
+        return frame
+
+    async def _start(self) -> tuple[StreamToken | None, SyncFilter, str]:
+        try:
+            async with asyncio.timeout(self._settings.start_timeout_seconds):
+                frame = await self._receive_frame()
+        except TimeoutError as exc:
+            raise CloseConnection(CLOSE_PROTOCOL_ERROR, "no start frame") from exc
+        if frame is None or frame["type"] != "start":
+            if frame is not None:
+                await self._send(
+                    _error_frame(MatrixError(400, "M_BAD_JSON", "The first frame must be start"))
+                )
+            raise CloseConnection(CLOSE_PROTOCOL_ERROR, "expected a start frame")
+        try:
+            token = frame.get("access_token") or self._subprotocol_token
+            if not isinstance(token, str) or not token:
+                raise MatrixError(401, "M_MISSING_TOKEN", "Missing access token")
+            self._requester = await self._server.tokens.verify(token)
+            self._access_token = token
+            since_raw = frame.get("since")
+            if since_raw is not None and not isinstance(since_raw, str):
+                raise MatrixError(400, "M_INVALID_PARAM", "since must be a string")
+            since = StreamToken.parse(since_raw) if since_raw else None
+            sync_filter = await self._load_filter(frame.get("filter"))
+            set_presence = frame.get("set_presence", "online")
+            if set_presence not in ("online", "unavailable", "offline"):
+                raise MatrixError(400, "M_INVALID_PARAM", "Unknown set_presence")
+        except MatrixError as exc:
+            await self._send(_error_frame(exc))
+            code = CLOSE_UNAUTHORIZED if exc.status == 401 else CLOSE_PROTOCOL_ERROR
+            raise CloseConnection(code, exc.error) from exc
+        await self._send(
+            {
+                "type": "ready",
+                "user_id": self._requester.user_id,
+                "device_id": self._requester.device_id,
+                "window": self._settings.window,
+                "heartbeat_ms": int(self._settings.heartbeat_seconds * 1000),
+            }
+        )
+        return since, sync_filter, str(set_presence)
+
+    async def _load_filter(self, raw: Any) -> SyncFilter:
+        if raw is None or isinstance(raw, dict):
+            return SyncFilter.parse(raw)
+        if isinstance(raw, str) and raw.isdigit() and len(raw) <= 9:
+            assert self._requester is not None
+            stored = await self._server.storage.account_data.get_filter(
+                self._requester.user_id, int(raw)
+            )
+            if stored is not None:
+                return SyncFilter.parse(stored)
+        raise MatrixError(400, "M_INVALID_PARAM", "filter must be an object or a filter id")
+
+    # -- server to client ------------------------------------------------------------
+
+    async def _sync_loop(self, since: StreamToken | None, sync_filter: SyncFilter) -> None:
+        requester = self._requester
+        assert requester is not None
+        sync = self._server.sync
+        token = since
+        while True:
+            await self._wait_for_window()
+            result = await sync.wait_for_sync(
+                requester,
+                token,
+                sync_filter,
+                timeout_ms=int(self._settings.wait_seconds * 1000),
+            )
+            if token is not None and result.is_empty():
+                continue
+            self._seq += 1
+            await self._send(
+                {
+                    "type": "sync",
+                    "seq": self._seq,
+                    "since": token.serialize() if token else None,
+                    "next_batch": result.next_batch.serialize(),
+                    "data": result.to_json(),
+                }
+            )
+            token = result.next_batch
+
+    async def _wait_for_window(self) -> None:
+        deadline = time.monotonic() + self._settings.stall_seconds
+        while self._seq - self._acked >= self._settings.window:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                await self._send(
+                    {"type": "resync", "reason": "Too far behind: reconnect with your last token"}
+                )
+                raise CloseConnection(CLOSE_TOO_SLOW, "too far behind")
+            self._ack_event.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await self._ack_event.wait()
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.heartbeat_seconds)
+            if time.monotonic() - self._last_heard > self._settings.dead_after_seconds:
+                raise CloseConnection(CLOSE_HEARTBEAT_TIMEOUT, "no heartbeat")
+            try:
+                await self._server.tokens.verify(self._access_token)
+            except MatrixError as exc:
+                await self._send(_error_frame(exc))
+                raise CloseConnection(CLOSE_UNAUTHORIZED, exc.error) from exc
+            await self._send({"type": "ping", "ts": int(time.time() * 1000)})
+
+    # -- client to server ------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        while True:
+            frame = await self._receive_frame()
+            if frame is None:
+                continue
+            kind = frame["type"]
+            if kind == "ack":
+                await self._on_ack(frame)
+            elif kind == "ping":
+                await self._send({"type": "pong"})
+            elif kind == "pong":
+                pass
+            elif kind in ("send", "typing", "receipt"):
+                try:
+                    self._outbox.put_nowait(frame)
+                except asyncio.QueueFull:
+                    await self._send(
+                        _error_frame(
+                            MatrixError(
+                                429,
+                                "M_LIMIT_EXCEEDED",
+                                "Too many requests in flight",
+                                retry_after_ms=1000,
+                            ),
+                            frame.get("req_id"),
+                        )
+                    )
+            else:
+                await self._send(
+                    _error_frame(
+                        MatrixError(400, "M_UNRECOGNIZED", f"Unknown frame type {kind[:40]!r}"),
+                        frame.get("req_id"),
+                    )
+                )
+
+    async def _on_ack(self, frame: dict[str, Any]) -> None:
+        seq = frame.get("seq")
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0 or seq > self._seq:
+            await self._send(
+                _error_frame(MatrixError(400, "M_INVALID_PARAM", "ack.seq must be a sent seq"))
+            )
+            return
+        self._acked = max(self._acked, seq)
+        self._ack_event.set()
+
+    async def _outbox_loop(self) -> None:
+        """Client requests run one at a time, in the order they arrived."""
+        while True:
+            frame = await self._outbox.get()
+            req_id = frame.get("req_id")
+            try:
+                reply = await self._handle_request(frame)
+            except MatrixError as exc:
+                await self._send(_error_frame(exc, req_id))
+                continue
+            if reply is not None:
+                await self._send({"req_id": req_id, **reply})
+
+    async def _handle_request(self, frame: dict[str, Any]) -> dict[str, Any] | None:
+        requester = self._requester
+        assert requester is not None
+        server = self._server
+        room_id = frame.get("room_id")
+        if not isinstance(room_id, str):
+            raise MatrixError(400, "M_MISSING_PARAM", "room_id is required")
+        kind = frame["type"]
+        if kind == "send":
+            return await self._send_event(requester, room_id, frame)
+        if kind == "typing":
+            typing = frame.get("typing")
+            timeout = frame.get("timeout")
+            if not isinstance(typing, bool):
+                raise MatrixError(400, "M_BAD_JSON", "typing must be true or false")
+            if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int)):
+                raise MatrixError(400, "M_BAD_JSON", "timeout must be an integer")
+            await server.typing.set_typing(room_id, requester.user_id, typing, timeout)
+            return None
+        event_id = frame.get("event_id")
+        if not isinstance(event_id, str):
+            raise MatrixError(400, "M_MISSING_PARAM", "event_id is required")
+        receipt_type = frame.get("receipt_type", "m.read")
+        if receipt_type == "m.fully_read":
+            await server.receipts.set_fully_read(room_id, requester.user_id, event_id)
+        else:
+            await server.receipts.post_receipt(
+                room_id, requester.user_id, str(receipt_type), event_id
+            )
+        await server.presence.active(requester.user_id)
+        return None
+
+    async def _send_event(
+        self, requester: Requester, room_id: str, frame: dict[str, Any]
+    ) -> dict[str, Any]:
+        txn_id = check_txn_id(frame.get("txn_id"))
+        event_type = frame.get("event_type", "m.room.message")
+        content = frame.get("content")
+        if not isinstance(event_type, str) or not event_type:
+            raise MatrixError(400, "M_INVALID_PARAM", "event_type must be a string")
+        if not isinstance(content, dict):
+            raise MatrixError(400, "M_BAD_JSON", "content must be an object")
+        event_id = await send_client_event(
+            self._server, requester, room_id, event_type, txn_id, content
+        )
+        return {"type": "send_result", "event_id": event_id, "txn_id": txn_id}
