@@ -110,29 +110,57 @@ class SyncHandler:
         *,
         full_state: bool = False,
         timeout_ms: int = 0,
+        max_step: int | None = None,
     ) -> SyncResult:
         """Computes the delta since `since`; when it is empty, waits (event-driven,
-        up to the timeout) for something to arrive."""
+        up to the timeout) for something to arrive.
+
+        With `max_step`, a delta covers at most that many positions of the
+        events stream, so that no room's timeline in it can be `limited` when
+        `max_step` is at most the timeline limit: a client far behind gets
+        everything it missed in several deltas instead of one with gaps."""
         deadline = time.monotonic() + min(max(timeout_ms, 0), MAX_TIMEOUT_MS) / 1000
-        now = self.current_token()
-        result = await self.compute(requester, since, now, sync_filter, full_state=full_state)
         if since is None or full_state:
-            return result
-        while result.is_empty():
+            return await self.compute(
+                requester, since, self.current_token(), sync_filter, full_state=full_state
+            )
+        while True:
+            now = self.current_token()
+            result = await self._next_delta(requester, since, now, sync_filter, max_step)
+            if not result.is_empty():
+                return result
+            since = result.next_batch
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                break
+                return result
             rooms = [
                 m.room_id
                 for m in await self._storage.events.get_rooms_for_user(requester.user_id, ("join",))
             ]
-            woken = await self._notifier.wait(requester.user_id, rooms, now, remaining)
-            if not woken:
-                break
-            now = self.current_token()
-            # May still be empty: woken for news this user may not see.
-            result = await self.compute(requester, since, now, sync_filter, full_state=False)
-        return result
+            if not await self._notifier.wait(requester.user_id, rooms, now, remaining):
+                return await self._next_delta(
+                    requester, since, self.current_token(), sync_filter, max_step
+                )
+            # Woken: compute again (it may still be empty: news this user may not see).
+
+    async def _next_delta(
+        self,
+        requester: Requester,
+        since: StreamToken,
+        now: StreamToken,
+        sync_filter: SyncFilter,
+        max_step: int | None,
+    ) -> SyncResult:
+        """The first non-empty step from `since` towards `now` (or an empty
+        result reaching `now`)."""
+        while True:
+            upto = now
+            if max_step is not None and now.events - since.events > max_step:
+                upto = now.with_events(since.events + max_step)
+            result = await self.compute(requester, since, upto, sync_filter)
+            if not result.is_empty() or upto == now:
+                return result
+            since = upto
 
     async def compute(
         self,

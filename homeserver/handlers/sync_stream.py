@@ -241,27 +241,32 @@ class SyncStream:
         assert requester is not None
         sync = self._server.sync
         token = since
+        # The token the client last received; skipped empty ranges don't move it.
+        last_sent = since
         while True:
             await self._wait_for_window()
+            # Steps no longer than the timeline limit: the stream never skips events.
             result = await sync.wait_for_sync(
                 requester,
                 token,
                 sync_filter,
                 timeout_ms=int(self._settings.wait_seconds * 1000),
+                max_step=sync_filter.timeline.timeline_limit(),
             )
             if token is not None and result.is_empty():
+                token = result.next_batch
                 continue
             self._seq += 1
             await self._send(
                 {
                     "type": "sync",
                     "seq": self._seq,
-                    "since": token.serialize() if token else None,
+                    "since": last_sent.serialize() if last_sent else None,
                     "next_batch": result.next_batch.serialize(),
                     "data": result.to_json(),
                 }
             )
-            token = result.next_batch
+            token = last_sent = result.next_batch
 
     async def _wait_for_window(self) -> None:
         deadline = time.monotonic() + self._settings.stall_seconds
