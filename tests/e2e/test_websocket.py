@@ -162,7 +162,7 @@ async def test_typing_receipts_and_unread_counts(fast_server: ServerProcess) -> 
 
 async def test_presence_online_then_offline_after_disconnect(fast_server: ServerProcess) -> None:
     async with httpx.AsyncClient(base_url=fast_server.base_url) as http:
-        alice, bob, room_id = await setup_pair(http)
+        alice, bob, _room_id = await setup_pair(http)
         b = await StreamClient.connect(fast_server.base_url, bob.access_token)
         await b.sync()
         a = await StreamClient.connect(fast_server.base_url, alice.access_token)
