@@ -47,7 +47,9 @@ def _alembic_config(connection: Connection) -> AlembicConfig:
 
 
 def _upgrade(connection: Connection) -> None:
-    command.upgrade(_alembic_config(connection), "head")
+    # "heads": independent branches of migrations (features developed side by
+    # side) are all applied; a merge revision joins them later.
+    command.upgrade(_alembic_config(connection), "heads")
 
 
 async def run_migrations(engine: AsyncEngine) -> None:
