@@ -125,7 +125,10 @@ class PresenceHandler:
         if set_presence == "unavailable":
             await self._set_state(user_id, entry, "unavailable")
             return
-        await self._touch(user_id, entry)
+        # A client polling in the background keeps the user reachable, but is
+        # not activity: only coming back from offline counts.
+        if entry.state == "offline":
+            await self._touch(user_id, entry)
 
     async def set_status(self, user_id: str, state: Any, status_msg: Any) -> None:
         if state not in STATES:

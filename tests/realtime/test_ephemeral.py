@@ -180,3 +180,47 @@ async def test_repeated_syncs_do_not_announce_presence_again(client: TestClient)
     for _ in range(5):
         await client.sync(alice)
     assert server.presence.changes_announced == announced
+
+
+async def test_every_device_of_a_user_gets_everything(client: TestClient) -> None:
+    alice, bob, room_id = await two_in_a_room(client)
+    login = (
+        await client.post(
+            f"{V3}/login",
+            json={
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": "bob"},
+                "password": bob.password,
+            },
+        )
+    ).ok()
+    bob_phone = User(bob.user_id, login["access_token"], login["device_id"], bob.password)
+    assert bob_phone.device_id != bob.device_id
+    desktop_since = (await client.sync(bob))["next_batch"]
+    phone_since = (await client.sync(bob_phone))["next_batch"]
+    event_id = await client.send_text(alice, room_id, "to all of bob's devices")
+    for device, since in ((bob, desktop_since), (bob_phone, phone_since)):
+        sync = await client.sync(device, since=since, timeout=2000)
+        events = sync["rooms"]["join"][room_id]["timeline"]["events"]
+        assert event_id in [e["event_id"] for e in events]
+    # Typing and receipts from the phone are bob's, seen on the desktop too.
+    await set_typing(client, bob_phone, room_id, True)
+    url = f"{V3}/rooms/{q(room_id)}/receipt/m.read/{q(event_id)}"
+    (await client.post(url, json={}, token=bob_phone.access_token)).ok()
+    desktop = await client.sync(bob, since=desktop_since, timeout=2000)
+    assert ephemeral(desktop, room_id, "m.typing")[0]["content"]["user_ids"] == [bob.user_id]
+    assert bob.user_id in str(ephemeral(desktop, room_id, "m.receipt"))
+    assert desktop["rooms"]["join"][room_id]["unread_notifications"]["notification_count"] == 0
+
+
+async def test_idle_user_becomes_unavailable_while_syncing(client: TestClient) -> None:
+    alice, _bob, _room_id = await two_in_a_room(client)
+    server = client.app.extensions["homeserver"]
+    await client.sync(alice)
+    entry = server.presence._users[alice.user_id]
+    entry.last_active_ts -= 10 * 60 * 1000  # ten minutes without doing anything
+    await client.sync(alice)  # background syncing is not activity
+    await server.presence.expire()
+    assert server.presence.content(alice.user_id)["presence"] == "unavailable"
+    await client.send_text(alice, _room_id, "back")  # sending is
+    assert server.presence.content(alice.user_id)["presence"] == "online"
