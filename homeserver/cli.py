@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from homeserver.config import CONFIG_FILE_NAME, Config, load_config
+from homeserver.config import CONFIG_FILE_NAME, Config, ConfigError, load_config
 from homeserver.logging_setup import configure_logging
+
+if TYPE_CHECKING:
+    from hypercorn.config import Config as HypercornConfig
+    from quart import Quart
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -18,7 +24,6 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def run(config: Config) -> None:
-    from hypercorn.asyncio import serve
     from hypercorn.config import Config as HypercornConfig
 
     from homeserver.app import create_app
@@ -37,7 +42,26 @@ def run(config: Config) -> None:
         f"(server name {config.server_name}, data in {config.data_dir})",
         flush=True,
     )
-    asyncio.run(serve(app, hyper))  # type: ignore[arg-type]
+    asyncio.run(_serve(app, hyper))
+
+
+async def _serve(app: Quart, hyper: HypercornConfig) -> None:
+    """Serves until SIGINT/SIGTERM; then ends pending long polls and streams at
+    once, so that they answer instead of being cancelled after the grace time."""
+    from hypercorn.asyncio import serve
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    async def shutdown_trigger() -> None:
+        await stop.wait()
+        server = app.extensions.get("homeserver")
+        if server is not None:
+            server.notifier.close()
+
+    await serve(app, hyper, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
 
 
 async def _migrate(config: Config) -> None:
@@ -70,7 +94,11 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("--admin", action="store_true")
     args = parser.parse_args(argv)
 
-    config = _config(args)
+    try:
+        config = _config(args)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        sys.exit(2)
     if args.command == "run":
         run(config)
     elif args.command == "migrate":

@@ -52,6 +52,29 @@ class Config:
     # Behind a reverse proxy (deploy/nginx.conf), take the client address from
     # the last X-Forwarded-For hop; never enable this without a proxy in front.
     trust_x_forwarded_for: bool = False
+    # -- signing in: OAuth 2.0 and access tokens (README "Signing in") --------
+    # The OAuth 2.0 authorization server; it needs an https public_baseurl (or a
+    # loopback one, for development). Password /login works either way.
+    enable_oauth: bool = True
+    # Access tokens that come with a refresh token (OAuth; /login with
+    # refresh_token: true) live this long ...
+    refreshable_access_lifetime_seconds: int = 300
+    # ... and such a session ends when it has not been refreshed for this long.
+    session_idle_lifetime_seconds: int = 30 * 86400
+    # Algorithm of new access-token signing keys (ES256 or EdDSA), and how often
+    # a new key is rotated in (0: never); old keys stay published until their
+    # tokens have expired.
+    jwt_signing_alg: str = "ES256"
+    jwt_rotation_days: int = 90
+    # Confidential OAuth clients (resource servers) allowed to introspect any
+    # token (RFC 7662); any confidential client may introspect its own tokens.
+    oauth_introspection_clients: list[str] = field(default_factory=list)
+    # RFC 8628 device authorization: how long a user code is valid, and the
+    # minimum polling interval.
+    oauth_device_code_lifetime_seconds: int = 1800
+    oauth_device_poll_interval_seconds: int = 5
+    # Failed sign-ins on the OAuth login page, per IP address and per user name.
+    rate_limit_login_failures: RateLimit = field(default_factory=lambda: RateLimit(0.05, 5))
 
     @property
     def effective_database_url(self) -> str:
@@ -82,6 +105,14 @@ _ENV_OVERRIDES: dict[str, str] = {
     "WEB_CLIENT_DIR": "web_client_dir",
     "RATE_LIMITS_ENABLED": "rate_limits_enabled",
     "TRUST_X_FORWARDED_FOR": "trust_x_forwarded_for",
+    "ENABLE_OAUTH": "enable_oauth",
+    "REFRESHABLE_ACCESS_LIFETIME_SECONDS": "refreshable_access_lifetime_seconds",
+    "SESSION_IDLE_LIFETIME_SECONDS": "session_idle_lifetime_seconds",
+    "JWT_SIGNING_ALG": "jwt_signing_alg",
+    "JWT_ROTATION_DAYS": "jwt_rotation_days",
+    "OAUTH_INTROSPECTION_CLIENTS": "oauth_introspection_clients",
+    "OAUTH_DEVICE_CODE_LIFETIME_SECONDS": "oauth_device_code_lifetime_seconds",
+    "OAUTH_DEVICE_POLL_INTERVAL_SECONDS": "oauth_device_poll_interval_seconds",
     "PRESENCE_IDLE_SECONDS": "presence_idle_seconds",
     "PRESENCE_OFFLINE_GRACE_SECONDS": "presence_offline_grace_seconds",
     "STREAM_HEARTBEAT_SECONDS": "stream_heartbeat_seconds",
@@ -114,6 +145,10 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
             return int(value)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{name}: expected an integer, got {value!r}") from exc
+    if isinstance(default, list):
+        # A YAML list, or (from the environment) a comma-separated string.
+        items = value if isinstance(value, list) else str(value).split(",")
+        return [str(item).strip() for item in items if str(item).strip()]
     if isinstance(default, RateLimit):
         if not isinstance(value, dict):
             raise ConfigError(f"{name}: expected a mapping with per_second and burst")
@@ -164,7 +199,10 @@ def write_config(config: Config, path: Path) -> None:
     header = (
         "# Homeserver settings. Environment variables override these:\n"
         "# PORT, BIND_ADDRESS, DATABASE_URL, SERVER_NAME, PUBLIC_BASEURL, ENABLE_REGISTRATION,\n"
-        "# LOG_LEVEL, WEB_CLIENT_DIR, RATE_LIMITS_ENABLED, TRUST_X_FORWARDED_FOR\n"
+        "# LOG_LEVEL, WEB_CLIENT_DIR, RATE_LIMITS_ENABLED, TRUST_X_FORWARDED_FOR,\n"
+        "# ENABLE_OAUTH, REFRESHABLE_ACCESS_LIFETIME_SECONDS, SESSION_IDLE_LIFETIME_SECONDS,\n"
+        "# JWT_SIGNING_ALG, JWT_ROTATION_DAYS, OAUTH_INTROSPECTION_CLIENTS,\n"
+        "# OAUTH_DEVICE_CODE_LIFETIME_SECONDS, OAUTH_DEVICE_POLL_INTERVAL_SECONDS\n"
         "# (and DATA_DIR for this folder).\n"
         "# database_url empty means SQLite in this folder (homeserver.db).\n"
     )

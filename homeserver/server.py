@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
-from homeserver.config import Config
+from homeserver.config import Config, ConfigError
 from homeserver.handlers.accounts import Accounts
 from homeserver.handlers.directory import Directory
 from homeserver.handlers.event_sender import EventSender
-from homeserver.handlers.keys import ServerKeys, load_or_create_keys
+from homeserver.handlers.keys import (
+    LEGACY_TOKEN_KEY_FILE,
+    SUPPORTED_ALGORITHMS,
+    TOKEN_KEYS_FILE,
+    ServerKeys,
+    load_or_create_keys,
+)
 from homeserver.handlers.membership import Membership
 from homeserver.handlers.pagination import Pagination
 from homeserver.handlers.passwords import Passwords
@@ -25,6 +32,8 @@ from homeserver.handlers.tokens import TokenService
 from homeserver.handlers.typing import TypingHandler
 from homeserver.handlers.uia import UserInteractiveAuth
 from homeserver.handlers.visibility import Visibility
+from homeserver.oauth.housekeeping import Housekeeping
+from homeserver.oauth.service import OAuthService
 from homeserver.ratelimit import RateLimiter
 from homeserver.storage import Storage
 from homeserver.streams.notifier import Notifier
@@ -50,7 +59,12 @@ class HomeServer:
         self.notifier = Notifier(self.positions)
         self.passwords = Passwords(config.argon2_time_cost, config.argon2_memory_kib)
         self.tokens = TokenService(
-            storage, keys, config.base_url, config.access_token_lifetime_seconds
+            storage,
+            keys,
+            config.base_url,
+            config.access_token_lifetime_seconds,
+            refreshable_lifetime_seconds=config.refreshable_access_lifetime_seconds,
+            refresh_lifetime_seconds=config.session_idle_lifetime_seconds,
         )
         self.accounts = Accounts(
             storage, self.passwords, self.tokens, self.server_name, config.password_min_length
@@ -95,11 +109,24 @@ class HomeServer:
         self.send_limiter = RateLimiter(
             config.rate_limit_send.per_second, config.rate_limit_send.burst, enabled=enabled
         )
+        self.oauth = OAuthService(
+            config, storage, self.tokens, keys.tokens, keys.event_key.private_bytes_raw()
+        )
+        self.oauth_housekeeping = Housekeeping(
+            config, keys.tokens, config.data_dir / TOKEN_KEYS_FILE, self.oauth
+        )
 
     @classmethod
     async def start(cls, config: Config) -> HomeServer:
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        keys = load_or_create_keys(config.signing_key_path, config.data_dir / "token_signing.pem")
+        if config.jwt_signing_alg not in SUPPORTED_ALGORITHMS:
+            raise ConfigError(f"jwt_signing_alg must be one of {', '.join(SUPPORTED_ALGORITHMS)}")
+        keys = await asyncio.to_thread(
+            load_or_create_keys,
+            config.signing_key_path,
+            config.data_dir / LEGACY_TOKEN_KEY_FILE,
+            max(config.access_token_lifetime_seconds, config.refreshable_access_lifetime_seconds),
+        )
         storage = await Storage.open(config.effective_database_url)
         start = await storage.max_stream_position()
         logger.info(
@@ -120,6 +147,8 @@ class HomeServer:
             ),
         )
         await server.presence.start()
+        await server.oauth.register_first_party_clients()
+        await server.oauth_housekeeping.start()
         return server
 
     async def _after_event(self, event: dict[str, Any]) -> None:
@@ -129,5 +158,7 @@ class HomeServer:
             await self.presence.active(event["sender"])
 
     async def stop(self) -> None:
+        await self.oauth_housekeeping.stop()
+        self.oauth.close()
         await self.presence.stop()
         await self.storage.close()

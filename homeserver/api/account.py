@@ -71,12 +71,12 @@ async def threepids() -> Response:
 
 
 def _device_json(device: Any) -> dict[str, Any]:
-    result: dict[str, Any] = {"device_id": device.device_id}
-    for key in ("display_name", "last_seen_ip", "last_seen_ts"):
-        value = getattr(device, key)
-        if value is not None:
-            result[key] = value
-    return result
+    return {
+        "device_id": device.device_id,
+        "display_name": device.display_name,
+        "last_seen_ip": device.last_seen_ip,
+        "last_seen_ts": device.last_seen_ts,
+    }
 
 
 @bp.get("/devices")

@@ -44,6 +44,7 @@ CLOSE_HEARTBEAT_TIMEOUT = 4002
 CLOSE_PROTOCOL_ERROR = 4003
 CLOSE_TOO_SLOW = 4008
 CLOSE_TOO_LARGE = 1009
+CLOSE_GOING_AWAY = 1001
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,8 @@ class SyncStream:
         last_sent = since
         while True:
             await self._wait_for_window()
+            if self._server.notifier.closed:
+                raise CloseConnection(CLOSE_GOING_AWAY, "the server is restarting")
             # Steps no longer than the timeline limit: the stream never skips events.
             result = await sync.wait_for_sync(
                 requester,

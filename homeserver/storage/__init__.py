@@ -9,8 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from homeserver.storage.account_data import AccountDataStore
 from homeserver.storage.engine import create_engine, run_migrations
 from homeserver.storage.events import EventStore
+from homeserver.storage.oauth import OAuthStore
 from homeserver.storage.presence import PresenceStore
 from homeserver.storage.receipts import ReceiptStore
+from homeserver.storage.sessions import SessionStore
 from homeserver.storage.users import UserStore
 
 
@@ -19,6 +21,8 @@ class Storage:
         self.engine = engine
         write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self.users = UserStore(engine, write_lock)
+        self.sessions = SessionStore(engine, write_lock)
+        self.oauth = OAuthStore(engine, write_lock)
         self.events = EventStore(engine, write_lock)
         self.account_data = AccountDataStore(engine, write_lock)
         self.receipts = ReceiptStore(engine, write_lock)

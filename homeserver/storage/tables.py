@@ -220,3 +220,101 @@ presence = Table(
     Column("last_active_ts", BigInteger, nullable=False),
     Column("updated_ts", BigInteger, nullable=False),
 )
+
+# -- OAuth 2.0 and refreshable sessions ------------------------------------------
+# Secrets (authorization codes, device codes, refresh tokens, client secrets,
+# browser-session cookies) are stored as SHA-256 hex digests, never in clear.
+
+# What a `sessions` row was granted. Every session issued since OAuth landed has
+# one; a session without it predates it (its JWT has the older claim set).
+session_grants = Table(
+    "session_grants",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    # The OAuth client; NULL for password logins (/login, /register).
+    Column("client_id", String(64), nullable=True),
+    Column("scope", Text, nullable=False),
+    # The access token issued by the latest refresh: its first use retires the
+    # refresh token that was rotated (until then a lost response can be retried).
+    Column("pending_access_jti", String(64), nullable=True),
+)
+
+# Refresh tokens, rotated on every use. `state`: active (the newest), rotated
+# (superseded, still usable until its successor is used), consumed (using it
+# again is reuse: the session is revoked), discarded or revoked (refused).
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("session_id", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("access_jti", String(64), nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("expires_ts", BigInteger, nullable=False),
+    Index("ix_refresh_tokens_session_state", "session_id", "state"),
+)
+
+# Registered OAuth clients (RFC 7591), plus the first-party web client.
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("client_secret_hash", String(64), nullable=True),
+    Column("token_endpoint_auth_method", String(32), nullable=False),
+    Column("application_type", String(16), nullable=False),
+    Column("client_name", Text, nullable=True),
+    Column("client_uri", Text, nullable=True),
+    # JSON arrays.
+    Column("redirect_uris", Text, nullable=False),
+    Column("grant_types", Text, nullable=False),
+    Column("response_types", Text, nullable=False),
+    # The other registered metadata (logo_uri, tos_uri, policy_uri, contacts), JSON.
+    Column("extra_metadata", Text, nullable=False),
+    Column("first_party", Boolean, nullable=False, default=False),
+    Column("created_ts", BigInteger, nullable=False),
+)
+
+oauth_authorization_codes = Table(
+    "oauth_authorization_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("client_id", String(64), nullable=False),
+    Column("user_id", String(255), nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("code_challenge", String(128), nullable=False),
+    Column("code_challenge_method", String(16), nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("expires_ts", BigInteger, nullable=False),
+    # Set when exchanged; a second exchange revokes the session it gave.
+    Column("used_ts", BigInteger, nullable=True),
+    Column("session_id", String(64), nullable=True),
+)
+
+# RFC 8628 device authorization requests. `status`: pending, approved, denied, used.
+oauth_device_grants = Table(
+    "oauth_device_grants",
+    metadata,
+    Column("device_code_hash", String(64), primary_key=True),
+    Column("user_code", String(16), nullable=False, unique=True),
+    Column("client_id", String(64), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("interval_seconds", Integer, nullable=False),
+    Column("last_poll_ts", BigInteger, nullable=True),
+    Column("user_id", String(255), nullable=True),
+    Column("session_id", String(64), nullable=True),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("expires_ts", BigInteger, nullable=False),
+)
+
+# Signed-in browsers on the authorization server's own pages (login, consent,
+# device approval, sessions); the cookie holds the secret whose hash is the key.
+oauth_browser_sessions = Table(
+    "oauth_browser_sessions",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),
+    Column("user_id", String(255), nullable=False, index=True),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("expires_ts", BigInteger, nullable=False),
+)

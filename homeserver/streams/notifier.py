@@ -34,7 +34,16 @@ class Notifier:
         # Changes whose position readers cannot reach yet (an earlier position
         # is still being written): announced once the stream gets there.
         self._pending: list[tuple[int, str | None, tuple[str, ...]]] = []
+        self.closed = False
         positions.add_listener(self._flush)
+
+    def close(self) -> None:
+        """Shutting down: ends every wait now (waits answer as timed out), and
+        later ones at once, so long polls answer instead of being cancelled."""
+        self.closed = True
+        for waiters in list(self._by_user.values()):
+            for waiter in list(waiters):
+                waiter.event.set()
 
     # -- announcing --------------------------------------------------------------
 
@@ -100,6 +109,8 @@ class Notifier:
     ) -> bool:
         """Waits until something newer than `since` happens for the user or in
         one of the rooms, or the timeout passes. Returns whether woken."""
+        if self.closed:
+            return False
         room_set = frozenset(rooms)
         if self.has_news(user_id, room_set, since):
             return True
@@ -110,7 +121,7 @@ class Notifier:
         try:
             async with asyncio.timeout(timeout_seconds):
                 await waiter.event.wait()
-            return True
+            return not self.closed
         except TimeoutError:
             return False
         finally:

@@ -1,0 +1,1 @@
+"""End-to-end tests: each starts the real `homeserver run` process and talks HTTP to it."""
