@@ -248,6 +248,13 @@ class PresenceHandler:
             content["status_msg"] = entry.status_msg
         return content
 
+    def users_changed_since(self, since: int | None) -> set[str]:
+        """Users whose presence has a position after `since` (all known users
+        with a state worth telling, when `since` is None)."""
+        if since is None:
+            return {u for u, e in self._users.items() if e.position or e.state != "offline"}
+        return {u for u, e in self._users.items() if e.position > since}
+
     def changed_since(self, since: int | None, visible_to: Iterable[str]) -> list[dict[str, Any]]:
         """m.presence events for the users in `visible_to` whose presence changed
         after `since` (everyone known, for an initial sync)."""

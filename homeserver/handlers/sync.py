@@ -181,7 +181,6 @@ class SyncHandler:
             full_state,
         )
         result = SyncResult(next_batch=now)
-        await self._account_data(ctx, result)
         rows = await self._storage.events.get_rooms_for_user(
             requester.user_id, ("join", "invite", "leave", "ban")
         )
@@ -195,7 +194,7 @@ class SyncHandler:
         joined = [r for r in rows if r.membership == "join"]
         joined_ids = [r.room_id for r in joined]
         ephemeral = await self._ephemeral(ctx, joined_ids)
-        room_account_data = dict(await self._room_account_data(ctx, joined))
+        result.account_data, room_account_data = await self._account_data(ctx, joined)
         if ctx.since is None or full_state:
             # full_state: every joined room with all its state, timelines still
             # starting at `since`.
@@ -252,39 +251,36 @@ class SyncHandler:
         since = ctx.since_token.presence if ctx.since_token else None
         if since is not None and since >= ctx.now_token.presence:
             return []
+        changed = self._presence.users_changed_since(since)
+        if not changed:
+            return []
         visible = await self._storage.events.get_users_sharing_rooms(joined_ids)
         visible.add(ctx.requester.user_id)
-        return self._presence.changed_since(since, sorted(visible))
+        return self._presence.changed_since(since, sorted(changed & visible))
 
     # -- account data ------------------------------------------------------------
 
-    async def _account_data(self, ctx: _Context, result: SyncResult) -> None:
-        items = await self._storage.account_data.changed_since(
-            ctx.requester.user_id, ctx.since or 0, ctx.now
-        )
-        result.account_data = [
-            {"type": item.type, "content": item.content}
-            for item in items
-            if item.room_id == ""
-            and ctx.filter.account_data.allows_type_and_sender(item.type, None)
-        ]
-
-    async def _room_account_data(
+    async def _account_data(
         self, ctx: _Context, joined: list[MembershipRow]
-    ) -> list[tuple[str, dict[str, Any]]]:
-        joined_ids = {r.room_id for r in joined}
+    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+        """Global account data and per-room account data (of joined rooms)
+        changed in range, from one query."""
         items = await self._storage.account_data.changed_since(
             ctx.requester.user_id, ctx.since or 0, ctx.now
         )
+        joined_ids = {r.room_id for r in joined}
+        global_data = []
         per_room: dict[str, list[dict[str, Any]]] = {}
         for item in items:
-            if item.room_id in joined_ids and ctx.filter.room_account_data.allows_type_and_sender(
+            entry = {"type": item.type, "content": item.content}
+            if item.room_id == "":
+                if ctx.filter.account_data.allows_type_and_sender(item.type, None):
+                    global_data.append(entry)
+            elif item.room_id in joined_ids and ctx.filter.room_account_data.allows_type_and_sender(
                 item.type, None
             ):
-                per_room.setdefault(item.room_id, []).append(
-                    {"type": item.type, "content": item.content}
-                )
-        return [(room_id, {"events": events}) for room_id, events in per_room.items()]
+                per_room.setdefault(item.room_id, []).append(entry)
+        return global_data, {room_id: {"events": events} for room_id, events in per_room.items()}
 
     # -- rooms -------------------------------------------------------------------
 
@@ -299,7 +295,7 @@ class SyncHandler:
         }
 
     async def _timeline(
-        self, ctx: _Context, room_id: str, view: RoomView, after: int | None, upto: int
+        self, ctx: _Context, room_id: str, view: RoomView | None, after: int | None, upto: int
     ) -> tuple[list[StoredEvent], bool]:
         """The newest visible events in (after, upto] (up to the filter's limit,
         oldest first) and whether older ones in the range were left out."""
@@ -315,7 +311,8 @@ class SyncHandler:
                     # An older event of the range is left out.
                     picked.reverse()
                     return picked, True
-                if view.can_see(event) and ctx.filter.timeline.allows(event):
+                visible = view is None or view.can_see(event)
+                if visible and ctx.filter.timeline.allows(event):
                     picked.append(event)
             if len(batch) <= limit:
                 break
@@ -341,8 +338,12 @@ class SyncHandler:
         self, ctx: _Context, row: MembershipRow, *, newly_joined: bool
     ) -> dict[str, Any]:
         room_id = row.room_id
-        view = await self._visibility.room_view(room_id, ctx.requester.user_id)
         incremental = ctx.since is not None and not newly_joined
+        view: RoomView | None = None
+        if not (incremental and ctx.since is not None and row.stream_ordering <= ctx.since):
+            # Otherwise the user has been joined throughout the range, so every
+            # event in it is visible to them: no history to look up.
+            view = await self._visibility.room_view(room_id, ctx.requester.user_id)
         after = ctx.since if incremental else None
         timeline, limited = await self._timeline(ctx, room_id, view, after, ctx.now)
         start = timeline[0].stream_ordering - 1 if timeline else ctx.now
