@@ -3,6 +3,8 @@ import { MatrixClient } from './api/client'
 import { clearSession, loadSession, saveSession, type Session } from './api/session'
 import { ControllerContext } from './app/context'
 import { ChatController } from './app/controller'
+import { browserNotifier, registerServiceWorker } from './app/notifications'
+import { selectRoom } from './app/route'
 import { AuthScreen } from './screens/AuthScreen'
 import { ChatScreen } from './screens/ChatScreen'
 
@@ -40,10 +42,13 @@ function SignedIn({ session, onEnded }: { session: Session; onEnded: (message: s
         client: new MatrixClient({ baseUrl: session.baseUrl, accessToken: session.accessToken }),
         userId: session.userId,
         onSessionEnded: (reason) => onEnded(reason),
+        notifier: browserNotifier(selectRoom),
       }),
   )
 
   useEffect(() => {
+    // The worker shows notifications (and, later, Web Push); registering asks nothing of the user.
+    void registerServiceWorker()
     controller.start()
     return () => controller.stop()
   }, [controller])

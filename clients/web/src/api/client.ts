@@ -6,6 +6,7 @@ import type {
   JsonObject,
   LoginResponse,
   MessagesResponse,
+  PresenceContent,
   Profile,
   PublicRoomsResponse,
   RegisterResponse,
@@ -205,6 +206,35 @@ export class MatrixClient {
     return this.request('GET', `/rooms/${enc(roomId)}/messages`, {
       query: { from: params.from, dir: params.dir ?? 'b', limit: params.limit ?? 30, to: params.to },
       signal,
+    })
+  }
+
+  /** Read receipt (`m.read`, `m.read.private`) or read marker (`m.fully_read`). */
+  sendReceipt(roomId: string, eventId: string, receiptType = 'm.read'): Promise<void> {
+    return this.request('POST', `/rooms/${enc(roomId)}/receipt/${enc(receiptType)}/${enc(eventId)}`, { body: {} }).then(
+      () => undefined,
+    )
+  }
+
+  setTyping(roomId: string, userId: string, typing: boolean, timeoutMs?: number): Promise<void> {
+    const body: JsonObject = { typing }
+    if (typing && timeoutMs !== undefined) body.timeout = timeoutMs
+    return this.request('PUT', `/rooms/${enc(roomId)}/typing/${enc(userId)}`, { body }).then(() => undefined)
+  }
+
+  getPresence(userId: string): Promise<PresenceContent> {
+    return this.request('GET', `/presence/${enc(userId)}/status`)
+  }
+
+  setPresence(userId: string, presence: 'online' | 'unavailable' | 'offline', statusMsg?: string): Promise<void> {
+    const body: JsonObject = { presence }
+    if (statusMsg !== undefined) body.status_msg = statusMsg
+    return this.request('PUT', `/presence/${enc(userId)}/status`, { body }).then(() => undefined)
+  }
+
+  redact(roomId: string, eventId: string, txnId: string, reason?: string): Promise<{ event_id: string }> {
+    return this.request('PUT', `/rooms/${enc(roomId)}/redact/${enc(eventId)}/${enc(txnId)}`, {
+      body: reason ? { reason } : {},
     })
   }
 

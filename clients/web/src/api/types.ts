@@ -152,6 +152,13 @@ export interface JoinedMembersResponse {
   joined: Record<string, { display_name?: string; avatar_url?: string }>
 }
 
+export interface PresenceContent {
+  presence: 'online' | 'unavailable' | 'offline'
+  last_active_ago?: number
+  currently_active?: boolean
+  status_msg?: string
+}
+
 /** Content of the `m.direct` account data event: user id → room ids. */
 export type DirectContent = Record<string, string[]>
 

@@ -1,7 +1,7 @@
-import { createContext, useContext, useSyncExternalStore } from 'react'
+import { createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react'
 import type { SyncStatus } from '../sync/loop'
 import type { ClientState } from '../state/types'
-import type { ChatController } from './controller'
+import type { ActivityState, ChatController } from './controller'
 
 export const ControllerContext = createContext<ChatController | null>(null)
 
@@ -19,4 +19,33 @@ export function useClientState(): ClientState {
 export function useSyncStatus(): SyncStatus {
   const c = useController()
   return useSyncExternalStore(c.syncStatus.subscribe, c.syncStatus.getState)
+}
+
+export function useActivity(): ActivityState {
+  const c = useController()
+  return useSyncExternalStore(c.activity.subscribe, c.activity.getState)
+}
+
+/** Date.now(), refreshed every `intervalMs` (for "5 min ago" labels). */
+export function useNow(intervalMs = 30_000): number {
+  const [now, setNow] = useState(() => Date.now())
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), intervalMs)
+    return () => clearInterval(t)
+  }, [intervalMs])
+  return now
+}
+
+function subscribeVisibility(cb: () => void): () => void {
+  document.addEventListener('visibilitychange', cb)
+  return () => document.removeEventListener('visibilitychange', cb)
+}
+
+/** Whether the tab is visible. */
+export function usePageVisible(): boolean {
+  return useSyncExternalStore(
+    subscribeVisibility,
+    () => document.visibilityState !== 'hidden',
+    () => true,
+  )
 }

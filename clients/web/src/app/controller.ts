@@ -1,18 +1,23 @@
 import type { MatrixClient } from '../api/client'
-import { describeError, isAuthError } from '../api/errors'
+import { describeError, isAuthError, NetworkError } from '../api/errors'
 import type { JsonObject, PublicRoom, RoomPreset, UserSearchResult } from '../api/types'
-import { addDirectRoom, existingDirectRooms } from '../state/dm'
+import { addDirectRoom, existingDirectRooms, parseDirect } from '../state/dm'
 import { newTxnId } from '../state/echo'
-import { strippedState } from '../state/events'
+import { memberName, membershipOf, str, strippedState } from '../state/events'
+import { notificationsFor } from '../state/notify'
 import type { Action } from '../state/reducer'
 import { reduce } from '../state/reducer'
 import { createStore, type Store } from '../state/store'
 import type { ClientState } from '../state/types'
 import { emptyClientState } from '../state/types'
-import { loadReadMarkers, saveReadMarkers } from '../state/unread'
-import { HttpSyncTransport } from '../sync/httpTransport'
+import { backoffDelay } from '../sync/backoff'
+import { DEFAULT_FILTER, HttpSyncTransport } from '../sync/httpTransport'
 import { SyncLoop, type SyncStatus } from '../sync/loop'
+import { RealtimeTransport, type TransportMode } from '../sync/realtime'
 import type { SyncTransport } from '../sync/transport'
+import { streamUrl, WsSyncTransport, type SocketFactory, type SocketLike } from '../sync/wsTransport'
+import type { Notifier } from './notifications'
+import { TypingNotifier } from './typingNotifier'
 
 export interface CreateRoomOptions {
   name: string
@@ -21,65 +26,159 @@ export interface CreateRoomOptions {
   alias?: string
 }
 
+export interface Member {
+  userId: string
+  displayName: string
+}
+
+/** Network failures of one send before it is shown as failed (it is retried in between). */
+const MAX_SEND_NETWORK_FAILURES = 6
+
+export interface ChatControllerOptions {
+  client: MatrixClient
+  userId: string
+  onSessionEnded: (reason: string) => void
+  /** Use this transport instead of the socket / long-poll pair (tests). */
+  transport?: SyncTransport
+  /** How to open WebSockets; null = long-poll only. Defaults to the browser's WebSocket. */
+  socketFactory?: SocketFactory | null
+  /** URL of the sync stream (default: derived from the client's base URL). */
+  streamUrl?: string
+  /** Browser notifications (none by default). */
+  notifier?: Notifier
+  /** Back-off of the sync loop. */
+  backoff?: { initialMs: number; maxMs: number; factor: number }
+}
+
+export interface ActivityState {
+  /** A message was sent or received during this session (when to offer notifications). */
+  chatted: boolean
+  /** Which transport carries sync right now. */
+  transport: TransportMode
+}
+
+/** The other person of each DM, once they have joined it. */
+function joinedDmPartners(state: ClientState): string[] {
+  const out: string[] = []
+  for (const [userId, roomIds] of Object.entries(parseDirect(state.accountData['m.direct']))) {
+    if (roomIds.some((r) => membershipOf(state.rooms[r]?.state ?? {}, userId) === 'join')) out.push(userId)
+  }
+  return out
+}
+
+function defaultSocketFactory(): SocketFactory | null {
+  if (typeof WebSocket === 'undefined') return null
+  return (url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike
+}
+
 /**
  * Glue between the API client, the pure state store and the sync loop: the
  * React tree calls these methods and reads the stores; nothing here renders.
+ *
+ * Sync runs over the WebSocket stream when it connects (long-poll otherwise,
+ * see RealtimeTransport). Sends, typing and receipts go over the socket
+ * while it is up, over HTTP otherwise. A send that fails for network
+ * reasons stays pending and is sent again — with the same transaction id,
+ * so the server never stores it twice — when the connection is back.
  */
 export class ChatController {
   readonly store: Store<ClientState, Action>
   readonly syncStatus: Store<SyncStatus, SyncStatus>
+  readonly activity: Store<ActivityState, Partial<ActivityState>>
   readonly client: MatrixClient
   readonly userId: string
   private readonly loop: SyncLoop
+  private readonly ws: WsSyncTransport | null = null
   private readonly historyInFlight = new Set<string>()
   private readonly onSessionEnded: (reason: string) => void
-  private unsubscribeMarkers: (() => void) | null = null
-  private markerTimer: ReturnType<typeof setTimeout> | null = null
+  private readonly notifier: Notifier | null
+  private readonly inFlight = new Set<string>()
+  private readonly networkFailures = new Map<string, number>()
+  private readonly typingNotifiers = new Map<string, TypingNotifier>()
+  private flushTimer: ReturnType<typeof setTimeout> | null = null
+  private stopped = false
 
-  constructor(opts: {
-    client: MatrixClient
-    userId: string
-    onSessionEnded: (reason: string) => void
-    transport?: SyncTransport
-  }) {
+  constructor(opts: ChatControllerOptions) {
     this.client = opts.client
     this.userId = opts.userId
     this.onSessionEnded = opts.onSessionEnded
-    this.store = createStore(reduce, emptyClientState(opts.userId, loadReadMarkers(opts.userId)))
+    this.notifier = opts.notifier ?? null
+    this.store = createStore(reduce, emptyClientState(opts.userId))
     this.syncStatus = createStore<SyncStatus, SyncStatus>((_, s) => s, { state: 'connecting' })
+    this.activity = createStore<ActivityState, Partial<ActivityState>>(
+      (s, patch) => (Object.entries(patch).every(([k, v]) => s[k as keyof ActivityState] === v) ? s : { ...s, ...patch }),
+      { chatted: false, transport: 'http' },
+    )
+
+    let transport = opts.transport
+    if (!transport) {
+      const http = new HttpSyncTransport(opts.client)
+      const factory = opts.socketFactory === undefined ? defaultSocketFactory() : opts.socketFactory
+      if (factory && opts.client.accessToken) {
+        this.ws = new WsSyncTransport({
+          factory,
+          url: opts.streamUrl ?? streamUrl(opts.client.baseUrl),
+          accessToken: opts.client.accessToken,
+          filter: JSON.parse(DEFAULT_FILTER) as JsonObject,
+          onConnected: () => {
+            this.activity.dispatch({ transport: 'ws' })
+            this.flushPending()
+          },
+        })
+        transport = new RealtimeTransport({
+          ws: this.ws,
+          http,
+          onModeChange: (mode) => this.activity.dispatch({ transport: mode }),
+        })
+      } else {
+        transport = http
+      }
+    }
+
     this.loop = new SyncLoop({
-      transport: opts.transport ?? new HttpSyncTransport(opts.client),
-      onBatch: (response) => this.store.dispatch({ type: 'sync', response }),
-      onStatus: (s) => this.syncStatus.dispatch(s),
+      transport,
+      backoff: opts.backoff,
+      onBatch: (response) => this.applyBatch(response),
+      onStatus: (s) => {
+        const was = this.syncStatus.getState().state
+        this.syncStatus.dispatch(s)
+        if (s.state === 'online' && was !== 'online') this.flushPending()
+      },
       onFatal: (e) => this.onSessionEnded(isAuthError(e) ? 'Your session has ended. Please sign in again.' : describeError(e)),
     })
   }
 
   start(): void {
+    this.stopped = false
     this.loop.start()
-    let lastMarkers = this.store.getState().readMarkers
-    this.unsubscribeMarkers = this.store.subscribe(() => {
-      const markers = this.store.getState().readMarkers
-      if (markers === lastMarkers) return
-      lastMarkers = markers
-      if (this.markerTimer !== null) clearTimeout(this.markerTimer)
-      this.markerTimer = setTimeout(() => saveReadMarkers(this.userId, markers), 500)
-    })
   }
 
   stop(): void {
+    this.stopped = true
     this.loop.stop()
-    this.unsubscribeMarkers?.()
-    this.unsubscribeMarkers = null
-    if (this.markerTimer !== null) {
-      clearTimeout(this.markerTimer)
-      this.markerTimer = null
-      saveReadMarkers(this.userId, this.store.getState().readMarkers)
-    }
+    for (const t of this.typingNotifiers.values()) t.dispose()
+    this.typingNotifiers.clear()
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer)
+    this.flushTimer = null
   }
 
   retrySyncNow(): void {
     this.loop.retryNow()
+  }
+
+  private applyBatch(response: Parameters<typeof notificationsFor>[2]): void {
+    const before = this.store.getState()
+    this.store.dispatch({ type: 'sync', response, now: Date.now() })
+    const after = this.store.getState()
+    this.ensurePresence(joinedDmPartners(after))
+    if (!before.synced) return
+    const news = Object.values(response.rooms?.join ?? {}).some((r) =>
+      (r.timeline?.events ?? []).some((e) => e?.type === 'm.room.message'),
+    )
+    if (news) this.activity.dispatch({ chatted: true })
+    if (this.notifier && !this.notifier.attended()) {
+      for (const payload of notificationsFor(before, after, response)) this.notifier.show(payload)
+    }
   }
 
   // ---- Messages --------------------------------------------------------
@@ -94,29 +193,81 @@ export class ChatController {
       content: { msgtype: 'm.text', body },
       now: Date.now(),
     })
+    this.activity.dispatch({ chatted: true })
+    this.typingNotifiers.get(roomId)?.stop()
     void this.transmit(txnId)
     return txnId
   }
 
   /** Retries a failed message with the same transaction id (the server dedupes it). */
   retry(txnId: string): void {
+    this.networkFailures.delete(txnId)
     this.store.dispatch({ type: 'echo/retry', txnId })
     void this.transmit(txnId)
   }
 
   discard(txnId: string): void {
+    this.networkFailures.delete(txnId)
     this.store.dispatch({ type: 'echo/discard', txnId })
+  }
+
+  /** Sends every pending message that is not on its way already (after a reconnect). */
+  flushPending(): void {
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer)
+    this.flushTimer = null
+    for (const echo of this.store.getState().echoes) {
+      if (echo.status === 'pending' && !this.inFlight.has(echo.txnId)) void this.transmit(echo.txnId)
+    }
+  }
+
+  private scheduleFlush(delayMs: number): void {
+    if (this.stopped) return
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer)
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null
+      this.flushPending()
+    }, delayMs)
   }
 
   private async transmit(txnId: string): Promise<void> {
     const echo = this.store.getState().echoes.find((e) => e.txnId === txnId)
-    if (!echo || echo.status !== 'pending') return
+    if (!echo || echo.status !== 'pending' || this.inFlight.has(txnId) || this.stopped) return
+    this.inFlight.add(txnId)
     try {
-      const { event_id } = await this.client.sendEvent(echo.roomId, echo.type, txnId, echo.content)
-      this.store.dispatch({ type: 'echo/sent', txnId, eventId: event_id })
+      const conn = this.ws?.connection
+      let eventId: string
+      if (conn) {
+        const answer = await conn.request({
+          type: 'send',
+          room_id: echo.roomId,
+          txn_id: txnId,
+          event_type: echo.type,
+          content: echo.content,
+        })
+        eventId = String(answer.event_id)
+      } else {
+        eventId = (await this.client.sendEvent(echo.roomId, echo.type, txnId, echo.content)).event_id
+      }
+      this.networkFailures.delete(txnId)
+      this.store.dispatch({ type: 'echo/sent', txnId, eventId })
     } catch (e) {
-      this.store.dispatch({ type: 'echo/failed', txnId, error: describeError(e) })
-      if (isAuthError(e)) this.onSessionEnded('Your session has ended. Please sign in again.')
+      if (e instanceof NetworkError) {
+        // Still pending: sent again (same txn id) on reconnect or after a pause.
+        const n = (this.networkFailures.get(txnId) ?? 0) + 1
+        this.networkFailures.set(txnId, n)
+        if (n >= MAX_SEND_NETWORK_FAILURES) {
+          this.networkFailures.delete(txnId)
+          this.store.dispatch({ type: 'echo/failed', txnId, error: describeError(e) })
+        } else {
+          this.scheduleFlush(backoffDelay(n))
+        }
+      } else {
+        this.networkFailures.delete(txnId)
+        this.store.dispatch({ type: 'echo/failed', txnId, error: describeError(e) })
+        if (isAuthError(e)) this.onSessionEnded('Your session has ended. Please sign in again.')
+      }
+    } finally {
+      this.inFlight.delete(txnId)
     }
   }
 
@@ -141,8 +292,99 @@ export class ChatController {
     }
   }
 
+  // ---- Receipts and typing ------------------------------------------------
+
+  /**
+   * The newest event of the room is on screen (and the tab visible): our
+   * read receipt moves there (sent once per event) and the room's counts drop.
+   */
   markRead(roomId: string): void {
-    this.store.dispatch({ type: 'markRead', roomId })
+    const room = this.store.getState().rooms[roomId]
+    const last = room?.timeline[room.timeline.length - 1]
+    if (!room || !last) return
+    const mine = room.receipts[this.userId]
+    if (mine?.eventId === last.event_id && room.notificationCount === 0 && room.highlightCount === 0) return
+    if (mine?.eventId !== last.event_id) {
+      const conn = this.ws?.connection
+      const sentOverSocket = conn?.fire({ type: 'receipt', room_id: roomId, event_id: last.event_id, receipt_type: 'm.read' })
+      if (!sentOverSocket) {
+        this.client.sendReceipt(roomId, last.event_id, 'm.read').catch(() => undefined)
+      }
+    }
+    this.store.dispatch({ type: 'markRead', roomId, eventId: last.event_id, now: Date.now() })
+  }
+
+  /** The composer's text changed (typing notifications are debounced). */
+  composerInput(roomId: string, text: string): void {
+    this.typingNotifier(roomId).input(text)
+  }
+
+  /** The composer lost focus or the room was left: stop "typing". */
+  composerStop(roomId: string): void {
+    this.typingNotifiers.get(roomId)?.stop()
+  }
+
+  private typingNotifier(roomId: string): TypingNotifier {
+    let t = this.typingNotifiers.get(roomId)
+    if (!t) {
+      t = new TypingNotifier({ send: (typing, timeout) => this.sendTyping(roomId, typing, timeout) })
+      this.typingNotifiers.set(roomId, t)
+    }
+    return t
+  }
+
+  private sendTyping(roomId: string, typing: boolean, timeoutMs: number): void {
+    if (this.stopped) return
+    const frame: JsonObject = { type: 'typing', room_id: roomId, typing }
+    if (typing) frame.timeout = timeoutMs
+    if (this.ws?.connection?.fire(frame)) return
+    this.client.setTyping(roomId, this.userId, typing, typing ? timeoutMs : undefined).catch(() => undefined)
+  }
+
+  // ---- Presence ----------------------------------------------------------
+
+  private readonly presenceRequested = new Set<string>()
+
+  /**
+   * Fetches the presence of users sync has told us nothing about (once per
+   * user): sync only reports presence *changes*, so someone who was already
+   * online when we started sharing a room would otherwise look offline.
+   */
+  ensurePresence(userIds: Iterable<string>): void {
+    const known = this.store.getState().presence
+    for (const userId of userIds) {
+      if (known[userId] || this.presenceRequested.has(userId) || this.stopped) continue
+      this.presenceRequested.add(userId)
+      this.client
+        .getPresence(userId)
+        .then((content) =>
+          this.store.dispatch({ type: 'presence/fetched', userId, content: content as unknown as JsonObject, now: Date.now() }),
+        )
+        .catch(() => {
+          // Not sharing a room (yet): try again next time someone asks.
+          this.presenceRequested.delete(userId)
+        })
+    }
+  }
+
+  // ---- Members -----------------------------------------------------------
+
+  /** Joined members of a room (from the server; room state when that fails). */
+  async joinedMembers(roomId: string): Promise<Member[]> {
+    const room = this.store.getState().rooms[roomId]
+    try {
+      const res = await this.client.joinedMembers(roomId)
+      return Object.entries(res.joined ?? {}).map(([userId, m]) => ({
+        userId,
+        displayName: (m && typeof m.display_name === 'string' && m.display_name.trim()) || (room ? memberName(room.state, userId) : userId),
+      }))
+    } catch (e) {
+      if (!room) throw e
+      const members = room.state['m.room.member'] ?? {}
+      return Object.keys(members)
+        .filter((u) => str(members[u].content.membership) === 'join')
+        .map((u) => ({ userId: u, displayName: memberName(room.state, u) }))
+    }
   }
 
   // ---- Rooms -----------------------------------------------------------
@@ -165,6 +407,7 @@ export class ChatController {
   }
 
   async leaveRoom(roomId: string): Promise<void> {
+    this.composerStop(roomId)
     await this.client.leaveRoom(roomId)
     this.store.dispatch({ type: 'roomGone', roomId })
   }

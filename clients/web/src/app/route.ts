@@ -24,7 +24,8 @@ function getRoomFromHash(): string | null {
 // True when the current room entry was pushed by this page (so "back" can pop it).
 let pushedByApp = false
 
-function selectRoom(id: string | null): void {
+/** Opens a room (or the room list, with null), as if the user had picked it. */
+export function selectRoom(id: string | null): void {
   const base = window.location.pathname + window.location.search
   if (id === null) {
     if (getRoomFromHash() === null) return

@@ -21,8 +21,8 @@ function initial(name: string): string {
 }
 
 /** A coloured circle with the first letter of a name (purely decorative). */
-export function Avatar({ id, name, size = 'md' }: { id: string; name: string; size?: 'sm' | 'md' }) {
-  const dims = size === 'sm' ? 'h-8 w-8 text-sm' : 'h-10 w-10 text-base'
+export function Avatar({ id, name, size = 'md' }: { id: string; name: string; size?: 'xs' | 'sm' | 'md' }) {
+  const dims = size === 'xs' ? 'h-4 w-4 text-[9px] leading-none' : size === 'sm' ? 'h-8 w-8 text-sm' : 'h-10 w-10 text-base'
   return (
     <span
       aria-hidden="true"

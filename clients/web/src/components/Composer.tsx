@@ -1,13 +1,19 @@
 import { useId, useState, type KeyboardEvent, type Ref } from 'react'
 
-/** Message box: Enter sends, Shift+Enter inserts a newline. */
+/** Message box: Enter sends, Shift+Enter inserts a newline. Typing is reported through `onInput` / `onStop`. */
 export function Composer({
   roomName,
   onSend,
+  onInput,
+  onStop,
   ref,
 }: {
   roomName: string
   onSend: (body: string) => void
+  /** The text changed (for typing notifications). */
+  onInput?: (text: string) => void
+  /** The box lost focus: no longer typing. */
+  onStop?: () => void
   ref?: Ref<HTMLTextAreaElement>
 }) {
     const [text, setText] = useState('')
@@ -29,6 +35,7 @@ export function Composer({
     const rows = Math.min(6, Math.max(1, text.split('\n').length))
     return (
       <form
+        aria-label="Send a message"
         className="flex items-end gap-2 border-t border-gray-200 bg-white p-3 dark:border-gray-800 dark:bg-gray-900"
         onSubmit={(e) => {
           e.preventDefault()
@@ -43,7 +50,11 @@ export function Composer({
           ref={ref}
           rows={rows}
           value={text}
-          onChange={(e) => setText(e.target.value)}
+          onChange={(e) => {
+            setText(e.target.value)
+            onInput?.(e.target.value)
+          }}
+          onBlur={() => onStop?.()}
           onKeyDown={onKeyDown}
           placeholder={`Message ${roomName}`}
           aria-describedby={`${id}-help`}

@@ -1,9 +1,12 @@
 import { useMemo, useState, type ReactNode } from 'react'
-import { useClientState, useController } from '../app/context'
+import { useClientState, useController, useNow, usePageVisible } from '../app/context'
 import { describeError } from '../api/errors'
+import { presenceLabel } from '../state/ephemeral'
 import { formatListTime } from '../state/format'
 import { buildInviteList, buildRoomList, type InviteEntry, type RoomListEntry } from '../state/rooms'
+import type { PresenceInfo } from '../state/types'
 import { Avatar } from './Avatar'
+import { AvatarWithPresence } from './Presence'
 import { Spinner } from './ui'
 
 export function RoomList({
@@ -16,6 +19,10 @@ export function RoomList({
   const state = useClientState()
   const { rooms, directs } = useMemo(() => buildRoomList(state), [state])
   const invites = useMemo(() => buildInviteList(state), [state])
+  const visible = usePageVisible()
+  const now = useNow()
+  // The open room is being read: its badge would only flash until the server's count catches up.
+  const readingRoomId = visible ? selectedRoomId : null
 
   if (!state.synced) {
     return (
@@ -36,12 +43,27 @@ export function RoomList({
       )}
       <Section title="Rooms" count={rooms.length} empty="No rooms yet. Create or join one.">
         {rooms.map((r) => (
-          <RoomItem key={r.roomId} entry={r} selected={r.roomId === selectedRoomId} onSelect={onSelect} />
+          <RoomItem
+            key={r.roomId}
+            entry={r}
+            selected={r.roomId === selectedRoomId}
+            reading={r.roomId === readingRoomId}
+            onSelect={onSelect}
+            now={now}
+          />
         ))}
       </Section>
       <Section title="Direct messages" count={directs.length} empty="No conversations yet.">
         {directs.map((r) => (
-          <RoomItem key={r.roomId} entry={r} selected={r.roomId === selectedRoomId} onSelect={onSelect} />
+          <RoomItem
+            key={r.roomId}
+            entry={r}
+            selected={r.roomId === selectedRoomId}
+            reading={r.roomId === readingRoomId}
+            onSelect={onSelect}
+            presence={r.partner ? (state.presence[r.partner] ?? null) : undefined}
+            now={now}
+          />
         ))}
       </Section>
     </nav>
@@ -80,29 +102,46 @@ function Section({
 function RoomItem({
   entry,
   selected,
+  reading,
   onSelect,
+  presence,
+  now,
 }: {
   entry: RoomListEntry
   selected: boolean
+  reading: boolean
   onSelect: (roomId: string) => void
+  /** For DMs: the other person's presence (null when unknown). */
+  presence?: PresenceInfo | null
+  now: number
 }) {
-  const unreadLabel = entry.unread > 0 ? `, ${entry.unread} unread message${entry.unread === 1 ? '' : 's'}` : ''
+  const count = reading ? 0 : entry.notifications
+  const mentions = reading ? 0 : entry.highlights
+  const parts = [entry.name]
+  if (presence !== undefined) parts.push(presenceLabel(presence ?? undefined, now).toLowerCase())
+  if (count > 0) parts.push(`${count} unread message${count === 1 ? '' : 's'}`)
+  if (mentions > 0) parts.push(`${mentions} mention${mentions === 1 ? '' : 's'}`)
   return (
     <li>
       <button
         type="button"
         onClick={() => onSelect(entry.roomId)}
         aria-current={selected ? 'page' : undefined}
-        aria-label={`${entry.name}${unreadLabel}`}
+        aria-label={parts.join(', ')}
+        data-room-id={entry.roomId}
         className={`flex w-full items-center gap-3 px-4 py-2 text-left focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500 ${
           selected ? 'bg-indigo-50 dark:bg-indigo-950' : 'hover:bg-gray-100 dark:hover:bg-gray-800'
         }`}
       >
-        <Avatar id={entry.roomId} name={entry.name} />
+        {presence !== undefined ? (
+          <AvatarWithPresence id={entry.roomId} name={entry.name} presence={presence ?? undefined} />
+        ) : (
+          <Avatar id={entry.roomId} name={entry.name} />
+        )}
         <span className="flex min-w-0 flex-1 flex-col">
           <span className="flex items-baseline justify-between gap-2">
             <span
-              className={`truncate text-sm ${entry.unread > 0 ? 'font-semibold text-gray-950 dark:text-white' : 'font-medium text-gray-900 dark:text-gray-100'}`}
+              className={`truncate text-sm ${count > 0 ? 'font-semibold text-gray-950 dark:text-white' : 'font-medium text-gray-900 dark:text-gray-100'}`}
             >
               {entry.name}
             </span>
@@ -110,12 +149,17 @@ function RoomItem({
           </span>
           <span className="flex items-center justify-between gap-2">
             <span className="truncate text-sm text-gray-600 dark:text-gray-400">{entry.preview || '\u00a0'}</span>
-            {entry.unread > 0 && (
+            {count > 0 && (
               <span
                 aria-hidden="true"
-                className="shrink-0 rounded-full bg-indigo-600 px-2 py-0.5 text-xs font-semibold text-white dark:bg-indigo-500"
+                data-testid="unread-badge"
+                data-highlight={mentions > 0 ? 'true' : undefined}
+                className={`shrink-0 rounded-full px-2 py-0.5 text-xs font-semibold text-white ${
+                  mentions > 0 ? 'bg-red-600 dark:bg-red-500' : 'bg-indigo-600 dark:bg-indigo-500'
+                }`}
               >
-                {entry.unread > 99 ? '99+' : entry.unread}
+                {mentions > 0 ? '@ ' : ''}
+                {count > 99 ? '99+' : count}
               </span>
             )}
           </span>

@@ -1,11 +1,14 @@
-import { useCallback, useMemo, useRef, useState } from 'react'
-import { useClientState, useController } from '../app/context'
+import { useCallback, useEffect, useId, useMemo, useRef, useState, type ButtonHTMLAttributes } from 'react'
+import { useClientState, useController, useNow } from '../app/context'
 import { describeError } from '../api/errors'
-import { directRoomIds } from '../state/dm'
+import { directPartner, directRoomIds } from '../state/dm'
 import { roomEchoes } from '../state/echo'
-import { roomDisplayName, roomTopic } from '../state/rooms'
+import { presenceLabel, typingText } from '../state/ephemeral'
+import { otherMembers, roomDisplayName, roomTopic } from '../state/rooms'
 import { Avatar } from './Avatar'
 import { Composer } from './Composer'
+import { MemberPanel } from './MemberPanel'
+import { AvatarWithPresence } from './Presence'
 import { Timeline } from './Timeline'
 import { UserPickerDialog } from './UserPickerDialog'
 import { Spinner } from './ui'
@@ -18,12 +21,19 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
   const composerRef = useRef<HTMLTextAreaElement>(null)
   const [inviting, setInviting] = useState(false)
   const [leaveError, setLeaveError] = useState<string | null>(null)
+  const [membersOpen, setMembersOpen] = useState(false)
+  const panelId = useId()
+  const now = useNow()
 
   const loadOlder = useCallback(() => controller.loadOlder(roomId), [controller, roomId])
   const markRead = useCallback(() => controller.markRead(roomId), [controller, roomId])
   const send = useCallback((body: string) => controller.sendText(roomId, body), [controller, roomId])
   const retry = useCallback((txnId: string) => controller.retry(txnId), [controller])
   const discard = useCallback((txnId: string) => controller.discard(txnId), [controller])
+  const onInput = useCallback((text: string) => controller.composerInput(roomId, text), [controller, roomId])
+  const onStop = useCallback(() => controller.composerStop(roomId), [controller, roomId])
+  // Leaving the room (or switching to another) ends "typing" here.
+  useEffect(() => () => controller.composerStop(roomId), [controller, roomId])
 
   const backButton = (
     <button
@@ -58,6 +68,10 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
   const name = roomDisplayName(room, state.userId)
   const topic = roomTopic(room)
   const isDirect = directRoomIds(state.accountData['m.direct']).has(roomId)
+  const partner = isDirect ? (directPartner(state.accountData['m.direct'], roomId) ?? otherMembers(room, state.userId)[0]) : undefined
+  const partnerPresence = partner ? state.presence[partner] : undefined
+  const subtitle = partner ? presenceLabel(partnerPresence, now) : topic
+  const typing = typingText(room.typing, room.state, state.userId)
 
   async function leave() {
     if (!window.confirm(`Leave ${name}?`)) return
@@ -71,51 +85,64 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
   }
 
   return (
-    <section className="flex h-full min-h-0 flex-col" aria-labelledby="room-title">
-      <header className="flex items-center gap-3 border-b border-gray-200 bg-white px-3 py-2 dark:border-gray-800 dark:bg-gray-900">
-        {backButton}
-        <Avatar id={roomId} name={name} size="sm" />
-        <div className="min-w-0 flex-1">
-          <h2 id="room-title" className="truncate text-base font-semibold text-gray-900 dark:text-gray-50">
-            {name}
-          </h2>
-          {topic && <p className="truncate text-xs text-gray-600 dark:text-gray-400">{topic}</p>}
-        </div>
-        {!isDirect && (
-          <button
-            type="button"
-            onClick={() => setInviting(true)}
-            className="rounded-md px-2 py-1 text-sm font-medium text-gray-700 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-gray-200 dark:hover:bg-gray-800"
+    <section className="flex h-full min-h-0 w-full" aria-labelledby="room-title">
+      <div className={`${membersOpen ? 'hidden md:flex' : 'flex'} min-h-0 min-w-0 flex-1 flex-col`}>
+        <header className="flex items-center gap-3 border-b border-gray-200 bg-white px-3 py-2 dark:border-gray-800 dark:bg-gray-900">
+          {backButton}
+          {partner ? (
+            <AvatarWithPresence id={roomId} name={name} presence={partnerPresence} size="sm" />
+          ) : (
+            <Avatar id={roomId} name={name} size="sm" />
+          )}
+          <div className="min-w-0 flex-1">
+            <h2 id="room-title" className="truncate text-base font-semibold text-gray-900 dark:text-gray-50">
+              {name}
+            </h2>
+            {subtitle && (
+              <p className="truncate text-xs text-gray-600 dark:text-gray-400" data-testid="room-subtitle">
+                {subtitle}
+              </p>
+            )}
+          </div>
+          <HeaderButton
+            onClick={() => setMembersOpen((o) => !o)}
+            aria-expanded={membersOpen}
+            aria-controls={panelId}
           >
-            Invite
-          </button>
+            Members
+          </HeaderButton>
+          {!isDirect && <HeaderButton onClick={() => setInviting(true)}>Invite</HeaderButton>}
+          <HeaderButton onClick={leave}>Leave</HeaderButton>
+        </header>
+        {leaveError && (
+          <p role="alert" className="bg-red-50 px-4 py-2 text-sm text-red-800 dark:bg-red-950 dark:text-red-200">
+            {leaveError}
+          </p>
         )}
-        <button
-          type="button"
-          onClick={leave}
-          className="rounded-md px-2 py-1 text-sm font-medium text-gray-700 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-gray-200 dark:hover:bg-gray-800"
+        <Timeline
+          roomId={roomId}
+          events={room.timeline}
+          echoes={echoes}
+          state={room.state}
+          userId={state.userId}
+          hasMore={room.prevBatch !== null}
+          loadOlder={loadOlder}
+          onRetry={retry}
+          onDiscard={discard}
+          onSeenLatest={markRead}
+          receipts={room.receipts}
+          dmPartner={partner}
+        />
+        <p
+          aria-live="polite"
+          data-testid="typing"
+          className="h-5 truncate px-4 text-xs text-gray-600 italic dark:text-gray-400"
         >
-          Leave
-        </button>
-      </header>
-      {leaveError && (
-        <p role="alert" className="bg-red-50 px-4 py-2 text-sm text-red-800 dark:bg-red-950 dark:text-red-200">
-          {leaveError}
+          {typing}
         </p>
-      )}
-      <Timeline
-        roomId={roomId}
-        events={room.timeline}
-        echoes={echoes}
-        state={room.state}
-        userId={state.userId}
-        hasMore={room.prevBatch !== null}
-        loadOlder={loadOlder}
-        onRetry={retry}
-        onDiscard={discard}
-        onSeenLatest={markRead}
-      />
-      <Composer ref={composerRef} roomName={name} onSend={send} />
+        <Composer ref={composerRef} roomName={name} onSend={send} onInput={onInput} onStop={onStop} />
+      </div>
+      {membersOpen && <MemberPanel id={panelId} roomId={roomId} onClose={() => setMembersOpen(false)} />}
       {inviting && (
         <UserPickerDialog
           title={`Invite to ${name}`}
@@ -128,5 +155,15 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
         />
       )}
     </section>
+  )
+}
+
+function HeaderButton(props: ButtonHTMLAttributes<HTMLButtonElement>) {
+  return (
+    <button
+      type="button"
+      {...props}
+      className="rounded-md px-2 py-1 text-sm font-medium text-gray-700 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 aria-expanded:bg-gray-100 dark:text-gray-200 dark:hover:bg-gray-800 dark:aria-expanded:bg-gray-800"
+    />
   )
 }

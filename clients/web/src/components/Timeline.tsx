@@ -1,9 +1,10 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
 import type { MatrixEvent } from '../api/types'
+import { hasRead, placeReceipts } from '../state/ephemeral'
 import { memberName, str } from '../state/events'
 import { formatDay, formatTime } from '../state/format'
 import { groupTimeline, type DisplayMessage, type TimelineItem } from '../state/grouping'
-import type { LocalEcho, StateMap } from '../state/types'
+import type { LocalEcho, Receipt, StateMap } from '../state/types'
 import { Avatar } from './Avatar'
 import { LinkifiedText } from './MessageBody'
 import { Spinner } from './ui'
@@ -23,6 +24,16 @@ export interface TimelineProps {
   onDiscard: (txnId: string) => void
   /** Called when the newest message is visible (the room counts as read). */
   onSeenLatest: () => void
+  /** Read receipts of the members (user id → receipt). */
+  receipts: Record<string, Receipt>
+  /** In a DM: the other person ("Seen" under our last message once they read it). */
+  dmPartner?: string
+}
+
+/** Read markers of one message: who read up to it, or (DM) whether it was seen. */
+interface ReadInfo {
+  readers?: string[]
+  seen?: boolean
 }
 
 /**
@@ -32,8 +43,29 @@ export interface TimelineProps {
  * "Jump to latest" button appears.
  */
 export function Timeline(props: TimelineProps) {
-  const { events, echoes, state, userId, hasMore, loadOlder, onSeenLatest } = props
+  const { events, echoes, state, userId, hasMore, loadOlder, onSeenLatest, receipts, dmPartner } = props
   const items = useMemo(() => groupTimeline(events, echoes, state, userId), [events, echoes, state, userId])
+
+  // Where each member's read marker goes; in a DM only "Seen" under our last message.
+  const readInfo = useMemo(() => {
+    const info = new Map<string, ReadInfo>()
+    const shown = new Set<string>()
+    let myLast: string | undefined
+    for (const item of items) {
+      if (item.kind !== 'group') continue
+      for (const m of item.messages) {
+        if (m.status !== 'remote' || !m.eventId) continue
+        shown.add(m.eventId)
+        if (m.sender === userId) myLast = m.eventId
+      }
+    }
+    if (dmPartner) {
+      if (myLast && hasRead(events, receipts, dmPartner, myLast)) info.set(myLast, { seen: true })
+    } else {
+      for (const [eventId, readers] of placeReceipts(events, shown, receipts, userId)) info.set(eventId, { readers })
+    }
+    return info
+  }, [items, events, receipts, userId, dmPartner])
 
   const scrollRef = useRef<HTMLDivElement>(null)
   const atBottom = useRef(true)
@@ -147,7 +179,15 @@ export function Timeline(props: TimelineProps) {
         </div>
         <ol className="flex flex-col">
           {items.map((item) => (
-            <TimelineRow key={item.key} item={item} state={state} userId={userId} onRetry={props.onRetry} onDiscard={props.onDiscard} />
+            <TimelineRow
+              key={item.key}
+              item={item}
+              state={state}
+              userId={userId}
+              onRetry={props.onRetry}
+              onDiscard={props.onDiscard}
+              readInfo={readInfo}
+            />
           ))}
         </ol>
       </div>
@@ -170,12 +210,14 @@ function TimelineRow({
   userId,
   onRetry,
   onDiscard,
+  readInfo,
 }: {
   item: TimelineItem
   state: StateMap
   userId: string
   onRetry: (txnId: string) => void
   onDiscard: (txnId: string) => void
+  readInfo: Map<string, ReadInfo>
 }) {
   if (item.kind === 'day') {
     return (
@@ -216,6 +258,8 @@ function TimelineRow({
               senderName={name}
               onRetry={onRetry}
               onDiscard={onDiscard}
+              read={m.eventId && m.status === 'remote' ? readInfo.get(m.eventId) : undefined}
+              state={state}
             />
           ))}
         </ul>
@@ -230,20 +274,24 @@ function MessageLine({
   senderName,
   onRetry,
   onDiscard,
+  read,
+  state,
 }: {
   message: DisplayMessage
   showTime: boolean
   senderName: string
   onRetry: (txnId: string) => void
   onDiscard: (txnId: string) => void
+  read?: ReadInfo
+  state: StateMap
 }) {
   const body = str(message.content.body)
   const msgtype = str(message.content.msgtype)
   let content
   if (message.type === 'm.room.encrypted') {
-    content = <em className="text-gray-500">Encrypted message</em>
-  } else if (body === undefined || body === '') {
-    content = <em className="text-gray-500">Message deleted</em>
+    content = <em className="text-gray-500 dark:text-gray-400">Encrypted message</em>
+  } else if (message.redacted || body === undefined || body === '') {
+    content = <em className="text-gray-500 dark:text-gray-400">Message deleted</em>
   } else if (msgtype === 'm.emote') {
     content = (
       <>
@@ -255,13 +303,20 @@ function MessageLine({
   }
 
   return (
-    <li className="group flex items-start gap-2" data-status={message.status}>
+    <li
+      className="group flex flex-wrap items-start gap-x-2"
+      data-status={message.status}
+      data-event-id={message.eventId}
+    >
       <div
         className={`min-w-0 flex-1 text-[0.95rem] break-words whitespace-pre-wrap ${
           message.status === 'pending' ? 'text-gray-500 dark:text-gray-400' : 'text-gray-900 dark:text-gray-100'
         } ${msgtype === 'm.notice' ? 'text-gray-600 dark:text-gray-300' : ''}`}
       >
         {content}
+        {message.edited && !message.redacted && (
+          <span className="ml-1.5 text-xs text-gray-500 dark:text-gray-400">(edited)</span>
+        )}
         {message.status === 'pending' && <span className="ml-2 text-xs text-gray-500 dark:text-gray-400">Sending…</span>}
         {message.status === 'failed' && message.txnId && (
           <span className="mt-1 flex flex-wrap items-center gap-2 text-xs">
@@ -293,6 +348,29 @@ function MessageLine({
           {formatTime(message.ts)}
         </time>
       )}
+      {read?.seen && (
+        <p className="basis-full text-right text-xs font-medium text-gray-500 dark:text-gray-400" data-testid="seen">
+          Seen
+        </p>
+      )}
+      {read?.readers && read.readers.length > 0 && <ReadBy readers={read.readers} state={state} />}
     </li>
+  )
+}
+
+const MAX_READ_AVATARS = 5
+
+/** Small initials of the members whose read receipt is at this message. */
+function ReadBy({ readers, state }: { readers: string[]; state: StateMap }) {
+  const names = readers.map((u) => memberName(state, u))
+  const label = `Read by ${names.join(', ')}`
+  const extra = readers.length - MAX_READ_AVATARS
+  return (
+    <p className="flex basis-full justify-end gap-0.5 pt-0.5" aria-label={label} title={label} data-testid="read-by">
+      {readers.slice(0, MAX_READ_AVATARS).map((u, i) => (
+        <Avatar key={u} id={u} name={names[i]} size="xs" />
+      ))}
+      {extra > 0 && <span className="text-[10px] leading-4 text-gray-500 dark:text-gray-400">+{extra}</span>}
+    </p>
   )
 }

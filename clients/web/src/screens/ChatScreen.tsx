@@ -1,6 +1,8 @@
-import { useState } from 'react'
-import { useController } from '../app/context'
+import { useEffect, useMemo, useState } from 'react'
+import { useActivity, useClientState, useController, usePageVisible } from '../app/context'
+import { listenForOpenRoom } from '../app/notifications'
 import { useSelectedRoom } from '../app/route'
+import { NotificationPrompt } from '../components/NotificationPrompt'
 import { CreateRoomDialog } from '../components/CreateRoomDialog'
 import { JoinRoomDialog } from '../components/JoinRoomDialog'
 import { OfflineBanner } from '../components/OfflineBanner'
@@ -8,6 +10,7 @@ import { RoomList } from '../components/RoomList'
 import { RoomView } from '../components/RoomView'
 import { UserPickerDialog } from '../components/UserPickerDialog'
 import { localpart } from '../state/events'
+import { APP_TITLE, documentTitle, unreadTotals } from '../state/unread'
 
 type Dialog = 'create' | 'join' | 'dm' | null
 
@@ -20,6 +23,25 @@ export function ChatScreen({ onSignOut }: { onSignOut: () => void }) {
   const controller = useController()
   const [selected, select] = useSelectedRoom()
   const [dialog, setDialog] = useState<Dialog>(null)
+  const state = useClientState()
+  const visible = usePageVisible()
+  const { transport } = useActivity()
+
+  // "(3) Homeserver" while anything is unread (the open room counts as read while visible).
+  const title = useMemo(() => documentTitle(unreadTotals(state, visible ? selected : null)), [state, visible, selected])
+  useEffect(() => {
+    document.title = title
+  }, [title])
+  useEffect(
+    () => () => {
+      document.title = APP_TITLE
+    },
+    [],
+  )
+
+  // A notification was clicked: the service worker focused the tab, show the room.
+  useEffect(() => listenForOpenRoom((roomId) => select(roomId)), [select])
+  useVisualViewportHeight()
 
   const openRoom = (roomId: string) => {
     setDialog(null)
@@ -27,7 +49,10 @@ export function ChatScreen({ onSignOut }: { onSignOut: () => void }) {
   }
 
   return (
-    <div className="flex h-full flex-col bg-white text-gray-900 dark:bg-gray-950 dark:text-gray-100">
+    <div
+      className="app-shell flex flex-col overflow-hidden bg-white text-gray-900 dark:bg-gray-950 dark:text-gray-100"
+      data-sync-transport={transport}
+    >
       <OfflineBanner />
       <div className="flex min-h-0 flex-1">
         <aside
@@ -54,6 +79,7 @@ export function ChatScreen({ onSignOut }: { onSignOut: () => void }) {
             <SidebarAction onClick={() => setDialog('join')}>Join room</SidebarAction>
             <SidebarAction onClick={() => setDialog('dm')}>New message</SidebarAction>
           </div>
+          <NotificationPrompt />
           <div className="min-h-0 flex-1 overflow-y-auto">
             <RoomList selectedRoomId={selected} onSelect={openRoom} />
           </div>
@@ -92,4 +118,31 @@ function SidebarAction({ onClick, children }: { onClick: () => void; children: s
       {children}
     </button>
   )
+}
+
+/**
+ * Keeps --app-height equal to the visible viewport, so on phones the
+ * composer stays above the on-screen keyboard (100dvh where unsupported).
+ */
+function useVisualViewportHeight() {
+  useEffect(() => {
+    const vv = window.visualViewport
+    const root = document.documentElement
+    const update = () => {
+      const h = vv ? vv.height : window.innerHeight
+      root.style.setProperty('--app-height', `${Math.round(h)}px`)
+      // iOS scrolls the page up when the keyboard opens; keep the shell in place.
+      if (vv && vv.offsetTop > 0) window.scrollTo(0, 0)
+    }
+    update()
+    vv?.addEventListener('resize', update)
+    vv?.addEventListener('scroll', update)
+    window.addEventListener('resize', update)
+    return () => {
+      vv?.removeEventListener('resize', update)
+      vv?.removeEventListener('scroll', update)
+      window.removeEventListener('resize', update)
+      root.style.removeProperty('--app-height')
+    }
+  }, [])
 }

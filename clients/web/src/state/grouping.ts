@@ -1,5 +1,6 @@
 import type { JsonObject, MatrixEvent } from '../api/types'
 import { describeStateChange } from './events'
+import { collectEdits, displayedContent, isRedactedEvent, isRelationOnly } from './relations'
 import type { LocalEcho, StateMap } from './types'
 
 export type MessageStatus = 'remote' | 'pending' | 'sent' | 'failed'
@@ -14,6 +15,10 @@ export interface DisplayMessage {
   content: JsonObject
   status: MessageStatus
   error?: string
+  /** Shown with its newest edit's content. */
+  edited?: boolean
+  /** Deleted (redacted): shown as "Message deleted". */
+  redacted?: boolean
 }
 
 export type TimelineItem =
@@ -66,16 +71,22 @@ export function groupTimeline(
     }
   }
 
+  const edits = collectEdits(events)
   for (const e of events) {
+    if (isRelationOnly(e)) continue
     if (MESSAGE_TYPES.has(e.type)) {
+      const { content, edited } = displayedContent(e, edits)
+      const redacted = isRedactedEvent(e) || Object.keys(e.content).length === 0
       addMessage({
         key: e.event_id,
         eventId: e.event_id,
         sender: e.sender,
         ts: e.origin_server_ts,
         type: e.type,
-        content: e.content,
+        content,
         status: 'remote',
+        ...(edited ? { edited } : {}),
+        ...(redacted ? { redacted } : {}),
       })
       continue
     }

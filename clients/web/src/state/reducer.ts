@@ -2,11 +2,13 @@ import type { JsonObject, MatrixEvent, SyncResponse } from '../api/types'
 import { createEcho, discardEcho, markEchoFailed, markEchoSent, reconcileEchoes, retryEcho } from './echo'
 import { applyStateEvents } from './events'
 import { applySync } from './sync'
+import { applyPresence, applyReceipts } from './ephemeral'
+import { applyRedactions } from './relations'
 import { mergeHistory } from './timeline'
 import type { ClientState } from './types'
 
 export type Action =
-  | { type: 'sync'; response: SyncResponse }
+  | { type: 'sync'; response: SyncResponse; now?: number }
   | {
       type: 'history'
       roomId: string
@@ -22,22 +24,25 @@ export type Action =
   | { type: 'echo/failed'; txnId: string; error: string }
   | { type: 'echo/retry'; txnId: string }
   | { type: 'echo/discard'; txnId: string }
-  | { type: 'markRead'; roomId: string }
+  /** We read `roomId` up to `eventId`: our receipt moves there and the room's counts drop to 0 until the server says otherwise. */
+  | { type: 'markRead'; roomId: string; eventId: string; now: number }
   | { type: 'accountData'; eventType: string; content: JsonObject }
+  /** Presence fetched with GET /presence (used only while sync has told us nothing about the user). */
+  | { type: 'presence/fetched'; userId: string; content: JsonObject; now: number }
   | { type: 'inviteGone'; roomId: string }
   | { type: 'roomGone'; roomId: string }
 
 export function reduce(state: ClientState, action: Action): ClientState {
   switch (action.type) {
     case 'sync':
-      return applySync(state, action.response)
+      return applySync(state, action.response, action.now)
 
     case 'history': {
       const room = state.rooms[action.roomId]
       // A page requested with a token the room no longer uses (the timeline was
       // reset by a limited sync meanwhile) belongs to another timeline: drop it.
       if (!room || room.prevBatch !== action.from) return state
-      const timeline = mergeHistory(room.timeline, action.chunk)
+      const timeline = applyRedactions(mergeHistory(room.timeline, action.chunk), action.chunk)
       const prevBatch = action.end && action.end !== action.from ? action.end : null
       // Members of old events (lazy-loaded) only fill in gaps in current state.
       let roomState = room.state
@@ -84,14 +89,23 @@ export function reduce(state: ClientState, action: Action): ClientState {
     case 'markRead': {
       const room = state.rooms[action.roomId]
       if (!room) return state
-      const ts = room.lastActivityTs
-      const marker = state.readMarkers[action.roomId]
-      if (room.unread === 0 && (marker ?? -1) >= ts) return state
+      const receipts = applyReceipts(
+        room.receipts,
+        [{ type: 'm.receipt', content: { [action.eventId]: { 'm.read': { [state.userId]: { ts: action.now } } } } }],
+        state.userId,
+        room.timeline,
+      )
+      if (receipts === room.receipts && room.notificationCount === 0 && room.highlightCount === 0) return state
       return {
         ...state,
-        rooms: { ...state.rooms, [action.roomId]: { ...room, unread: 0 } },
-        readMarkers: { ...state.readMarkers, [action.roomId]: Math.max(ts, marker ?? 0) },
+        rooms: { ...state.rooms, [action.roomId]: { ...room, receipts, notificationCount: 0, highlightCount: 0 } },
       }
+    }
+
+    case 'presence/fetched': {
+      if (state.presence[action.userId]) return state
+      const presence = applyPresence(state.presence, [{ type: 'm.presence', sender: action.userId, content: action.content }], action.now)
+      return presence === state.presence ? state : { ...state, presence }
     }
 
     case 'accountData':

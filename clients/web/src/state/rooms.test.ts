@@ -51,7 +51,7 @@ describe('buildRoomList', () => {
     const { rooms } = buildRoomList(s)
     expect(rooms.map((r) => r.name)).toEqual(['Old', 'New'])
     expect(rooms[0].preview).toBe('alice: breaking')
-    expect(rooms[0].unread).toBe(2)
+    expect(rooms[0].notifications).toBe(0) // counts come from the server only
   })
 
   it('previews my own pending message', () => {

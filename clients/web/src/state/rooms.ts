@@ -1,6 +1,7 @@
 import type { MatrixEvent } from '../api/types'
-import { directRoomIds } from './dm'
+import { directPartner, directRoomIds } from './dm'
 import { getState, localpart, memberName, messageBody, str, strippedState } from './events'
+import { collectEdits, displayedContent, isRelationOnly } from './relations'
 import type { ClientState, InviteState, LocalEcho, RoomState } from './types'
 
 /** Human name of a room: its name, alias, or the other members' names. */
@@ -36,11 +37,15 @@ export function roomTopic(room: RoomState): string | undefined {
   return str(getState(room.state, 'm.room.topic')?.content.topic)?.trim() || undefined
 }
 
-/** The newest event worth previewing in the room list. */
+/** The newest event worth previewing in the room list (edits shown with their new content). */
 export function lastMessage(room: RoomState): MatrixEvent | undefined {
   for (let i = room.timeline.length - 1; i >= 0; i--) {
     const e = room.timeline[i]
-    if (e.type === 'm.room.message' || e.type === 'm.room.encrypted') return e
+    if (isRelationOnly(e)) continue
+    if (e.type === 'm.room.message' || e.type === 'm.room.encrypted') {
+      const { content, edited } = displayedContent(e, collectEdits(room.timeline.slice(i)))
+      return edited ? { ...e, content } : e
+    }
   }
   return undefined
 }
@@ -52,7 +57,12 @@ export interface RoomListEntry {
   preview: string
   /** Timestamp shown beside the preview (latest activity), 0 when unknown. */
   ts: number
-  unread: number
+  /** Unread notifications (server count). */
+  notifications: number
+  /** Unread mentions (server count). */
+  highlights: number
+  /** For a DM: the other person. */
+  partner?: string
 }
 
 /** One-line preview of a message for the room list. */
@@ -78,13 +88,19 @@ export function roomListEntry(state: ClientState, room: RoomState, direct: Set<s
   } else if (last) {
     preview = previewText(last, room.state, state.userId)
   }
+  const isDirect = direct.has(room.roomId)
+  const partner = isDirect
+    ? (directPartner(state.accountData['m.direct'], room.roomId) ?? otherMembers(room, state.userId)[0])
+    : undefined
   return {
     roomId: room.roomId,
     name: roomDisplayName(room, state.userId),
-    isDirect: direct.has(room.roomId),
+    isDirect,
     preview,
     ts,
-    unread: room.unread,
+    notifications: Math.max(room.notificationCount, room.highlightCount),
+    highlights: room.highlightCount,
+    ...(partner ? { partner } : {}),
   }
 }
 

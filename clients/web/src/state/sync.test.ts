@@ -97,34 +97,38 @@ describe('applySync', () => {
   })
 })
 
-describe('unread counting', () => {
-  it("counts others' messages since the read marker, not my own or state events", () => {
-    let s = emptyClientState(ME, { [ROOM]: 15 })
-    s = applySync(
-      s,
-      syncResp('s1', {
-        join: { [ROOM]: joined([msg(ALICE, 'old', 10), msg(ALICE, 'new', 20), msg(ME, 'mine', 25), member(BOB, 'join', 26)]) },
-      }),
-    )
-    expect(s.rooms[ROOM].unread).toBe(1)
-    s = applySync(s, syncResp('s2', { join: { [ROOM]: joined([msg(BOB, 'hi', 30), msg(ALICE, 'yo', 31)]) } }))
-    expect(s.rooms[ROOM].unread).toBe(3)
+describe('unread counts from the server', () => {
+  const withCounts = (n: number, h: number) => ({
+    ...joined([]),
+    unread_notifications: { notification_count: n, highlight_count: h },
   })
 
-  it('resets on markRead and records the marker so later batches count from it', () => {
-    let s = applySync(emptyClientState(ME), syncResp('s1', { join: { [ROOM]: joined([msg(ALICE, 'a', 10), msg(ALICE, 'b', 20)]) } }))
-    expect(s.rooms[ROOM].unread).toBe(2)
-    s = reduce(s, { type: 'markRead', roomId: ROOM })
-    expect(s.rooms[ROOM].unread).toBe(0)
-    expect(s.readMarkers[ROOM]).toBe(20)
-    s = applySync(s, syncResp('s2', { join: { [ROOM]: joined([msg(ALICE, 'c', 30)]) } }))
-    expect(s.rooms[ROOM].unread).toBe(1)
+  it('takes notification_count / highlight_count, keeping the last known when absent', () => {
+    let s = applySync(emptyClientState(ME), syncResp('s1', { join: { [ROOM]: joined([msg(ALICE, 'a', 10)]) } }))
+    expect(s.rooms[ROOM].notificationCount).toBe(0)
+    s = applySync(s, syncResp('s2', { join: { [ROOM]: withCounts(3, 1) } }))
+    expect([s.rooms[ROOM].notificationCount, s.rooms[ROOM].highlightCount]).toEqual([3, 1])
+    s = applySync(s, syncResp('s3', { join: { [ROOM]: joined([msg(ALICE, 'b', 20)]) } }))
+    expect([s.rooms[ROOM].notificationCount, s.rooms[ROOM].highlightCount]).toEqual([3, 1])
+    s = applySync(s, syncResp('s4', { join: { [ROOM]: withCounts(0, 0) } }))
+    expect(s.rooms[ROOM].notificationCount).toBe(0)
   })
 
-  it('does not count an event twice when a batch repeats it', () => {
-    const e = msg(ALICE, 'a', 10)
-    let s = applySync(emptyClientState(ME), syncResp('s1', { join: { [ROOM]: joined([e]) } }))
-    s = applySync(s, syncResp('s2', { join: { [ROOM]: joined([e]) } }))
-    expect(s.rooms[ROOM].unread).toBe(1)
+  it('ignores nonsense counts', () => {
+    const bad = { ...joined([]), unread_notifications: { notification_count: -4, highlight_count: 'x' as unknown as number } }
+    const s = applySync(emptyClientState(ME), syncResp('s1', { join: { [ROOM]: bad } }))
+    expect([s.rooms[ROOM].notificationCount, s.rooms[ROOM].highlightCount]).toEqual([0, 0])
+  })
+
+  it('markRead moves our receipt to the event and zeroes the counts until the server says otherwise', () => {
+    let s = applySync(emptyClientState(ME), syncResp('s1', { join: { [ROOM]: { ...joined([ev('$a', 10), ev('$b', 20)]), unread_notifications: { notification_count: 2, highlight_count: 1 } } } }))
+    s = reduce(s, { type: 'markRead', roomId: ROOM, eventId: '$b', now: 99 })
+    expect(s.rooms[ROOM].notificationCount).toBe(0)
+    expect(s.rooms[ROOM].highlightCount).toBe(0)
+    expect(s.rooms[ROOM].receipts[ME]).toEqual({ eventId: '$b', ts: 99 })
+    const same = reduce(s, { type: 'markRead', roomId: ROOM, eventId: '$b', now: 100 })
+    expect(same).toBe(s)
+    s = applySync(s, syncResp('s2', { join: { [ROOM]: { ...joined([ev('$c', 30)]), unread_notifications: { notification_count: 1, highlight_count: 0 } } } }))
+    expect(s.rooms[ROOM].notificationCount).toBe(1)
   })
 })

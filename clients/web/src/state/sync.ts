@@ -1,10 +1,11 @@
 import type { JoinedRoomSync, MatrixEvent, SyncResponse } from '../api/types'
 import { reconcileEchoes } from './echo'
 import { applyStateEvents } from './events'
+import { applyPresence, applyRoomEphemeral } from './ephemeral'
+import { applyRedactions } from './relations'
 import { appendLive } from './timeline'
 import type { ClientState, RoomState } from './types'
 import { emptyRoom } from './types'
-import { countUnread } from './unread'
 
 /**
  * Applies one `/sync` response to the client state (pure: returns a new
@@ -16,7 +17,7 @@ import { countUnread } from './unread'
  *   timeline are applied, a `limited` timeline replaces the known one (there is
  *   a gap) and history is loaded again from its `prev_batch`.
  */
-export function applySync(state: ClientState, resp: SyncResponse): ClientState {
+export function applySync(state: ClientState, resp: SyncResponse, now: number = Date.now()): ClientState {
   let { rooms, invites, echoes, accountData } = state
   const own = <T extends object>(obj: T, orig: T): T => (obj === orig ? ({ ...obj } as T) : obj)
 
@@ -53,7 +54,7 @@ export function applySync(state: ClientState, resp: SyncResponse): ClientState {
       delete invites[roomId]
     }
     const before = rooms[roomId] ?? emptyRoom(roomId)
-    const after = applyJoinedRoom(before, joined, state.userId, state.readMarkers[roomId])
+    const after = applyJoinedRoom(before, joined, state.userId)
     if (after !== rooms[roomId]) {
       rooms = own(rooms, state.rooms)
       rooms[roomId] = after
@@ -61,16 +62,13 @@ export function applySync(state: ClientState, resp: SyncResponse): ClientState {
     echoes = reconcileEchoes(echoes, roomId, joined.timeline?.events ?? [])
   }
 
-  return { ...state, rooms, invites, echoes, accountData, nextBatch: resp.next_batch, synced: true }
+  const presence = applyPresence(state.presence, resp.presence?.events ?? [], now)
+
+  return { ...state, rooms, invites, echoes, accountData, presence, nextBatch: resp.next_batch, synced: true }
 }
 
 /** Applies the joined-room section of a sync response to one room. */
-export function applyJoinedRoom(
-  room: RoomState,
-  joined: JoinedRoomSync,
-  userId: string,
-  readMarkerTs: number | undefined,
-): RoomState {
+export function applyJoinedRoom(room: RoomState, joined: JoinedRoomSync, userId: string): RoomState {
   const tlEvents = (joined.timeline?.events ?? []).filter(isEventLike)
   const stateEvents = (joined.state?.events ?? []).filter(isEventLike)
 
@@ -93,6 +91,8 @@ export function applyJoinedRoom(
     timeline = appendLive(room.timeline, tlEvents)
     added = timeline.slice(room.timeline.length)
   }
+  // Redactions strip their targets (already-known events included).
+  timeline = applyRedactions(timeline, added)
 
   let roomState = applyStateEvents(room.state, stateEvents)
   roomState = applyStateEvents(roomState, tlEvents)
@@ -114,7 +114,9 @@ export function applyJoinedRoom(
   let lastActivityTs = room.lastActivityTs
   for (const e of added) if (e.origin_server_ts > lastActivityTs) lastActivityTs = e.origin_server_ts
 
-  const unread = room.unread + countUnread(added, userId, readMarkerTs)
+  const counts = joined.unread_notifications
+  const notificationCount = count(counts?.notification_count, room.notificationCount)
+  const highlightCount = count(counts?.highlight_count, room.highlightCount)
 
   if (
     timeline === room.timeline &&
@@ -122,12 +124,28 @@ export function applyJoinedRoom(
     prevBatch === room.prevBatch &&
     summary === room.summary &&
     accountData === room.accountData &&
-    unread === room.unread &&
+    notificationCount === room.notificationCount &&
+    highlightCount === room.highlightCount &&
     lastActivityTs === room.lastActivityTs
   ) {
-    return room
+    return applyRoomEphemeral(room, joined.ephemeral?.events ?? [], userId)
   }
-  return { ...room, timeline, prevBatch, state: roomState, summary, accountData, lastActivityTs, unread }
+  const updated = {
+    ...room,
+    timeline,
+    prevBatch,
+    state: roomState,
+    summary,
+    accountData,
+    lastActivityTs,
+    notificationCount,
+    highlightCount,
+  }
+  return applyRoomEphemeral(updated, joined.ephemeral?.events ?? [], userId)
+}
+
+function count(v: unknown, fallback: number): number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : fallback
 }
 
 function isEventLike(e: unknown): e is MatrixEvent {

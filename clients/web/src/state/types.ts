@@ -20,8 +20,14 @@ export interface RoomState {
    */
   prevBatch: string | null
   summary: RoomSummary
-  /** Messages from others since the user last opened the room (client-side). */
-  unread: number
+  /** `unread_notifications.notification_count` as last sent by the server. */
+  notificationCount: number
+  /** `unread_notifications.highlight_count` (mentions) as last sent by the server. */
+  highlightCount: number
+  /** Users typing right now (from the latest `m.typing` event), in server order. */
+  typing: string[]
+  /** Latest public read receipt (`m.read`) of each member; ours may be private. */
+  receipts: Record<string, Receipt>
   /** origin_server_ts of the newest timeline event (0 when unknown). */
   lastActivityTs: number
   /** Per-room account data (type → content). */
@@ -31,6 +37,21 @@ export interface RoomState {
 export interface InviteState {
   roomId: string
   events: StrippedStateEvent[]
+}
+
+export interface Receipt {
+  eventId: string
+  ts: number
+}
+
+export type PresenceState = 'online' | 'unavailable' | 'offline'
+
+export interface PresenceInfo {
+  presence: PresenceState
+  /** Date.now() minus `last_active_ago` when the event was received (0 = unknown). */
+  lastActiveTs: number
+  currentlyActive: boolean
+  statusMsg?: string
 }
 
 export type EchoStatus = 'pending' | 'sent' | 'failed'
@@ -59,21 +80,21 @@ export interface ClientState {
   accountData: Record<string, JsonObject>
   /** Local echoes in the order they were created. */
   echoes: LocalEcho[]
-  /** roomId → origin_server_ts of the newest event seen when the room was last open. */
-  readMarkers: Record<string, number>
+  /** Presence of the users we share rooms with (and our own), by user id. */
+  presence: Record<string, PresenceInfo>
   nextBatch: string | null
   /** True once the first sync response has been applied. */
   synced: boolean
 }
 
-export function emptyClientState(userId: string, readMarkers: Record<string, number> = {}): ClientState {
+export function emptyClientState(userId: string): ClientState {
   return {
     userId,
     rooms: {},
     invites: {},
     accountData: {},
     echoes: [],
-    readMarkers,
+    presence: {},
     nextBatch: null,
     synced: false,
   }
@@ -86,7 +107,10 @@ export function emptyRoom(roomId: string): RoomState {
     timeline: [],
     prevBatch: null,
     summary: {},
-    unread: 0,
+    notificationCount: 0,
+    highlightCount: 0,
+    typing: [],
+    receipts: {},
     lastActivityTs: 0,
     accountData: {},
   }

@@ -1,48 +1,36 @@
-import type { MatrixEvent } from '../api/types'
+import type { ClientState } from './types'
 
-/** Whether an event counts towards a room's unread count for `userId`. */
-export function countsAsUnread(e: MatrixEvent, userId: string, readMarkerTs: number | undefined): boolean {
-  if (e.type !== 'm.room.message') return false
-  if (e.sender === userId) return false
-  if (Object.keys(e.content).length === 0) return false // redacted
-  return readMarkerTs === undefined || e.origin_server_ts > readMarkerTs
+/**
+ * Unread counts come from the server (`unread_notifications` per joined
+ * room). The room open on screen while the tab is visible counts as read:
+ * its receipt is on its way and the next sync will say 0.
+ */
+export interface UnreadTotals {
+  /** Sum of notification counts. */
+  notifications: number
+  /** Sum of highlight (mention) counts. */
+  highlights: number
+  /** Rooms with at least one notification. */
+  rooms: number
 }
 
-/** Number of events in `events` that count as unread. */
-export function countUnread(events: readonly MatrixEvent[], userId: string, readMarkerTs: number | undefined): number {
-  let n = 0
-  for (const e of events) if (countsAsUnread(e, userId, readMarkerTs)) n++
-  return n
-}
-
-const KEY_PREFIX = 'hs.readMarkers.'
-
-export function loadReadMarkers(userId: string): Record<string, number> {
-  try {
-    const raw = globalThis.localStorage?.getItem(KEY_PREFIX + userId)
-    if (!raw) return {}
-    const parsed = JSON.parse(raw) as unknown
-    if (!parsed || typeof parsed !== 'object') return {}
-    const out: Record<string, number> = {}
-    for (const [k, v] of Object.entries(parsed)) if (typeof v === 'number') out[k] = v
-    return out
-  } catch {
-    return {}
+export function unreadTotals(state: ClientState, openRoomId: string | null = null): UnreadTotals {
+  let notifications = 0
+  let highlights = 0
+  let rooms = 0
+  for (const room of Object.values(state.rooms)) {
+    if (room.roomId === openRoomId) continue
+    const n = Math.max(0, room.notificationCount, room.highlightCount)
+    if (n > 0) rooms += 1
+    notifications += n
+    highlights += Math.max(0, room.highlightCount)
   }
+  return { notifications, highlights, rooms }
 }
 
-export function saveReadMarkers(userId: string, markers: Record<string, number>): void {
-  try {
-    globalThis.localStorage?.setItem(KEY_PREFIX + userId, JSON.stringify(markers))
-  } catch {
-    /* storage full or unavailable: unread counts just won't persist */
-  }
-}
+export const APP_TITLE = 'Homeserver'
 
-export function clearReadMarkers(userId: string): void {
-  try {
-    globalThis.localStorage?.removeItem(KEY_PREFIX + userId)
-  } catch {
-    /* ignore */
-  }
+/** The document title: "(3) Homeserver" when anything is unread, else "Homeserver". */
+export function documentTitle(totals: UnreadTotals, base: string = APP_TITLE): string {
+  return totals.notifications > 0 ? `(${totals.notifications > 999 ? '999+' : totals.notifications}) ${base}` : base
 }

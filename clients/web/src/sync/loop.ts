@@ -148,7 +148,6 @@ export class SyncLoop {
         if (this.abort === controller) this.abort = null
       }
       if (!alive()) return
-      this.since = response.next_batch
       this.failures = 0
       this.setStatus({ state: 'online' })
       try {
@@ -156,6 +155,14 @@ export class SyncLoop {
       } catch (e) {
         // A bug applying one batch must not stop syncing.
         console.error('Failed to apply sync batch', e)
+      }
+      // Only an applied batch moves the resume token (and is acknowledged):
+      // a connection lost before this point resumes from the previous one.
+      this.since = response.next_batch
+      try {
+        this.opts.transport.ack?.(response)
+      } catch (e) {
+        console.error('Failed to acknowledge sync batch', e)
       }
     }
   }

@@ -18,6 +18,11 @@ export interface SyncRequest {
  */
 export interface SyncTransport {
   next(request: SyncRequest, signal: AbortSignal): Promise<SyncResponse>
+  /**
+   * `response` (the last one `next` returned) has been applied and its
+   * `next_batch` stored: a stream transport acknowledges it now.
+   */
+  ack?(response: SyncResponse): void
   /** Release resources (sockets); called when the loop stops. */
   close?(): void
 }
