@@ -29,11 +29,10 @@ async def send_client_event(
     content: dict[str, Any],
 ) -> str:
     """Sends as `requester`, idempotently per device and transaction id, and
-    returns the event id. Rate limited per user; only members may send."""
+    returns the event id. Rate limited per user; only members may send (the
+    event sender answers 403 for rooms one is not in, or that do not exist)."""
     check_txn_id(txn_id)
     server.send_limiter.check(f"user:{requester.user_id}")
-    if not await server.storage.events.room_exists(room_id):
-        raise forbidden("You are not a member of this room")
     if event_type in STATE_ONLY_TYPES:
         raise forbidden(f"{event_type} must be sent as a state event")
     sent = await server.sender.send(

@@ -30,6 +30,7 @@ from homeserver.events import (
 )
 from homeserver.handlers.keys import ServerKeys
 from homeserver.handlers.push_actions import PushActions, may_notify
+from homeserver.handlers.room_cache import RoomCache
 from homeserver.storage import Storage
 from homeserver.storage.events import NewRoom, StoredEvent, TxnRecord
 from homeserver.streams.notifier import Notifier
@@ -65,32 +66,12 @@ class EventSender:
         self._notifier = notifier
         self._push_actions = push_actions
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        # Joined members' m.room.member content per room, kept current by the
-        # member events this process sends (the only writer of its rooms).
-        self._members: dict[str, dict[str, dict[str, Any]]] = {}
+        self._rooms = RoomCache(storage)
         self._listeners: list[Callable[[dict[str, Any]], Awaitable[None]]] = []
 
     def add_listener(self, listener: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
         """`listener(event)` runs after each event is persisted and announced."""
         self._listeners.append(listener)
-
-    async def _joined_members(self, room_id: str) -> dict[str, dict[str, Any]]:
-        members = self._members.get(room_id)
-        if members is None:
-            members = await self._storage.events.get_joined_member_contents(room_id)
-            if len(self._members) > 10_000:
-                self._members.clear()
-            self._members[room_id] = members
-        return members
-
-    def _update_members(self, event: dict[str, Any]) -> None:
-        members = self._members.get(event["room_id"])
-        if members is None or event["type"] != "m.room.member":
-            return
-        if event["content"].get("membership") == "join":
-            members[event["state_key"]] = event["content"]
-        else:
-            members.pop(event["state_key"], None)
 
     def _room_lock(self, room_id: str) -> asyncio.Lock:
         lock = self._locks.get(room_id)
@@ -155,18 +136,17 @@ class EventSender:
         if state_key is not None:
             event["state_key"] = state_key
 
-        wanted = set(auth_types_for_event(event))
-        if state_key is not None:
-            wanted.add((event_type, state_key))
-        state = await self._storage.events.get_current_state(room_id, wanted)
-        if new_room is None and ("m.room.create", "") not in state:
-            raise MatrixError(404, "M_NOT_FOUND", "Unknown room")
+        room = self._rooms.new_room(room_id) if new_room is not None else None
+        room = room or await self._rooms.get(room_id)
+        if room is None:
+            # The same answer as for a room one is not in: existence does not leak.
+            raise forbidden("You are not a member of this room")
+        state = room.state
 
         auth_keys = auth_types_for_event(event)
-        auth_state = {key: state[key].event for key in auth_keys if key in state}
+        auth_state = {key: state[key] for key in auth_keys if key in state}
         event["auth_events"] = sorted(e["event_id"] for e in auth_state.values())
-        extremities = await self._storage.events.get_forward_extremities(room_id)
-        extremities.sort(key=lambda pair: pair[1], reverse=True)
+        extremities = sorted(room.extremities, key=lambda pair: pair[1], reverse=True)
         extremities = extremities[:MAX_PREV_EVENTS]
         event["prev_events"] = [event_id for event_id, _ in extremities]
         event["depth"] = max((depth for _, depth in extremities), default=0) + 1
@@ -186,19 +166,18 @@ class EventSender:
         replaced = state.get((event_type, state_key)) if state_key is not None else None
         actions = []
         if new_room is None and may_notify(event):
-            members = await self._joined_members(room_id)
-            actions = await self._push_actions.for_event(event, members, auth_state)
+            actions = await self._push_actions.for_event(event, room.joined_members(), auth_state)
         async with self._positions.allocate() as position:
             await self._storage.events.persist_event(
                 event,
                 position,
-                replaces_state=replaced.event_id if replaced else None,
+                replaces_state=replaced["event_id"] if replaced else None,
                 txn=txn,
                 new_room=new_room,
                 redacted_target=redacted_target,
                 push_actions=actions,
             )
-        self._update_members(event)
+        self._rooms.after_persist(room, event, redacted_target)
         extra_users = [state_key] if event_type == "m.room.member" and state_key else []
         self._notifier.notify_room(room_id, position, extra_users)
         for listener in self._listeners:

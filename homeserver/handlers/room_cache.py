@@ -1,0 +1,83 @@
+"""Each active room's current state and forward extremities, in memory, so that
+sending an event costs no reads: the event sender (the rooms' only writer in
+this process, under its per-room lock) keeps it current after each write.
+
+With several writer processes this cache must be invalidated across them;
+until then one process owns all writes."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from homeserver.storage import Storage
+from homeserver.storage.events import StateKey
+
+DEFAULT_MAX_ROOMS = 1000
+
+
+@dataclass
+class CachedRoom:
+    state: dict[StateKey, dict[str, Any]] = field(default_factory=dict)
+    extremities: list[tuple[str, int]] = field(default_factory=list)
+
+    def joined_members(self) -> dict[str, dict[str, Any]]:
+        """The m.room.member content of each joined user."""
+        return {
+            state_key: event["content"]
+            for (event_type, state_key), event in self.state.items()
+            if event_type == "m.room.member" and event["content"].get("membership") == "join"
+        }
+
+
+class RoomCache:
+    def __init__(self, storage: Storage, max_rooms: int = DEFAULT_MAX_ROOMS) -> None:
+        self._storage = storage
+        self._max_rooms = max_rooms
+        self._rooms: OrderedDict[str, CachedRoom] = OrderedDict()
+
+    async def get(self, room_id: str) -> CachedRoom | None:
+        """The room, loaded on first use; None when it does not exist."""
+        room = self._rooms.get(room_id)
+        if room is not None:
+            self._rooms.move_to_end(room_id)
+            return room
+        stored = await self._storage.events.get_current_state(room_id)
+        if not stored:
+            return None
+        room = CachedRoom(
+            state={key: event.event for key, event in stored.items()},
+            extremities=await self._storage.events.get_forward_extremities(room_id),
+        )
+        self._put(room_id, room)
+        return room
+
+    def new_room(self, room_id: str) -> CachedRoom:
+        room = CachedRoom()
+        self._put(room_id, room)
+        return room
+
+    def after_persist(
+        self, room: CachedRoom, event: dict[str, Any], redacted: dict[str, Any] | None = None
+    ) -> None:
+        """`event` is now the room's only forward extremity (and, if it is a state
+        event, part of its current state); `redacted` is the redacted form of
+        the event a redaction targeted, which replaces it if it is current state."""
+        state_key = event.get("state_key")
+        if state_key is not None:
+            room.state[(event["type"], state_key)] = event
+        if redacted is not None and redacted.get("state_key") is not None:
+            key = (redacted["type"], redacted["state_key"])
+            current = room.state.get(key)
+            if current is not None and current["event_id"] == redacted["event_id"]:
+                room.state[key] = redacted
+        room.extremities = [(event["event_id"], int(event["depth"]))]
+
+    def forget(self, room_id: str) -> None:
+        self._rooms.pop(room_id, None)
+
+    def _put(self, room_id: str, room: CachedRoom) -> None:
+        self._rooms[room_id] = room
+        while len(self._rooms) > self._max_rooms:
+            self._rooms.popitem(last=False)
