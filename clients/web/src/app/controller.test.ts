@@ -1,0 +1,222 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { MatrixClient, type FetchLike } from '../api/client'
+import type { NotificationPayload } from '../state/notify'
+import { fakeSockets } from '../test/fakeSocket'
+import { ChatController } from './controller'
+
+const ROOM = '!r:hs.test'
+const ME = '@me:hs.test'
+const flush = () => vi.advanceTimersByTimeAsync(0)
+
+interface Call {
+  method: string
+  url: string
+  body: unknown
+}
+
+/** A fetch that records calls; `respond` decides the answer (default: network failure). */
+function fakeFetch(respond: (call: Call) => { status: number; body: unknown } | 'network-error' = () => 'network-error') {
+  const calls: Call[] = []
+  const fetch: FetchLike = async (url, init) => {
+    const call = { method: init?.method ?? 'GET', url, body: init?.body ? JSON.parse(String(init.body)) : undefined }
+    calls.push(call)
+    const r = respond(call)
+    if (r === 'network-error') throw new TypeError('Failed to fetch')
+    return new Response(JSON.stringify(r.body), { status: r.status })
+  }
+  return { fetch, calls }
+}
+
+function initialFrame() {
+  return {
+    type: 'sync',
+    seq: 1,
+    since: null,
+    next_batch: 'b1',
+    data: {
+      next_batch: 'b1',
+      rooms: {
+        join: {
+          [ROOM]: {
+            state: { events: [] },
+            timeline: {
+              events: [
+                { event_id: '$old', type: 'm.room.message', sender: '@alice:hs.test', origin_server_ts: 10, content: { body: 'hi' } },
+              ],
+              limited: false,
+              prev_batch: 'p0',
+            },
+            unread_notifications: { notification_count: 1, highlight_count: 0 },
+          },
+        },
+      },
+    },
+  }
+}
+
+function setup(respond?: Parameters<typeof fakeFetch>[0], notifier?: { attended: () => boolean; shown: NotificationPayload[] }) {
+  const sockets = fakeSockets()
+  const http = fakeFetch(respond)
+  const ended: string[] = []
+  const controller = new ChatController({
+    client: new MatrixClient({ fetch: http.fetch, accessToken: 'tok' }),
+    userId: ME,
+    onSessionEnded: (r) => ended.push(r),
+    socketFactory: sockets.factory,
+    streamUrl: 'ws://hs.test/ws',
+    notifier: notifier && { attended: notifier.attended, show: (p) => notifier.shown.push(p) },
+  })
+  return { ...sockets, http, controller, ended }
+}
+
+async function connected(t: ReturnType<typeof setup>) {
+  t.controller.start()
+  await flush()
+  t.last().accept()
+  t.last().receive(initialFrame())
+  await flush()
+}
+
+describe('ChatController over the stream', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_000_000 })
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it('sends over the socket and retries a send lost with the connection, with the same txn id, once reconnected', async () => {
+    const t = setup()
+    await connected(t)
+    expect(t.controller.activity.getState().transport).toBe('ws')
+
+    const txnId = t.controller.sendText(ROOM, 'hello')
+    await flush()
+    const [first] = t.sockets[0].sentOfType('send')
+    expect(first).toMatchObject({ type: 'send', room_id: ROOM, txn_id: txnId, event_type: 'm.room.message', content: { body: 'hello' } })
+
+    // The connection drops before the answer: the message stays pending (not failed).
+    t.sockets[0].drop(1006)
+    await flush()
+    expect(t.controller.store.getState().echoes.map((e) => e.status)).toEqual(['pending'])
+    expect(t.http.calls.filter((c) => c.method === 'PUT')).toHaveLength(0)
+
+    // Reconnected (from the last applied token): the send goes again, same txn id.
+    expect(t.sockets).toHaveLength(2)
+    t.sockets[1].accept()
+    await flush()
+    expect(t.sockets[1].sent[0]).toMatchObject({ type: 'start', since: 'b1' })
+    const [again] = t.sockets[1].sentOfType('send')
+    expect(again).toMatchObject({ txn_id: txnId, content: { body: 'hello' } })
+    expect(again.req_id).toBeDefined()
+
+    t.sockets[1].receive({ type: 'send_result', req_id: again.req_id, event_id: '$new', txn_id: txnId })
+    await flush()
+    expect(t.controller.store.getState().echoes.map((e) => e.status)).toEqual(['sent'])
+    t.sockets[1].receive({
+      type: 'sync',
+      seq: 1,
+      since: 'b1',
+      next_batch: 'b2',
+      data: {
+        next_batch: 'b2',
+        rooms: {
+          join: {
+            [ROOM]: {
+              timeline: {
+                events: [
+                  { event_id: '$new', type: 'm.room.message', sender: ME, origin_server_ts: 20, content: { body: 'hello' }, unsigned: { transaction_id: txnId } },
+                ],
+              },
+            },
+          },
+        },
+      },
+    })
+    await flush()
+    const state = t.controller.store.getState()
+    expect(state.echoes).toHaveLength(0)
+    expect(state.rooms[ROOM].timeline.map((e) => e.event_id)).toEqual(['$old', '$new'])
+    t.controller.stop()
+  })
+
+  it('without a socket, sends over HTTP; a network failure keeps it pending and it is retried with the same txn id', async () => {
+    let fail = true
+    const t = setup((call) => {
+      if (call.method === 'PUT' && call.url.includes('/send/')) return fail ? 'network-error' : { status: 200, body: { event_id: '$e' } }
+      return 'network-error'
+    })
+    await connected(t)
+    t.sockets[0].drop(1006) // and the socket is gone for now
+    const txnId = t.controller.sendText(ROOM, 'over http')
+    await flush()
+    const puts = () => t.http.calls.filter((c) => c.method === 'PUT')
+    expect(puts()).toHaveLength(1)
+    expect(puts()[0].url).toContain(`/send/m.room.message/${encodeURIComponent(txnId)}`)
+    expect(t.controller.store.getState().echoes[0].status).toBe('pending')
+    fail = false
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(puts()).toHaveLength(2)
+    expect(puts()[1].url).toBe(puts()[0].url)
+    expect(t.controller.store.getState().echoes[0]).toMatchObject({ status: 'sent', eventId: '$e' })
+    t.controller.stop()
+  })
+
+  it('sends typing and read receipts over the socket', async () => {
+    const t = setup()
+    await connected(t)
+    t.controller.composerInput(ROOM, 'h')
+    t.controller.composerInput(ROOM, 'he')
+    expect(t.last().sentOfType('typing')).toEqual([
+      expect.objectContaining({ type: 'typing', room_id: ROOM, typing: true, timeout: 30000 }),
+    ])
+    t.controller.sendText(ROOM, 'he')
+    expect(t.last().sentOfType('typing')[1]).toMatchObject({ typing: false })
+
+    t.controller.markRead(ROOM)
+    t.controller.markRead(ROOM) // once per event
+    expect(t.last().sentOfType('receipt')).toEqual([
+      expect.objectContaining({ type: 'receipt', room_id: ROOM, event_id: '$old', receipt_type: 'm.read' }),
+    ])
+    const room = t.controller.store.getState().rooms[ROOM]
+    expect(room.notificationCount).toBe(0)
+    expect(room.receipts[ME].eventId).toBe('$old')
+    t.controller.stop()
+  })
+
+  it('shows a notification for a DM message only while the page is not attended', async () => {
+    const notifier = { attended: () => false, shown: [] as NotificationPayload[] }
+    const t = setup(undefined, notifier)
+    t.controller.start()
+    await flush()
+    t.last().accept()
+    const frame = initialFrame()
+    ;(frame.data as Record<string, unknown>).account_data = { events: [{ type: 'm.direct', content: { '@alice:hs.test': [ROOM] } }] }
+    t.last().receive(frame)
+    await flush()
+    expect(notifier.shown).toHaveLength(0) // the first sync is history
+    t.last().receive({
+      type: 'sync',
+      seq: 2,
+      since: 'b1',
+      next_batch: 'b2',
+      data: {
+        next_batch: 'b2',
+        rooms: {
+          join: {
+            [ROOM]: {
+              timeline: { events: [{ event_id: '$dm', type: 'm.room.message', sender: '@alice:hs.test', origin_server_ts: 30, content: { body: 'psst' } }] },
+              unread_notifications: { notification_count: 2, highlight_count: 0 },
+            },
+          },
+        },
+      },
+    })
+    await flush()
+    expect(notifier.shown).toEqual([
+      expect.objectContaining({ room_id: ROOM, event_id: '$dm', sender: '@alice:hs.test', body: 'psst', unread: 2, prio: 'normal' }),
+    ])
+    expect(t.controller.activity.getState().chatted).toBe(true)
+    t.controller.stop()
+  })
+})
