@@ -7,7 +7,7 @@ WEB := clients/web
 TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres test-web lint format web bench clean
+.PHONY: run test test-sqlite test-postgres test-web test-browser lint format web bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,17 +32,17 @@ web:
 run: $(VENV)/.installed web
 	$(VENV)/bin/homeserver run
 
-test: $(VENV)/.installed web test-sqlite test-postgres test-web
+test: $(VENV)/.installed web test-sqlite test-postgres test-web test-browser
 
 test-sqlite: $(VENV)/.installed
 	@echo "== server tests on SQLite"
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --ignore=tests/browser $(PYTEST_ARGS)
 
 # PostgreSQL runs when reachable; REQUIRE_POSTGRES=1 (set by CI) makes it mandatory.
 test-postgres: $(VENV)/.installed
 	@if $(PY) -m tests.tools.pg_available "$(TEST_DATABASE_URL)"; then \
 		echo "== server tests on PostgreSQL"; \
-		TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest $(PYTEST_ARGS); \
+		TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest --ignore=tests/browser $(PYTEST_ARGS); \
 	elif [ "$$REQUIRE_POSTGRES" = "1" ]; then \
 		echo "PostgreSQL is required (REQUIRE_POSTGRES=1) but not reachable at $(TEST_DATABASE_URL)"; exit 1; \
 	else \
@@ -56,6 +56,12 @@ test-web:
 	else \
 		echo "SKIPPED: web client tests (npm not found)"; \
 	fi
+
+# The built web client in Chromium (/usr/bin/chromium) against the real server.
+# Skipped without Chromium, unless REQUIRE_BROWSER=1 (set by CI).
+test-browser: $(VENV)/.installed web
+	@echo "== browser tests"
+	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check homeserver federation tests

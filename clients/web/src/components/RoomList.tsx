@@ -134,7 +134,7 @@ function RoomItem({
         }`}
       >
         {presence !== undefined ? (
-          <AvatarWithPresence id={entry.roomId} name={entry.name} presence={presence ?? undefined} />
+          <AvatarWithPresence id={entry.partner ?? entry.roomId} name={entry.name} presence={presence ?? undefined} />
         ) : (
           <Avatar id={entry.roomId} name={entry.name} />
         )}

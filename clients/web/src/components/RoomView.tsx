@@ -90,7 +90,7 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
         <header className="flex items-center gap-3 border-b border-gray-200 bg-white px-3 py-2 dark:border-gray-800 dark:bg-gray-900">
           {backButton}
           {partner ? (
-            <AvatarWithPresence id={roomId} name={name} presence={partnerPresence} size="sm" />
+            <AvatarWithPresence id={partner} name={name} presence={partnerPresence} size="sm" />
           ) : (
             <Avatar id={roomId} name={name} size="sm" />
           )}

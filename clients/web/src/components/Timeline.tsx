@@ -313,7 +313,7 @@ function MessageLine({
           message.status === 'pending' ? 'text-gray-500 dark:text-gray-400' : 'text-gray-900 dark:text-gray-100'
         } ${msgtype === 'm.notice' ? 'text-gray-600 dark:text-gray-300' : ''}`}
       >
-        {content}
+        <span data-body="">{content}</span>
         {message.edited && !message.redacted && (
           <span className="ml-1.5 text-xs text-gray-500 dark:text-gray-400">(edited)</span>
         )}
@@ -366,7 +366,7 @@ function ReadBy({ readers, state }: { readers: string[]; state: StateMap }) {
   const label = `Read by ${names.join(', ')}`
   const extra = readers.length - MAX_READ_AVATARS
   return (
-    <p className="flex basis-full justify-end gap-0.5 pt-0.5" aria-label={label} title={label} data-testid="read-by">
+    <p className="flex shrink-0 items-center gap-0.5 pt-1" role="img" aria-label={label} title={label} data-testid="read-by">
       {readers.slice(0, MAX_READ_AVATARS).map((u, i) => (
         <Avatar key={u} id={u} name={names[i]} size="xs" />
       ))}

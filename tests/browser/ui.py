@@ -1,0 +1,132 @@
+"""Driving the web client like a person would: one `Person` per browser
+context (own storage, own session), located by roles and labels."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+
+PASSWORD = "correct horse battery"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+expect.set_options(timeout=10_000)
+
+
+class Person:
+    def __init__(
+        self,
+        browser: Browser,
+        base_url: str,
+        username: str,
+        *,
+        phone: bool = False,
+        permissions: list[str] | None = None,
+        init_script: str | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.username = username
+        self.user_id = f"@{username}:localhost"
+        self.phone = phone
+        options: dict[str, Any] = {"viewport": PHONE if phone else DESKTOP, "base_url": base_url}
+        if phone:
+            options.update(is_mobile=True, has_touch=True, device_scale_factor=2)
+        self.context: BrowserContext = browser.new_context(**options)
+        if permissions:
+            self.context.grant_permissions(permissions, origin=base_url)
+        if init_script:
+            self.context.add_init_script(init_script)
+        self.page: Page = self.context.new_page()
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("dialog", self._on_dialog)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.closed = False
+
+    def _on_dialog(self, dialog: Any) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.context.close()
+
+    # ---- signing in ---------------------------------------------------------
+
+    def register(self) -> None:
+        page = self.page
+        page.goto("/")
+        page.get_by_role("button", name="Create an account").click()
+        page.get_by_label("Username").fill(self.username)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_label("Confirm password").fill(PASSWORD)
+        page.get_by_role("button", name="Create account").click()
+        expect(page.get_by_text(f"Signed in as {self.username}")).to_be_visible()
+
+    def login(self) -> None:
+        page = self.page
+        page.goto("/")
+        page.get_by_label("Username").fill(self.username)
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_text(f"Signed in as {self.username}")).to_be_visible()
+
+    # ---- navigation ---------------------------------------------------------
+
+    @property
+    def room_list(self) -> Locator:
+        return self.page.get_by_role("navigation", name="Rooms")
+
+    def room_row(self, name: str) -> Locator:
+        return self.room_list.get_by_role("button", name=re.compile(rf"^{re.escape(name)}(,|$)"))
+
+    def show_room_list(self) -> None:
+        """On a phone: back from a conversation to the list. On a desktop: no room selected."""
+        if self.phone:
+            back = self.page.get_by_role("button", name="Back to room list")
+            if back.is_visible():
+                back.click()
+        else:
+            self.page.evaluate("location.hash = ''")
+        expect(self.room_list).to_be_visible()
+
+    def open_room(self, name: str) -> None:
+        if self.phone:
+            self.show_room_list()
+        self.room_row(name).click()
+        expect(self.room_title).to_have_text(name)
+
+    @property
+    def room_title(self) -> Locator:
+        return self.page.locator("#room-title")
+
+    # ---- the conversation ---------------------------------------------------
+
+    @property
+    def timeline(self) -> Locator:
+        return self.page.get_by_role("log", name="Messages")
+
+    @property
+    def composer(self) -> Locator:
+        return self.page.get_by_role("textbox", name=re.compile(r"^Message "))
+
+    @property
+    def typing(self) -> Locator:
+        return self.page.get_by_test_id("typing")
+
+    def message(self, text: str) -> Locator:
+        """The line of a message with exactly this text (its own text node)."""
+        body = self.page.locator("[data-body]", has_text=re.compile(rf"^{re.escape(text)}$"))
+        return self.timeline.locator("li[data-event-id]").filter(has=body)
+
+    def send(self, text: str) -> None:
+        self.composer.fill(text)
+        self.composer.press("Enter")
+        expect(self.message(text)).to_have_attribute("data-status", "remote")
+
+    def screenshot(self, directory: Path, name: str) -> None:
+        self.page.screenshot(path=str(directory / f"{name}.png"))
