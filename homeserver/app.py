@@ -16,6 +16,8 @@ from homeserver.api import (
     directory,
     discovery,
     ephemeral,
+    oauth,
+    oauth_pages,
     room_events,
     room_state,
     rooms,
@@ -55,6 +57,8 @@ def create_app(config: Config) -> Quart:
         account_data,
         directory,
         ephemeral,
+        oauth,
+        oauth_pages,
         sync_socket,
     ):
         app.register_blueprint(module.bp)
@@ -79,7 +83,7 @@ def create_app(config: Config) -> Quart:
 
     @app.after_request
     async def after(response: Response) -> Response:
-        if request.path.startswith(("/_matrix", "/.well-known")):
+        if request.path.startswith(("/_matrix", "/.well-known", "/oauth2/")):
             response.headers.update(CORS_HEADERS)
         response.headers["X-Request-Id"] = getattr(g, "request_id", "")
         return response
@@ -109,6 +113,10 @@ def create_app(config: Config) -> Quart:
             body = {"errcode": "M_BAD_JSON", "error": error.description or "Bad request"}
         else:
             body = {"errcode": "M_UNKNOWN", "error": error.description or "Error"}
+        if request.path.startswith("/oauth2/"):
+            # OAuth endpoints answer in RFC 6749 form.
+            error_code = "invalid_request" if status in (400, 413) else "not_found"
+            body = {"error": error_code, "error_description": body["error"]}
         return json_response(body, status)
 
     @app.errorhandler(Exception)

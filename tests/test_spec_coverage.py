@@ -12,7 +12,7 @@ from tests.contract import load_spec
 _PARAM = re.compile(r"<(?:[a-z]+:)?[A-Za-z_]+>")
 _CHOICE = re.compile(r"<any\(([^)]*)\):[A-Za-z_]+>")
 _SPEC_PARAM = re.compile(r"\{[A-Za-z_]+\}")
-API_PREFIXES = ("/_matrix", "/.well-known")
+API_PREFIXES = ("/_matrix", "/.well-known", "/oauth2")
 
 
 def _served(tmp_path: Path) -> set[tuple[str, str]]:

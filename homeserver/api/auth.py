@@ -15,8 +15,10 @@ from homeserver.api.common import (
     json_response,
     optional_str,
     requester,
+    required_str,
 )
 from homeserver.errors import MatrixError
+from homeserver.handlers.tokens import IssuedToken
 
 bp = Blueprint("auth", __name__, url_prefix=CLIENT_V3)
 
@@ -63,14 +65,32 @@ async def register() -> Response:
         optional_str(body, "device_id"),
         optional_str(body, "initial_device_display_name"),
         client_ip(),
+        refresh=_wants_refresh(body),
     )
     return json_response(
         {
             "user_id": user_id,
             "access_token": session.token.access_token,
             "device_id": session.device_id,
+            **_refresh_fields(session.token),
         }
     )
+
+
+def _wants_refresh(body: dict[str, Any]) -> bool:
+    value = body.get("refresh_token", False)
+    if not isinstance(value, bool):
+        raise MatrixError(400, "M_BAD_JSON", "refresh_token must be a boolean")
+    return value
+
+
+def _refresh_fields(token: IssuedToken) -> dict[str, Any]:
+    """`refresh_token` and `expires_in_ms` for clients that support refreshing;
+    the others keep a long-lived token and are told nothing (it doesn't expire
+    for them in practice)."""
+    if token.refresh_token is None:
+        return {}
+    return {"refresh_token": token.refresh_token, "expires_in_ms": token.expires_in_ms}
 
 
 @bp.get("/login")
@@ -113,6 +133,7 @@ async def login() -> Response:
         optional_str(body, "device_id"),
         optional_str(body, "initial_device_display_name"),
         client_ip(),
+        refresh=_wants_refresh(body),
     )
     return json_response(
         {
@@ -121,6 +142,25 @@ async def login() -> Response:
             "device_id": session.device_id,
             "home_server": server.server_name,
             "well_known": {"m.homeserver": {"base_url": server.config.base_url}},
+            **_refresh_fields(session.token),
+        }
+    )
+
+
+@bp.post("/refresh")
+async def refresh() -> Response:
+    """Exchanges a refresh token from /login or /register for new tokens; the
+    old one works until the new access token is used (see handlers/tokens.py)."""
+    server = hs()
+    body = await json_body()
+    refresh_token = required_str(body, "refresh_token")
+    server.login_limiter.check(f"refresh-ip:{client_ip()}")
+    token = await server.tokens.refresh(refresh_token)
+    return json_response(
+        {
+            "access_token": token.access_token,
+            "refresh_token": token.refresh_token,
+            "expires_in_ms": token.expires_in_ms,
         }
     )
 

@@ -45,7 +45,14 @@ async def well_known() -> Response:
 
 @bp.get("/_matrix/client/v1/auth_metadata")
 async def auth_metadata() -> Response:
-    raise MatrixError(404, "M_UNRECOGNIZED", "OAuth 2.0 sign-in is not available yet")
+    """The OAuth 2.0 server metadata (RFC 8414), or 404 M_UNRECOGNIZED when OAuth
+    is off (then clients use the legacy /login)."""
+    oauth = hs().oauth
+    if not oauth.available:
+        raise MatrixError(404, "M_UNRECOGNIZED", "OAuth 2.0 sign-in is not enabled on this server")
+    response = json_response(oauth.metadata())
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 @bp.get("/_matrix/client/openapi.json")

@@ -10,7 +10,7 @@ import mimetypes
 from pathlib import Path
 
 from quart import Blueprint, Response, current_app, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from homeserver.api.common import hs
 from homeserver.errors import MatrixError
@@ -61,6 +61,9 @@ def api_methods(path: str) -> set[str]:
 @bp.get("/")
 @bp.get("/<path:path>")
 async def web_client(path: str = "") -> Response:
+    if path.startswith("oauth2/"):
+        # Not a page: a GET to a POST-only OAuth endpoint, or nothing at all.
+        raise MethodNotAllowed() if api_methods(request.path) else NotFound()
     if path.startswith("_matrix/"):
         status = 405 if api_methods(request.path) else 404
         raise MatrixError(status, "M_UNRECOGNIZED", "Unrecognized request")

@@ -89,13 +89,24 @@ class Accounts:
         return user_id
 
     async def start_session(
-        self, user_id: str, device_id: str | None, display_name: str | None, ip: str | None
+        self,
+        user_id: str,
+        device_id: str | None,
+        display_name: str | None,
+        ip: str | None,
+        *,
+        refresh: bool = False,
     ) -> LoginResult:
+        """With `refresh` (the client sent `refresh_token: true`), a short-lived
+        access token and a refresh token; otherwise a long-lived access token."""
         device_id = device_id or new_device_id()
         if len(device_id) > 255:
             raise MatrixError(400, "M_INVALID_PARAM", "device_id too long")
         await self._storage.users.upsert_device(user_id, device_id, display_name, now_ms(), ip)
-        token = await self._tokens.issue(user_id, device_id)
+        if refresh:
+            token = await self._tokens.issue_refreshable(user_id, device_id)
+        else:
+            token = await self._tokens.issue(user_id, device_id)
         return LoginResult(user_id, device_id, token)
 
     async def check_password(self, identifier_user: str, password: str) -> str:

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
+from homeserver.app import create_app
+from homeserver.config import Config
 from tests.matrix_client import V3, TestClient
 
 CLIENT = "/_matrix/client"
+
+
+@contextlib.asynccontextmanager
+async def client_for(config: Config) -> AsyncIterator[TestClient]:
+    app = create_app(config)
+    async with app.test_app() as test_app:
+        yield TestClient(test_app.test_client(), test_app.app)
 
 
 async def test_versions_lists_stable_versions_without_auth(client: TestClient) -> None:
@@ -38,8 +50,22 @@ async def test_capabilities_requires_auth(client: TestClient) -> None:
     (await client.get(f"{V3}/capabilities")).error(401, "M_MISSING_TOKEN")
 
 
-async def test_auth_metadata_is_unrecognized(client: TestClient) -> None:
-    (await client.get(f"{CLIENT}/v1/auth_metadata")).error(404, "M_UNRECOGNIZED")
+async def test_auth_metadata_is_served(client: TestClient) -> None:
+    # The public base URL is loopback http here, which OAuth accepts (development).
+    metadata = (await client.get(f"{CLIENT}/v1/auth_metadata")).ok()
+    assert metadata["issuer"] == "http://localhost:8008"
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+
+
+async def test_auth_metadata_is_unrecognized_without_oauth(config: Config) -> None:
+    config.enable_oauth = False
+    async with client_for(config) as client:
+        (await client.get(f"{CLIENT}/v1/auth_metadata")).error(404, "M_UNRECOGNIZED")
+    # Nor is OAuth offered over plain http on a public host.
+    config.enable_oauth = True
+    config.public_baseurl = "http://chat.example.org"
+    async with client_for(config) as client:
+        (await client.get(f"{CLIENT}/v1/auth_metadata")).error(404, "M_UNRECOGNIZED")
 
 
 async def test_openapi_document_is_served(client: TestClient) -> None:
