@@ -318,3 +318,43 @@ oauth_browser_sessions = Table(
     Column("created_ts", BigInteger, nullable=False),
     Column("expires_ts", BigInteger, nullable=False),
 )
+
+# -- Push ------------------------------------------------------------------------
+
+# Each user's changes to their push rules, as one JSON document: the rules they
+# defined (per kind, most important first) and their changes to server-default
+# rules (enabled, actions). A rule set is always read whole (every event is
+# evaluated against all of it) and edits reorder whole kinds, so one row per
+# user makes every edit a single atomic read-modify-write.
+push_rules = Table(
+    "push_rules",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("rules", Text, nullable=False),
+    Column("updated_ts", BigInteger, nullable=False),
+)
+
+# Where a user's notifications go (POST /pushers/set): Matrix push gateways
+# (kind "http") and Web Push subscriptions (kind "webpush", MSC4174).
+pushers = Table(
+    "pushers",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("app_id", String(64), primary_key=True),
+    Column("pushkey", String(512), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    # The device that set the pusher; its pushes stop when the device is gone.
+    Column("device_id", String(255), nullable=True),
+    Column("app_display_name", Text, nullable=False),
+    Column("device_display_name", Text, nullable=False),
+    Column("profile_tag", Text, nullable=True),
+    Column("lang", String(64), nullable=False),
+    # The pusher's `data` object, JSON.
+    Column("data", Text, nullable=False),
+    # When the pushkey was last set, in milliseconds.
+    Column("pushkey_ts", BigInteger, nullable=False),
+    Index("ix_pushers_app_id_pushkey", "app_id", "pushkey"),
+)
+
+# The push worker reads an event's stored decisions by event id.
+Index("ix_event_push_actions_event_id", event_push_actions.c.event_id)
