@@ -18,6 +18,7 @@ from homeserver.api import (
     ephemeral,
     oauth,
     oauth_pages,
+    push,
     room_events,
     room_state,
     rooms,
@@ -60,6 +61,7 @@ def create_app(config: Config) -> Quart:
         oauth,
         oauth_pages,
         sync_socket,
+        push,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(web_client.bp)

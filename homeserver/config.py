@@ -75,6 +75,13 @@ class Config:
     oauth_device_poll_interval_seconds: int = 5
     # Failed sign-ins on the OAuth login page, per IP address and per user name.
     rate_limit_login_failures: RateLimit = field(default_factory=lambda: RateLimit(0.05, 5))
+    # -- push notifications (README "Notifications") --------------------------
+    # Pusher URLs and Web Push endpoints must be https and resolve to public
+    # addresses; closed networks and tests may allow http and private ones.
+    push_allow_private_addresses: bool = False
+    # Pushes carry a preview of the message (and, to push gateways, the event
+    # content); false sends only who wrote where.
+    push_include_content: bool = True
 
     @property
     def effective_database_url(self) -> str:
@@ -113,6 +120,8 @@ _ENV_OVERRIDES: dict[str, str] = {
     "OAUTH_INTROSPECTION_CLIENTS": "oauth_introspection_clients",
     "OAUTH_DEVICE_CODE_LIFETIME_SECONDS": "oauth_device_code_lifetime_seconds",
     "OAUTH_DEVICE_POLL_INTERVAL_SECONDS": "oauth_device_poll_interval_seconds",
+    "PUSH_ALLOW_PRIVATE_ADDRESSES": "push_allow_private_addresses",
+    "PUSH_INCLUDE_CONTENT": "push_include_content",
     "PRESENCE_IDLE_SECONDS": "presence_idle_seconds",
     "PRESENCE_OFFLINE_GRACE_SECONDS": "presence_offline_grace_seconds",
     "STREAM_HEARTBEAT_SECONDS": "stream_heartbeat_seconds",
@@ -202,7 +211,8 @@ def write_config(config: Config, path: Path) -> None:
         "# LOG_LEVEL, WEB_CLIENT_DIR, RATE_LIMITS_ENABLED, TRUST_X_FORWARDED_FOR,\n"
         "# ENABLE_OAUTH, REFRESHABLE_ACCESS_LIFETIME_SECONDS, SESSION_IDLE_LIFETIME_SECONDS,\n"
         "# JWT_SIGNING_ALG, JWT_ROTATION_DAYS, OAUTH_INTROSPECTION_CLIENTS,\n"
-        "# OAUTH_DEVICE_CODE_LIFETIME_SECONDS, OAUTH_DEVICE_POLL_INTERVAL_SECONDS\n"
+        "# OAUTH_DEVICE_CODE_LIFETIME_SECONDS, OAUTH_DEVICE_POLL_INTERVAL_SECONDS,\n"
+        "# PUSH_ALLOW_PRIVATE_ADDRESSES, PUSH_INCLUDE_CONTENT\n"
         "# (and DATA_DIR for this folder).\n"
         "# database_url empty means SQLite in this folder (homeserver.db).\n"
     )

@@ -34,6 +34,8 @@ from homeserver.handlers.uia import UserInteractiveAuth
 from homeserver.handlers.visibility import Visibility
 from homeserver.oauth.housekeeping import Housekeeping
 from homeserver.oauth.service import OAuthService
+from homeserver.push.service import PushService, load_vapid_key
+from homeserver.push.vapid import VapidKey
 from homeserver.ratelimit import RateLimiter
 from homeserver.storage import Storage
 from homeserver.streams.notifier import Notifier
@@ -50,6 +52,8 @@ class HomeServer:
         keys: ServerKeys,
         start: int,
         presence_settings: PresenceSettings | None = None,
+        *,
+        vapid: VapidKey,
     ) -> None:
         self.config = config
         self.storage = storage
@@ -70,7 +74,8 @@ class HomeServer:
             storage, self.passwords, self.tokens, self.server_name, config.password_min_length
         )
         self.uia = UserInteractiveAuth()
-        self.push_actions = PushActions(storage)
+        self.push = PushService(config, storage, self.positions, self.notifier, vapid)
+        self.push_actions = PushActions(storage, self.push.rules)
         self.sender = EventSender(
             storage, keys, self.server_name, self.positions, self.notifier, self.push_actions
         )
@@ -78,6 +83,7 @@ class HomeServer:
         self.receipts = ReceiptHandler(storage, self.positions, self.notifier)
         self.presence = PresenceHandler(storage, self.notifier, presence_settings)
         self.sender.add_listener(self._after_event)
+        self.sender.add_listener(self.push.dispatcher.enqueue)
         self.membership = Membership(storage, self.sender, self.server_name)
         self.rooms = RoomCreation(storage, self.sender, self.membership, self.server_name)
         self.room_state = RoomState(storage)
@@ -145,8 +151,10 @@ class HomeServer:
                     5.0, max(0.5, config.presence_offline_grace_seconds / 2)
                 ),
             ),
+            vapid=await load_vapid_key(config),
         )
         await server.presence.start()
+        await server.push.start()
         await server.oauth.register_first_party_clients()
         await server.oauth_housekeeping.start()
         return server
@@ -158,6 +166,7 @@ class HomeServer:
             await self.presence.active(event["sender"])
 
     async def stop(self) -> None:
+        await self.push.stop()
         await self.oauth_housekeeping.stop()
         self.oauth.close()
         await self.presence.stop()

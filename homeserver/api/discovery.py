@@ -9,9 +9,8 @@ import orjson
 import yaml
 from quart import Blueprint, Response
 
-from homeserver.api.common import CLIENT_V3, authenticated, hs, json_response, requester
+from homeserver.api.common import CLIENT_V3, authenticated, hs, json_response
 from homeserver.errors import MatrixError
-from homeserver.handlers.push_rules import default_push_rules
 from homeserver.handlers.room_creation import ROOM_VERSION, SUPPORTED_ROOM_VERSIONS
 
 bp = Blueprint("discovery", __name__)
@@ -75,6 +74,8 @@ async def capabilities() -> Response:
                 "m.set_avatar_url": {"enabled": True},
                 "m.3pid_changes": {"enabled": False},
                 "m.get_login_token": {"enabled": False},
+                # MSC4174: Web Push pushers, and the key browsers subscribe with.
+                "m.webpush": {"enabled": True, "vapid": hs().push.vapid.public_key},
             }
         }
     )
@@ -91,15 +92,3 @@ async def turn_server() -> Response:
 @authenticated
 async def thirdparty_protocols() -> Response:
     return json_response({})
-
-
-@bp.get(f"{CLIENT_V3}/pushrules/")
-@authenticated
-async def push_rules() -> Response:
-    return json_response({"global": default_push_rules(requester().user_id)})
-
-
-@bp.get(f"{CLIENT_V3}/pushrules/global/")
-@authenticated
-async def push_rules_global() -> Response:
-    return json_response(default_push_rules(requester().user_id))

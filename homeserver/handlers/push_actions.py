@@ -1,14 +1,14 @@
 """Deciding, as an event is sent, whom it notifies or highlights: the push
 rules of every other joined member, evaluated once. Unread counts are the
-count of these decisions after a user's read receipt, and pushes (later) read
-the same decisions, so counts and notifications never disagree."""
+count of these decisions after a user's read receipt, and pushes
+(homeserver/push/dispatcher.py) read the same decisions, so counts and
+notifications never disagree."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from homeserver.events import get_user_power_level
-from homeserver.handlers.push_rules import default_push_rules
 from homeserver.push import PushContext, evaluate
 from homeserver.storage import Storage
 from homeserver.storage.receipts import PushAction
@@ -26,12 +26,18 @@ def may_notify(event: dict[str, Any]) -> bool:
     return bool(event["type"] == "m.room.tombstone")
 
 
+class RuleSource(Protocol):
+    async def effective(self, user_id: str) -> dict[str, Any]: ...
+
+
 class PushActions:
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, rules: RuleSource) -> None:
         self._storage = storage
+        self._rules = rules
 
     async def rules_for(self, user_id: str) -> dict[str, Any]:
-        return default_push_rules(user_id)
+        """The user's effective rules: defaults merged with their changes (cached)."""
+        return await self._rules.effective(user_id)
 
     async def for_event(
         self, event: dict[str, Any], joined: dict[str, dict[str, Any]], auth_state: StateMap

@@ -1,5 +1,5 @@
-"""The Matrix default push rule set (client-server spec, "Predefined rules"),
-served by GET /pushrules/. Editing rules and evaluating them come with push."""
+"""The Matrix default push rule set (client-server spec, "Predefined rules").
+Users' changes are merged in by homeserver/push/user_rules.py."""
 
 from __future__ import annotations
 

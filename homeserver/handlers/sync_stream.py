@@ -142,6 +142,7 @@ class SyncStream:
             for task in tasks:
                 with contextlib.suppress(BaseException):
                     await task
+            self._server.push.attention.forget(self)
             if set_presence != "offline":
                 await presence.disconnected(requester.user_id)
 
@@ -311,6 +312,8 @@ class SyncStream:
                 await self._send({"type": "pong"})
             elif kind == "pong":
                 pass
+            elif kind == "focus":
+                await self._on_focus(frame)
             elif kind in ("send", "typing", "receipt"):
                 try:
                     self._outbox.put_nowait(frame)
@@ -333,6 +336,16 @@ class SyncStream:
                         frame.get("req_id"),
                     )
                 )
+
+    async def _on_focus(self, frame: dict[str, Any]) -> None:
+        """Which room the client shows, focused or not: no pushes for it then."""
+        assert self._requester is not None
+        try:
+            self._server.push.attention.on_focus_frame(
+                self, self._requester.user_id, self._requester.device_id, frame
+            )
+        except MatrixError as exc:
+            await self._send(_error_frame(exc, frame.get("req_id")))
 
     async def _on_ack(self, frame: dict[str, Any]) -> None:
         seq = frame.get("seq")

@@ -13,9 +13,9 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from homeserver.api import discovery
 from homeserver.app import create_app
 from homeserver.config import Config
+from homeserver.push import user_rules
 from tests.matrix_client import V3, Response, TestClient, q
 
 
@@ -270,7 +270,7 @@ async def test_unexpected_exception_is_500_unknown_with_request_id(
     def explode(user_id: str) -> dict[str, Any]:
         raise RuntimeError("boom: secret internals")
 
-    monkeypatch.setattr(discovery, "default_push_rules", explode)
+    monkeypatch.setattr(user_rules, "default_push_rules", explode)
     response = await client.get(f"{V3}/pushrules/", token=alice.access_token)
     body = response.error(500, "M_UNKNOWN")
     request_id = header(response, "X-Request-Id")

@@ -1,0 +1,304 @@
+"""Sending pushes, off the send path.
+
+An EventSender listener puts each new event on a bounded in-memory queue and
+returns at once; sending a message never waits for a push service. Worker
+tasks take events from the queue, read the event's stored notification
+decisions (the same rows unread counts are made of), skip users who have a
+client focused on the room (`AttentionRegistry`) and hand one delivery per
+pusher to its sender.
+
+A delivery that fails with 429, 5xx or a network error is tried again after
+an exponential back-off (or the service's Retry-After); a pusher the service
+says is gone (404/410, or rejected by a gateway) is removed. Nothing is
+dropped silently: when the queue or the set of pending deliveries is full,
+the push is logged and counted (`PushStats`).
+
+The queue lives in memory: pushes still pending when the server stops are not
+sent after it restarts (the messages themselves are, of course, kept)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from homeserver.handlers.push_actions import may_notify
+from homeserver.push.attention import AttentionRegistry
+from homeserver.push.notification import Notification, priority, tweaks_for_actions
+from homeserver.push.outcome import Outcome, Sender
+from homeserver.push.retry import RetryPolicy
+from homeserver.storage import Storage
+from homeserver.storage.pushers import Pusher, PusherStore
+from homeserver.storage.receipts import PushAction
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    queue_size: int = 10_000  # events waiting to be looked at
+    workers: int = 4
+    max_concurrent_sends: int = 32
+    max_pending_deliveries: int = 10_000  # sending or waiting to retry
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass
+class PushStats:
+    events_queued: int = 0
+    events_dropped: int = 0  # the queue was full
+    deliveries_dropped: int = 0  # too many deliveries pending
+    delivered: int = 0
+    retried: int = 0
+    failed: int = 0  # gave up (after retries, or a permanent error)
+    pushers_removed: int = 0
+
+
+class PushDispatcher:
+    def __init__(
+        self,
+        storage: Storage,
+        pushers: PusherStore,
+        attention: AttentionRegistry,
+        senders: dict[str, Sender],
+        settings: DispatchSettings | None = None,
+    ) -> None:
+        self._storage = storage
+        self._pushers = pushers
+        self._attention = attention
+        self._senders = senders
+        self.settings = settings or DispatchSettings()
+        self.stats = PushStats()
+        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(self.settings.queue_size)
+        self._workers: list[asyncio.Task[None]] = []
+        self._deliveries: set[asyncio.Task[None]] = set()
+        self._send_slots = asyncio.Semaphore(self.settings.max_concurrent_sends)
+
+    # -- lifecycle --------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"push-worker-{i}")
+            for i in range(self.settings.workers)
+        ]
+
+    async def stop(self) -> None:
+        tasks = [*self._workers, *self._deliveries]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self._workers.clear()
+        self._deliveries.clear()
+        for sender in self._senders.values():
+            await sender.close()
+
+    async def wait_idle(self) -> None:
+        """Returns once every queued event is processed and every delivery
+        (with its retries) has ended."""
+        while True:
+            await self._queue.join()
+            if not self._deliveries:
+                return
+            await asyncio.gather(*list(self._deliveries), return_exceptions=True)
+
+    # -- the send path ----------------------------------------------------------
+
+    async def enqueue(self, event: dict[str, Any]) -> None:
+        """The EventSender listener: never waits."""
+        if not may_notify(event):
+            return
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.stats.events_dropped += 1
+            logger.warning(
+                "push queue full: no pushes for this event",
+                extra={
+                    "event_id": event.get("event_id"),
+                    "room_id": event.get("room_id"),
+                    "queue_size": self._queue.qsize(),
+                    "events_dropped": self.stats.events_dropped,
+                },
+            )
+            return
+        self.stats.events_queued += 1
+
+    # -- workers ------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            event = await self._queue.get()
+            try:
+                await self._process(event)
+            except Exception:
+                logger.exception(
+                    "push processing failed",
+                    extra={"event_id": event.get("event_id"), "room_id": event.get("room_id")},
+                )
+            finally:
+                self._queue.task_done()
+
+    async def _process(self, event: dict[str, Any]) -> None:
+        room_id = str(event["room_id"])
+        decisions = [
+            d
+            for d in await self._pushers.notifications_for_event(str(event["event_id"]))
+            if d.user_id != event["sender"] and not self._attention.is_watching(d.user_id, room_id)
+        ]
+        if not decisions:
+            return
+        by_user: dict[str, list[Pusher]] = defaultdict(list)
+        for pusher in await self._pushers.pushers_for_users([d.user_id for d in decisions]):
+            by_user[pusher.user_id].append(pusher)
+        decisions = [d for d in decisions if by_user.get(d.user_id)]
+        if not decisions:
+            return
+        room = await self._room_facts(room_id, str(event["sender"]))
+        for decision in decisions:
+            live = await self._live_pushers(decision.user_id, by_user[decision.user_id])
+            if not live:
+                continue
+            notification = await self._notification(event, decision, room)
+            for pusher in live:
+                self._spawn(pusher, notification)
+
+    async def _live_pushers(self, user_id: str, pushers: list[Pusher]) -> list[Pusher]:
+        """The pushers whose device is still signed in; the others are removed
+        (signing a device out ends its pushes)."""
+        devices = {d.device_id for d in await self._storage.users.list_devices(user_id)}
+        live = []
+        for pusher in pushers:
+            if pusher.device_id is None or pusher.device_id in devices:
+                live.append(pusher)
+            elif await self._pushers.delete_if_unchanged(pusher):
+                self.stats.pushers_removed += 1
+                logger.info(
+                    "pusher removed: its device is signed out",
+                    extra=_pusher_context(pusher),
+                )
+        return live
+
+    async def _room_facts(self, room_id: str, sender: str) -> dict[str, str]:
+        state = await self._storage.events.get_current_state(
+            room_id,
+            [("m.room.name", ""), ("m.room.canonical_alias", ""), ("m.room.member", sender)],
+        )
+        facts: dict[str, str] = {}
+        for key, field_name, out in (
+            (("m.room.name", ""), "name", "room_name"),
+            (("m.room.canonical_alias", ""), "alias", "room_alias"),
+            (("m.room.member", sender), "displayname", "sender_display_name"),
+        ):
+            stored = state.get(key)
+            value = stored.event.get("content", {}).get(field_name) if stored else None
+            if isinstance(value, str) and value:
+                facts[out] = value
+        return facts
+
+    async def _notification(
+        self, event: dict[str, Any], decision: PushAction, room: dict[str, str]
+    ) -> Notification:
+        tweaks = tweaks_for_actions(decision.actions)
+        is_member_event = event["type"] == "m.room.member"
+        return Notification(
+            event_id=str(event["event_id"]),
+            room_id=str(event["room_id"]),
+            event_type=str(event["type"]),
+            sender=str(event["sender"]),
+            content=event.get("content") or {},
+            prio=priority(str(event["type"]), tweaks),
+            unread=await self._unread(decision.user_id),
+            tweaks=tweaks,
+            sender_display_name=room.get("sender_display_name"),
+            room_name=room.get("room_name"),
+            room_alias=room.get("room_alias"),
+            user_is_target=(event.get("state_key") == decision.user_id)
+            if is_member_event
+            else None,
+        )
+
+    async def _unread(self, user_id: str) -> int:
+        """Unread notifying events across the user's rooms: the badge count."""
+        rooms = [m.room_id for m in await self._storage.events.get_rooms_for_user(user_id)]
+        counts = await self._storage.receipts.unread_counts(user_id, rooms)
+        return sum(c.notifications for c in counts.values())
+
+    # -- deliveries -------------------------------------------------------------
+
+    def _spawn(self, pusher: Pusher, notification: Notification) -> None:
+        if len(self._deliveries) >= self.settings.max_pending_deliveries:
+            self.stats.deliveries_dropped += 1
+            logger.warning(
+                "too many pushes pending: push dropped",
+                extra={
+                    **_pusher_context(pusher),
+                    "event_id": notification.event_id,
+                    "deliveries_dropped": self.stats.deliveries_dropped,
+                },
+            )
+            return
+        task = asyncio.create_task(self._deliver(pusher, notification), name="push-delivery")
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, pusher: Pusher, notification: Notification) -> None:
+        sender = self._senders.get(pusher.kind)
+        context = {**_pusher_context(pusher), "event_id": notification.event_id}
+        if sender is None:
+            self.stats.failed += 1
+            logger.warning("no sender for this kind of pusher", extra=context)
+            return
+        policy = self.settings.retry
+        for attempt in range(1, policy.max_attempts + 1):
+            if (
+                attempt > 1
+                and await self._pushers.get_pusher(pusher.user_id, pusher.app_id, pusher.pushkey)
+                is None
+            ):
+                return  # removed while we waited
+            try:
+                async with self._send_slots:
+                    outcome = await sender.send(pusher, notification)
+            except Exception as exc:
+                logger.exception("push sender failed", extra=context)
+                outcome = Outcome("retry", f"{type(exc).__name__}: {exc}")
+            if outcome.kind == "delivered":
+                self.stats.delivered += 1
+                logger.debug("push delivered", extra={**context, "attempt": attempt})
+                return
+            if outcome.kind == "gone":
+                await self._remove(pusher, outcome, context)
+                return
+            if outcome.kind == "failed" or attempt == policy.max_attempts:
+                self.stats.failed += 1
+                logger.warning(
+                    "push not delivered",
+                    extra={**context, "attempt": attempt, "reason": outcome.detail},
+                )
+                return
+            delay = policy.delay(attempt, outcome.retry_after)
+            self.stats.retried += 1
+            logger.info(
+                "push failed; retrying",
+                extra={**context, "attempt": attempt, "reason": outcome.detail, "delay": delay},
+            )
+            await asyncio.sleep(delay)
+
+    async def _remove(self, pusher: Pusher, outcome: Outcome, context: dict[str, Any]) -> None:
+        if await self._pushers.delete_if_unchanged(pusher):
+            self.stats.pushers_removed += 1
+            logger.info("pusher removed", extra={**context, "reason": outcome.detail})
+
+
+def _pusher_context(pusher: Pusher) -> dict[str, Any]:
+    return {
+        "user_id": pusher.user_id,
+        "app_id": pusher.app_id,
+        "pusher_kind": pusher.kind,
+        "device_id": pusher.device_id,
+    }

@@ -1,0 +1,71 @@
+"""The push queue: sending never waits for a push service, bursts are
+absorbed, and a full queue drops nothing silently."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from homeserver.push.attention import AttentionRegistry
+from homeserver.push.dispatcher import DispatchSettings, PushDispatcher
+from homeserver.server import HomeServer
+from homeserver.storage.pushers import push_stores
+from tests.matrix_client import TestClient
+from tests.notifications.conftest import direct_chat, set_pusher, settle
+from tests.notifications.push_service import PushService
+
+
+async def test_sending_does_not_wait_for_a_slow_push_service(
+    client: TestClient, server: HomeServer, push_service: PushService
+) -> None:
+    alice = await client.register("alice")
+    bob = await client.register("bob")
+    room_id = await direct_chat(client, alice, bob)
+    await settle(server)
+    await set_pusher(client, bob, push_service.subscription("bob").pusher())
+    push_service.answer("/wpush/bob", 201, delay=3.0)
+    started = time.monotonic()
+    await client.send_text(alice, room_id, "are you there?")
+    assert time.monotonic() - started < 1.0
+    await push_service.wait_for("/wpush/bob", 1)
+    # Shutting down with the push still in flight does not hang (the fixture).
+
+
+async def test_a_burst_of_messages_is_pushed_completely(
+    client: TestClient, server: HomeServer, push_service: PushService
+) -> None:
+    alice = await client.register("alice")
+    bob = await client.register("bob")
+    room_id = await direct_chat(client, alice, bob)
+    await settle(server)
+    browser = push_service.subscription("bob")
+    await set_pusher(client, bob, browser.pusher())
+    sent = [await client.send_text(alice, room_id, f"message {i}") for i in range(40)]
+    await settle(server)
+    received = push_service.received["/wpush/bob"]
+    assert sorted(browser.decrypt(r.body)["event_id"] for r in received) == sorted(sent)
+    stats = server.push.dispatcher.stats
+    assert (stats.events_dropped, stats.deliveries_dropped) == (0, 0)
+
+
+async def test_a_full_queue_is_logged_and_counted(
+    client: TestClient, server: HomeServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    _rules, pusher_store = push_stores(server.storage)
+    dispatcher = PushDispatcher(
+        server.storage, pusher_store, AttentionRegistry(), {}, DispatchSettings(queue_size=2)
+    )  # not started: nothing takes events off the queue
+    event = {"type": "m.room.message", "room_id": "!r:localhost", "sender": "@a:localhost"}
+    with caplog.at_level(logging.WARNING, logger="homeserver.push.dispatcher"):
+        for i in range(5):
+            await dispatcher.enqueue({**event, "event_id": f"$e{i}", "content": {}})
+    assert dispatcher.stats.events_queued == 2
+    assert dispatcher.stats.events_dropped == 3
+    assert [r.getMessage() for r in caplog.records].count(
+        "push queue full: no pushes for this event"
+    ) == 3
+    # State events that cannot notify are not even queued.
+    await dispatcher.enqueue({**event, "type": "m.room.topic", "state_key": "", "event_id": "$s"})
+    assert dispatcher.stats.events_dropped == 3
