@@ -25,6 +25,13 @@ UNFOCUS_SCRIPT = """
   Document.prototype.hasFocus = function () {
     return window.__testUnfocused ? false : real.call(this)
   }
+  // What the page asks the service worker to show (for failure reports).
+  window.__posted = []
+  const post = ServiceWorker.prototype.postMessage
+  ServiceWorker.prototype.postMessage = function (message, ...rest) {
+    window.__posted.push({ state: this.state, message })
+    return post.call(this, message, ...rest)
+  }
 })()
 """
 
@@ -146,12 +153,16 @@ def run_chat(ana: Person, ben: Person, shots: Path, size: str) -> None:
     ana.page.evaluate("window.__testUnfocused = true")
     ben.send("Psst, Ana")
     expect(ana.message("Psst, Ana")).to_be_visible()
-    for _ in range(50):
+    for _ in range(150):
         shown = ana.page.evaluate(SHOWN_NOTIFICATIONS)
         if any(n["body"].startswith("Psst, Ana") for n in shown):
             break
         ana.page.wait_for_timeout(100)
-    assert any(n["title"] == "ben" and n["body"].startswith("Psst, Ana") for n in shown), shown
+    assert any(n["title"] == "ben" and n["body"].startswith("Psst, Ana") for n in shown), (
+        shown,
+        ana.page.evaluate("window.__posted"),
+        ana.console,
+    )
     ana.page.evaluate("window.__testUnfocused = false")
 
     ana.screenshot(shots, f"{size}-conversation")

@@ -44,6 +44,8 @@ class Person:
         self.errors: list[str] = []
         self.page.on("dialog", self._on_dialog)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.console: list[str] = []
+        self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
         self.closed = False
 
     def _on_dialog(self, dialog: Any) -> None:
@@ -129,4 +131,4 @@ class Person:
         expect(self.message(text)).to_have_attribute("data-status", "remote")
 
     def screenshot(self, directory: Path, name: str) -> None:
-        self.page.screenshot(path=str(directory / f"{name}.png"))
+        self.page.screenshot(path=str(directory / f"{name}.png"), scale="css")

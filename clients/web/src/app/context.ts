@@ -49,3 +49,23 @@ export function usePageVisible(): boolean {
     () => true,
   )
 }
+
+function subscribeFocus(cb: () => void): () => void {
+  window.addEventListener('focus', cb)
+  window.addEventListener('blur', cb)
+  document.addEventListener('visibilitychange', cb)
+  return () => {
+    window.removeEventListener('focus', cb)
+    window.removeEventListener('blur', cb)
+    document.removeEventListener('visibilitychange', cb)
+  }
+}
+
+/** Whether the tab is visible and its window has the focus. */
+export function usePageFocused(): boolean {
+  return useSyncExternalStore(
+    subscribeFocus,
+    () => document.visibilityState !== 'hidden' && document.hasFocus(),
+    () => true,
+  )
+}

@@ -219,4 +219,25 @@ describe('ChatController over the stream', () => {
     expect(t.controller.activity.getState().chatted).toBe(true)
     t.controller.stop()
   })
+
+  it('reports the room on screen and window focus with focus frames, again after a reconnect', async () => {
+    const t = setup()
+    t.controller.setFocus(ROOM, true) // before the socket is up
+    await connected(t)
+    expect(t.sockets[0].sentOfType('focus')).toEqual([expect.objectContaining({ room_id: ROOM, focused: true })])
+    t.controller.setFocus(ROOM, true)
+    t.controller.setFocus(ROOM, false)
+    t.controller.setFocus(null, false)
+    expect(t.sockets[0].sentOfType('focus').map((f) => [f.room_id, f.focused])).toEqual([
+      [ROOM, true],
+      [ROOM, false],
+      [null, false],
+    ])
+    t.sockets[0].drop(1006)
+    await flush()
+    t.sockets[1].accept()
+    await flush()
+    expect(t.sockets[1].sentOfType('focus')).toEqual([expect.objectContaining({ room_id: null, focused: false })])
+    t.controller.stop()
+  })
 })

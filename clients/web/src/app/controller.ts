@@ -15,7 +15,7 @@ import { DEFAULT_FILTER, HttpSyncTransport } from '../sync/httpTransport'
 import { SyncLoop, type SyncStatus } from '../sync/loop'
 import { RealtimeTransport, type TransportMode } from '../sync/realtime'
 import type { SyncTransport } from '../sync/transport'
-import { streamUrl, WsSyncTransport, type SocketFactory, type SocketLike } from '../sync/wsTransport'
+import { streamUrl, WsSyncTransport, type SocketFactory, type SocketLike, type StreamConnection } from '../sync/wsTransport'
 import type { Notifier } from './notifications'
 import { TypingNotifier } from './typingNotifier'
 
@@ -120,8 +120,9 @@ export class ChatController {
           url: opts.streamUrl ?? streamUrl(opts.client.baseUrl),
           accessToken: opts.client.accessToken,
           filter: JSON.parse(DEFAULT_FILTER) as JsonObject,
-          onConnected: () => {
+          onConnected: (conn) => {
             this.activity.dispatch({ transport: 'ws' })
+            this.sendFocus(conn)
             this.flushPending()
           },
         })
@@ -339,6 +340,30 @@ export class ChatController {
     if (typing) frame.timeout = timeoutMs
     if (this.ws?.connection?.fire(frame)) return
     this.client.setTyping(roomId, this.userId, typing, typing ? timeoutMs : undefined).catch(() => undefined)
+  }
+
+  // ---- Focus ---------------------------------------------------------------
+
+  private focus: { roomId: string | null; focused: boolean } = { roomId: null, focused: false }
+  private focusSent: { conn: StreamConnection; key: string } | null = null
+
+  /**
+   * The room on screen (null: none) and whether the window is visible and
+   * focused. Told to the server on the stream (a `focus` frame, again on each
+   * new connection) so it does not push what the user is looking at.
+   */
+  setFocus(roomId: string | null, focused: boolean): void {
+    this.focus = { roomId, focused }
+    const conn = this.ws?.connection
+    if (conn) this.sendFocus(conn)
+  }
+
+  private sendFocus(conn: StreamConnection): void {
+    const key = JSON.stringify(this.focus)
+    if (this.focusSent?.conn === conn && this.focusSent.key === key) return
+    if (conn.fire({ type: 'focus', room_id: this.focus.roomId, focused: this.focus.focused })) {
+      this.focusSent = { conn, key }
+    }
   }
 
   // ---- Presence ----------------------------------------------------------

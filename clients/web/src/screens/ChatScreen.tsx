@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'react'
-import { useActivity, useClientState, useController, usePageVisible } from '../app/context'
+import { useActivity, useClientState, useController, usePageFocused, usePageVisible } from '../app/context'
 import { listenForOpenRoom } from '../app/notifications'
 import { useSelectedRoom } from '../app/route'
 import { NotificationPrompt } from '../components/NotificationPrompt'
@@ -38,6 +38,10 @@ export function ChatScreen({ onSignOut }: { onSignOut: () => void }) {
     },
     [],
   )
+
+  // Tell the server what is on screen: no pushes for a room being looked at.
+  const focused = usePageFocused()
+  useEffect(() => controller.setFocus(selected, focused), [controller, selected, focused])
 
   // A notification was clicked: the service worker focused the tab, show the room.
   useEffect(() => listenForOpenRoom((roomId) => select(roomId)), [select])
