@@ -65,6 +65,33 @@ def test_two_people_chat_in_real_time(
         ben.close()
 
 
+def group_room(ana: Person, ben: Person, shots: Path, size: str) -> None:
+    if ana.phone:
+        ana.show_room_list()
+    ana.page.get_by_role("button", name="New room").click()
+    ana.page.get_by_label("Name", exact=True).fill("Team")
+    ana.page.get_by_role("button", name="Create room").click()
+    expect(ana.room_title).to_have_text("Team")
+    ana.page.get_by_role("button", name="Invite").click()
+    ana.page.get_by_label("Search people").fill(ben.user_id)
+    ana.page.get_by_role("button", name=f"Invite ben ({ben.user_id})").click()
+    if ben.phone:
+        ben.show_room_list()
+    ben.page.get_by_role("button", name="Accept invitation to Team").click()
+    expect(ben.room_title).to_have_text("Team")
+    ben.send("Hello team")
+    expect(ana.message("Hello team")).to_be_visible()
+    ana.send("Welcome, Ben")
+    expect(ben.message("Welcome, Ben")).to_be_visible()
+    read_by_ben = ana.message("Welcome, Ben").get_by_test_id("read-by")
+    expect(read_by_ben).to_have_accessible_name("Read by ben")
+    expect(ben.message("Welcome, Ben").get_by_test_id("read-by")).to_have_accessible_name(
+        "Read by ana"
+    )
+    expect(ana.page.get_by_test_id("seen")).to_have_count(0)  # "Seen" is for DMs
+    ana.screenshot(shots, f"{size}-group-room")
+
+
 def run_chat(ana: Person, ben: Person, shots: Path, size: str) -> None:
     ana.page.goto("/")
     expect(ana.page.get_by_role("heading", name="Sign in")).to_be_visible()
@@ -167,6 +194,10 @@ def run_chat(ana: Person, ben: Person, shots: Path, size: str) -> None:
 
     ana.screenshot(shots, f"{size}-conversation")
     ben.screenshot(shots, f"{size}-conversation-other-side")
+
+    # A group room: Ana creates it and invites Ben; read markers show who read what.
+    group_room(ana, ben, shots, size)
+    ana.open_room("ben")
 
     # The member list with presence (a panel on desktop, its own view on a phone).
     ana.page.get_by_role("button", name="Members").click()

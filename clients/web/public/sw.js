@@ -57,7 +57,7 @@ async function openRoom(roomId) {
   if (client) {
     try {
       await client.focus()
-    } catch (e) {
+    } catch {
       // Focusing can be refused; the message below still switches the room.
     }
     client.postMessage({ type: 'open-room', room_id: roomId })

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react'
+import { useEffect, useMemo, useRef, useState } from 'react'
 import { useClientState, useController, useNow } from '../app/context'
 import type { Member } from '../app/controller'
 import { describeError } from '../api/errors'
@@ -19,6 +19,9 @@ export function MemberPanel({ roomId, onClose, id }: { roomId: string; onClose: 
   const room = state.rooms[roomId]
   const [members, setMembers] = useState<Member[] | null>(null)
   const [error, setError] = useState<string | null>(null)
+  const headingRef = useRef<HTMLHeadingElement>(null)
+  // Opening the panel moves the keyboard focus into it.
+  useEffect(() => headingRef.current?.focus(), [])
   // Re-fetch when someone joins or leaves.
   const memberEvents = room?.state['m.room.member']
 
@@ -54,6 +57,12 @@ export function MemberPanel({ roomId, onClose, id }: { roomId: string; onClose: 
     <aside
       id={id}
       aria-labelledby={`${id}-title`}
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') {
+          e.stopPropagation()
+          onClose()
+        }
+      }}
       className="flex h-full min-h-0 w-full flex-col border-gray-200 bg-gray-50 md:w-72 md:shrink-0 md:border-l dark:border-gray-800 dark:bg-gray-900"
     >
       <header className="flex items-center gap-2 border-b border-gray-200 px-3 py-3 dark:border-gray-800">
@@ -67,7 +76,7 @@ export function MemberPanel({ roomId, onClose, id }: { roomId: string; onClose: 
             <path d="M12.5 4.5L7 10l5.5 5.5" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" />
           </svg>
         </button>
-        <h2 id={`${id}-title`} className="flex-1 text-base font-semibold">
+        <h2 id={`${id}-title`} ref={headingRef} tabIndex={-1} className="flex-1 text-base font-semibold focus:outline-none">
           Members{members ? ` (${members.length})` : ''}
         </h2>
         <button

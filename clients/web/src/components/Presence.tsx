@@ -1,4 +1,3 @@
-import { presenceLabel } from '../state/ephemeral'
 import type { PresenceInfo } from '../state/types'
 import { Avatar } from './Avatar'
 
@@ -38,8 +37,4 @@ export function AvatarWithPresence({
       <PresenceDot presence={presence} className="absolute -right-0.5 -bottom-0.5" />
     </span>
   )
-}
-
-export function presenceText(presence: PresenceInfo | undefined, now: number): string {
-  return presenceLabel(presence, now)
 }

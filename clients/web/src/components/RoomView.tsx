@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useMemo, useRef, useState, type ButtonHTMLAttributes } from 'react'
+import { useCallback, useEffect, useId, useMemo, useRef, useState, type ButtonHTMLAttributes, type Ref } from 'react'
 import { useClientState, useController, useNow } from '../app/context'
 import { describeError } from '../api/errors'
 import { directPartner, directRoomIds } from '../state/dm'
@@ -23,6 +23,7 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
   const [leaveError, setLeaveError] = useState<string | null>(null)
   const [membersOpen, setMembersOpen] = useState(false)
   const panelId = useId()
+  const membersButtonRef = useRef<HTMLButtonElement>(null)
   const now = useNow()
 
   const loadOlder = useCallback(() => controller.loadOlder(roomId), [controller, roomId])
@@ -105,9 +106,10 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
             )}
           </div>
           <HeaderButton
+            ref={membersButtonRef}
             onClick={() => setMembersOpen((o) => !o)}
             aria-expanded={membersOpen}
-            aria-controls={panelId}
+            aria-controls={membersOpen ? panelId : undefined}
           >
             Members
           </HeaderButton>
@@ -142,7 +144,17 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
         </p>
         <Composer ref={composerRef} roomName={name} onSend={send} onInput={onInput} onStop={onStop} />
       </div>
-      {membersOpen && <MemberPanel id={panelId} roomId={roomId} onClose={() => setMembersOpen(false)} />}
+      {membersOpen && (
+        <MemberPanel
+          id={panelId}
+          roomId={roomId}
+          onClose={() => {
+            setMembersOpen(false)
+            // Back where the user was (after the conversation is shown again on phones).
+            requestAnimationFrame(() => membersButtonRef.current?.focus())
+          }}
+        />
+      )}
       {inviting && (
         <UserPickerDialog
           title={`Invite to ${name}`}
@@ -158,9 +170,10 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
   )
 }
 
-function HeaderButton(props: ButtonHTMLAttributes<HTMLButtonElement>) {
+function HeaderButton({ ref, ...props }: ButtonHTMLAttributes<HTMLButtonElement> & { ref?: Ref<HTMLButtonElement> }) {
   return (
     <button
+      ref={ref}
       type="button"
       {...props}
       className="rounded-md px-2 py-1 text-sm font-medium text-gray-700 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 aria-expanded:bg-gray-100 dark:text-gray-200 dark:hover:bg-gray-800 dark:aria-expanded:bg-gray-800"
