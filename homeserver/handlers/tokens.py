@@ -171,7 +171,7 @@ class TokenService:
     ) -> MintedToken:
         """Signs an access token (pure CPU: safe from any thread)."""
         now = int(time.time())
-        key = self._keys.signing_key(now * 1000)
+        key = self._keys.signing_key(now_ms())
         jti = jti or new_token_id()
         claims = {
             "iss": self.issuer,

@@ -22,3 +22,10 @@ async def app_and_browser(config: Config) -> AsyncIterator[tuple[object, Browser
 @pytest.fixture
 async def browser(app_and_browser: tuple[object, Browser]) -> Browser:
     return app_and_browser[1]
+
+
+# The real server process (tests/e2e/conftest.py), for the flows driven by an
+# OAuth client library over HTTP.
+from tests.e2e.conftest import e2e_database_url, start_server  # noqa: E402
+
+__all__ = ["e2e_database_url", "start_server"]
