@@ -16,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from homeserver.config import Config
 from homeserver.handlers.keys import TokenKeyRing
-from homeserver.handlers.tokens import TokenService, hash_secret
+from homeserver.handlers.tokens import TokenService
 from homeserver.oauth.bridge import AsyncBridge
 from homeserver.oauth.browser import BrowserSessions
 from homeserver.oauth.models import AuthorizedUser, OAuthClient
@@ -43,6 +43,7 @@ AUTHORIZATION_PARAMS = (
     "prompt",
 )
 USER_CODE_ALPHABET = re.compile(r"[^A-Z]")
+FORBIDDEN_DESCRIPTION = "Error description contains forbidden characters"
 
 
 @dataclass(frozen=True)
@@ -125,18 +126,22 @@ class OAuthService:
     # -- protocol endpoints --------------------------------------------------------
 
     async def token(self, data: RequestData) -> OAuthResponse:
-        response: OAuthResponse = await self.bridge.run(
-            self.server.create_token_response, OAuthRequest(data)
-        )
-        return response
+        return await self._guarded(self.server.create_token_response, OAuthRequest(data))
 
     async def endpoint(self, name: str, data: RequestData) -> OAuthResponse:
         request: OAuthRequest | OAuthJsonRequest = (
             OAuthJsonRequest(data) if name == "client_registration" else OAuthRequest(data)
         )
-        response: OAuthResponse = await self.bridge.run(
-            self.server.create_endpoint_response, name, request
-        )
+        return await self._guarded(self.server.create_endpoint_response, name, request)
+
+    async def _guarded(self, function: Any, *args: Any) -> OAuthResponse:
+        try:
+            response: OAuthResponse = await self.bridge.run(function, *args)
+        except ValueError as exc:
+            if FORBIDDEN_DESCRIPTION not in str(exc):
+                raise
+            body = {"error": "invalid_request", "error_description": "Invalid characters"}
+            return OAuthResponse(400, body, [("Content-Type", "application/json")])
         return response
 
     # -- authorization endpoint ----------------------------------------------------
@@ -150,6 +155,12 @@ class OAuthService:
                     response=self.server.handle_error_response(request, error)
                 )
             return AuthorizationCheck(error=error.get_error_description() or error.error)
+        except ValueError as exc:
+            # Authlib refuses to build an error description quoting input with
+            # characters RFC 6749 forbids there (a quote, a backslash, ...).
+            if FORBIDDEN_DESCRIPTION not in str(exc):
+                raise
+            return AuthorizationCheck(error="The request has invalid characters in it.")
 
     async def check_authorization(
         self, data: RequestData, params: MultiDict[str, str]
@@ -281,6 +292,3 @@ class OAuthService:
 
     def close(self) -> None:
         self.bridge.close()
-
-
-__all__ = ["WEB_CLIENT_ID", "OAuthService", "hash_secret"]

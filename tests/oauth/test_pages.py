@@ -303,3 +303,20 @@ async def test_device_approval_page_refuses_wrong_codes(browser: Browser) -> Non
         },
     )
     assert poll.json["error"] == "access_denied"
+
+
+async def test_input_authlib_cannot_quote_is_a_clean_error(browser: Browser) -> None:
+    client = await register_client(browser)
+    query = authorize_query(
+        client["client_id"], pkce()[1], new_device_id(), redirect_uri='https://x.example/"'
+    )
+    page = await browser.get("/oauth2/authorize", **query)
+    assert page.status == 400 and "not valid" in page.text
+    odd = {**query, "redirect_uri": REDIRECT_URI, "response_type": 'co"de'}
+    page = await browser.get("/oauth2/authorize", **odd)
+    assert page.status in (302, 400)
+    token = await token_request(browser, {"grant_type": 'x"y'})
+    assert token.status == 400 and token.json["error"] in (
+        "invalid_request",
+        "unsupported_grant_type",
+    )
