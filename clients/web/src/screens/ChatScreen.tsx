@@ -133,7 +133,8 @@ function useVisualViewportHeight() {
     const vv = window.visualViewport
     const root = document.documentElement
     const update = () => {
-      const h = vv ? vv.height : window.innerHeight
+      // While pinch-zoomed the visual viewport is small for another reason: keep the layout.
+      const h = vv && Math.abs(vv.scale - 1) < 0.01 ? vv.height : window.innerHeight
       root.style.setProperty('--app-height', `${Math.round(h)}px`)
       // iOS scrolls the page up when the keyboard opens; keep the shell in place.
       if (vv && vv.offsetTop > 0) window.scrollTo(0, 0)
