@@ -255,12 +255,14 @@ class PushDispatcher:
             return
         policy = self.settings.retry
         for attempt in range(1, policy.max_attempts + 1):
-            if (
-                attempt > 1
-                and await self._pushers.get_pusher(pusher.user_id, pusher.app_id, pusher.pushkey)
-                is None
-            ):
-                return  # removed while we waited
+            if attempt > 1:
+                # Removed or changed while we waited? Use what is there now.
+                current = await self._pushers.get_pusher(
+                    pusher.user_id, pusher.app_id, pusher.pushkey
+                )
+                if current is None or current.kind != pusher.kind:
+                    return
+                pusher = current
             try:
                 async with self._send_slots:
                     outcome = await sender.send(pusher, notification)

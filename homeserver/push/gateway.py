@@ -26,13 +26,15 @@ logger = logging.getLogger(__name__)
 MAX_RESPONSE_BYTES: Final = 65_536
 
 
+MAX_ADDRESSES_TRIED: Final = 3
+
+
 def pinned_request_target(
-    destination: Destination,
+    destination: Destination, address: str
 ) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
-    """The URL with the checked address as host, the Host header, and the
+    """The URL with a checked address as host, the Host header, and the
     request extensions that keep TLS on the original name."""
     url = httpx.URL(destination.url)
-    address = destination.addresses[0]
     target = url.copy_with(host=address)
     headers = {"Host": url.netloc.decode("ascii")}
     extensions: dict[str, Any] = {}
@@ -68,14 +70,11 @@ class GatewaySender:
             destination = await self._guard.check(url)
         except DestinationRefused as exc:
             return Outcome("failed", f"refused: {exc}")
-        target, headers, extensions = pinned_request_target(destination)
-        body = gateway_request(notification, pusher, include_content=self._include_content)
-        headers["Content-Type"] = "application/json"
+        content = orjson.dumps(
+            gateway_request(notification, pusher, include_content=self._include_content)
+        )
         try:
-            async with self._client.stream(
-                "POST", target, content=orjson.dumps(body), headers=headers, extensions=extensions
-            ) as response:
-                raw = await _read_capped(response)
+            response, raw = await self._post(destination, content)
         except httpx.HTTPError as exc:
             return Outcome("retry", f"{type(exc).__name__}: {exc}")
         status = response.status_code
@@ -91,6 +90,23 @@ class GatewaySender:
             # gateway's `rejected` list says that a pushkey is dead.
             return Outcome("failed", outcome.detail, status=status)
         return outcome
+
+    async def _post(self, destination: Destination, content: bytes) -> tuple[httpx.Response, bytes]:
+        """Posts to the first of the checked addresses that accepts a
+        connection (a name may resolve to an unreachable IPv6 address first)."""
+        addresses = destination.addresses[:MAX_ADDRESSES_TRIED]
+        for index, address in enumerate(addresses):
+            target, headers, extensions = pinned_request_target(destination, address)
+            headers["Content-Type"] = "application/json"
+            try:
+                async with self._client.stream(
+                    "POST", target, content=content, headers=headers, extensions=extensions
+                ) as response:
+                    return response, await _read_capped(response)
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                if index == len(addresses) - 1:
+                    raise
+        raise AssertionError("a destination has at least one address")
 
 
 async def _read_capped(response: httpx.Response) -> bytes:

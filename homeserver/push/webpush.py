@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import orjson
 from aiohttp.abc import AbstractResolver, ResolveResult
+from http_ece import ECEException
 from py_vapid import VapidException
 from pywebpush import WebPushException, webpush_async
 
@@ -155,6 +156,6 @@ class WebPushSender:
             return Outcome("failed", str(exc))
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             return Outcome("retry", f"{type(exc).__name__}: {exc}")
-        except (VapidException, ValueError) as exc:
+        except (VapidException, ECEException, ValueError) as exc:
             return Outcome("failed", f"cannot encrypt or sign: {exc}")
         return Outcome("delivered")

@@ -3,10 +3,13 @@ at a local gateway on 127.0.0.1."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
+import pytest
 
+from homeserver.push.ssrf import Destination
 from homeserver.server import HomeServer
 from tests.matrix_client import V3, TestClient, User, q
 from tests.notifications.conftest import pushers, set_pusher, settle
@@ -152,3 +155,26 @@ async def test_gateway_errors_are_retried_and_invites_are_pushed(
     assert invite["user_is_target"] is True
     assert invite["content"]["membership"] == "invite"
     assert invite["prio"] == "high"  # .m.rule.invite_for_me plays a sound
+
+
+async def test_the_next_checked_address_is_tried_when_one_refuses_connections(
+    client: TestClient,
+    server: HomeServer,
+    push_service: PushService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    alice, bob, _carol, room_id = await group_of_three(client)
+    await set_pusher(client, bob, http_pusher(push_service, "apns-token"))
+    guard = server.push.guard
+    real_check = guard.check
+
+    async def two_addresses(url: str) -> Destination:
+        checked = await real_check(url)
+        # Nothing listens on 127.0.0.2: as if the name's first address were down.
+        return replace(checked, addresses=("127.0.0.2", *checked.addresses))
+
+    monkeypatch.setattr(guard, "check", two_addresses)
+    await client.send_text(alice, room_id, "hello")
+    await settle(server)
+    assert len(notifications_for(push_service, "apns-token")) == 1
+    assert server.push.dispatcher.stats.delivered == 1

@@ -94,13 +94,13 @@ async def test_guard_switched_off_allows_http_and_private_addresses() -> None:
 async def test_requests_go_to_the_checked_address_keeping_the_name() -> None:
     guard = OutboundGuard(allow_private_addresses=True)
     destination = await guard.check("https://localhost:8443/_matrix/push/v1/notify")
-    target, headers, extensions = pinned_request_target(destination)
+    target, headers, extensions = pinned_request_target(destination, destination.addresses[0])
     assert target.host in ("127.0.0.1", "::1") and target.port == 8443
     assert target.path == "/_matrix/push/v1/notify"
     assert headers == {"Host": "localhost:8443"}
     assert extensions == {"sni_hostname": "localhost"}
     literal = await guard.check("https://[::1]/x")
-    target, headers, extensions = pinned_request_target(literal)
+    target, headers, extensions = pinned_request_target(literal, "::1")
     assert str(target) == "https://[::1]/x" and extensions == {}
 
 
