@@ -100,6 +100,7 @@ class HomeServer:
             self.typing,
             self.receipts,
             self.presence,
+            self.push.rules.effective,
         )
         self.profiles = Profiles(storage, self.sender)
         self.directory = Directory(storage, self.server_name)

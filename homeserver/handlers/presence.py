@@ -255,6 +255,15 @@ class PresenceHandler:
             return {u for u, e in self._users.items() if e.position or e.state != "offline"}
         return {u for u, e in self._users.items() if e.position > since}
 
+    def current(self, user_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """m.presence events with the users' current presence (those the server
+        has seen at all)."""
+        return [
+            {"type": "m.presence", "sender": user_id, "content": self.content(user_id)}
+            for user_id in user_ids
+            if user_id in self._users
+        ]
+
     def changed_since(self, since: int | None, visible_to: Iterable[str]) -> list[dict[str, Any]]:
         """m.presence events for the users in `visible_to` whose presence changed
         after `since` (everyone known, for an initial sync)."""

@@ -6,6 +6,7 @@ and the WebSocket stream will call it too, so both transports agree."""
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +85,7 @@ class SyncHandler:
         typing: TypingHandler,
         receipts: ReceiptHandler,
         presence: PresenceHandler,
+        push_rules: Callable[[str], Awaitable[dict[str, Any]]],
     ) -> None:
         self._storage = storage
         self._positions = positions
@@ -94,6 +96,7 @@ class SyncHandler:
         self._typing = typing
         self._receipts = receipts
         self._presence = presence
+        self._push_rules = push_rules
 
     def current_token(self) -> StreamToken:
         return StreamToken(
@@ -195,6 +198,7 @@ class SyncHandler:
         joined_ids = [r.room_id for r in joined]
         ephemeral = await self._ephemeral(ctx, joined_ids)
         result.account_data, room_account_data = await self._account_data(ctx, joined)
+        await self._add_push_rules(ctx, result)
         if ctx.since is None or full_state:
             # full_state: every joined room with all its state, timelines still
             # starting at `since`.
@@ -224,8 +228,34 @@ class SyncHandler:
                 if ctx.since is None and not sync_filter.include_leave:
                     continue
                 result.leave[row.room_id] = await self._left_room(ctx, row)
-        result.presence = await self._presence_events(ctx, joined_ids)
+        result.presence = await self._presence_events(
+            ctx, joined_ids, self._new_room_mates(ctx, result, changed_membership)
+        )
         return result
+
+    @staticmethod
+    def _new_room_mates(
+        ctx: _Context, result: SyncResult, changed_membership: set[str]
+    ) -> set[str]:
+        """Users this user has just come to share a room with: everyone in a
+        room they joined in the range, and whoever joined one of their rooms.
+        Their current presence is sent even if it has not changed."""
+        if ctx.since is None:
+            return set()
+        mates: set[str] = set()
+        for room_id, room in result.join.items():
+            events = room["timeline"]["events"] + room["state"]["events"]
+            if room_id not in changed_membership:
+                # Only the timeline can hold someone joining an old room.
+                events = room["timeline"]["events"]
+            for event in events:
+                if (
+                    event["type"] == "m.room.member"
+                    and event["content"].get("membership") == "join"
+                ):
+                    mates.add(event["state_key"])
+        mates.discard(ctx.requester.user_id)
+        return mates
 
     async def _ephemeral(
         self, ctx: _Context, room_ids: list[str]
@@ -245,20 +275,33 @@ class SyncHandler:
                 events.setdefault(room_id, []).append(event)
         return events
 
-    async def _presence_events(self, ctx: _Context, joined_ids: list[str]) -> list[dict[str, Any]]:
+    async def _presence_events(
+        self, ctx: _Context, joined_ids: list[str], new_mates: set[str]
+    ) -> list[dict[str, Any]]:
         if not ctx.filter.presence.allows_type_and_sender("m.presence", None):
             return []
         since = ctx.since_token.presence if ctx.since_token else None
+        events = self._presence.current(sorted(new_mates)) if new_mates else []
         if since is not None and since >= ctx.now_token.presence:
-            return []
-        changed = self._presence.users_changed_since(since)
+            return events
+        changed = self._presence.users_changed_since(since) - new_mates
         if not changed:
-            return []
+            return events
         visible = await self._storage.events.get_users_sharing_rooms(joined_ids)
         visible.add(ctx.requester.user_id)
-        return self._presence.changed_since(since, sorted(changed & visible))
+        return events + self._presence.changed_since(since, sorted(changed & visible))
 
     # -- account data ------------------------------------------------------------
+
+    async def _add_push_rules(self, ctx: _Context, result: SyncResult) -> None:
+        """Clients read push rules from the `m.push_rules` account data of an
+        initial sync; a user who never changed a rule has none stored, so the
+        effective (default) rules are sent."""
+        if ctx.since is not None or any(e["type"] == "m.push_rules" for e in result.account_data):
+            return
+        if ctx.filter.account_data.allows_type_and_sender("m.push_rules", None):
+            rules = await self._push_rules(ctx.requester.user_id)
+            result.account_data.append({"type": "m.push_rules", "content": {"global": rules}})
 
     async def _account_data(
         self, ctx: _Context, joined: list[MembershipRow]

@@ -388,6 +388,8 @@ class SyncStream:
             if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int)):
                 raise MatrixError(400, "M_BAD_JSON", "timeout must be an integer")
             await server.typing.set_typing(room_id, requester.user_id, typing, timeout)
+            if typing:
+                await server.presence.active(requester.user_id)
             return None
         event_id = frame.get("event_id")
         if not isinstance(event_id, str):

@@ -212,5 +212,11 @@ async def test_errors_leave_no_account_data_behind(client: TestClient) -> None:
     (await put(client, alice, "content/x", {"pattern": "x", "actions": []}, before="y")).error(
         400, "M_UNKNOWN"
     )
+    stored = f"{V3}/user/{q(alice.user_id)}/account_data/m.push_rules"
+    (await client.get(stored, token=alice.access_token)).error(404, "M_NOT_FOUND")
+    # Initial sync still tells clients the (default) rules, without the failed rule.
     sync = await client.sync(alice)
-    assert "m.push_rules" not in [e["type"] for e in sync["account_data"]["events"]]
+    rules = [e for e in sync["account_data"]["events"] if e["type"] == "m.push_rules"]
+    assert [r["rule_id"] for r in rules[0]["content"]["global"]["content"]] == [
+        ".m.rule.contains_user_name"
+    ]

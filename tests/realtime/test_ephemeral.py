@@ -224,3 +224,19 @@ async def test_idle_user_becomes_unavailable_while_syncing(client: TestClient) -
     assert server.presence.content(alice.user_id)["presence"] == "unavailable"
     await client.send_text(alice, _room_id, "back")  # sending is
     assert server.presence.content(alice.user_id)["presence"] == "online"
+
+
+async def test_presence_of_new_room_mates_is_sent(client: TestClient) -> None:
+    alice = await client.register("alice")
+    bob = await client.register("bob")
+    await client.sync(alice)  # alice is online
+    since = (await client.sync(bob))["next_batch"]
+    await asyncio.sleep(0.01)
+    # Bob shares no room with alice yet: he sees nothing of her.
+    first = await client.sync(bob, since=since)
+    assert alice.user_id not in {e["sender"] for e in first["presence"]["events"]}
+    room_id = await client.create_room(alice, preset="public_chat")
+    (await client.join(bob, room_id)).ok()
+    joined = await client.sync(bob, since=first["next_batch"])
+    events = [e for e in joined["presence"]["events"] if e["sender"] == alice.user_id]
+    assert events and events[0]["content"]["presence"] == "online"

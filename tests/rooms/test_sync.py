@@ -169,3 +169,14 @@ async def test_full_state_and_transaction_id(client: TestClient) -> None:
     events = initial["rooms"]["join"][room_id]["timeline"]["events"]
     mine = next(e for e in events if e["type"] == "m.room.message")
     assert mine["unsigned"]["transaction_id"] == "my-txn"
+
+
+async def test_initial_sync_carries_push_rules(client: TestClient) -> None:
+    alice = await client.register("alice")
+    sync = await client.sync(alice)
+    rules = [e for e in sync["account_data"]["events"] if e["type"] == "m.push_rules"]
+    assert len(rules) == 1
+    underride = {r["rule_id"] for r in rules[0]["content"]["global"]["underride"]}
+    assert ".m.rule.message" in underride
+    again = await client.sync(alice, since=sync["next_batch"])
+    assert again["account_data"]["events"] == []
