@@ -72,5 +72,28 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff format homeserver federation tests
 	$(VENV)/bin/ruff check --fix homeserver federation tests
 
+# Benchmarks (README "Performance"): this server on SQLite and PostgreSQL and
+# Synapse side by side. Synapse (and py-spy) live in their own virtual
+# environment, .bench-venv/, installed on first use. BENCH_ARGS passes options,
+# e.g. BENCH_ARGS="--servers ours-postgresql,synapse-postgresql --py-spy".
+BENCH_VENV := .bench-venv
+SYNAPSE_VERSION ?= 1.163.2
+BENCH_ARGS ?=
+define bench_venv
+	@test -f $(BENCH_VENV)/.installed-$(SYNAPSE_VERSION) || { \
+		test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV); \
+		$(BENCH_VENV)/bin/pip install --quiet --upgrade pip && \
+		$(BENCH_VENV)/bin/pip install --quiet 'matrix-synapse[postgres]==$(SYNAPSE_VERSION)' py-spy pyinstrument && \
+		touch $(BENCH_VENV)/.installed-$(SYNAPSE_VERSION); }
+endef
+
+bench: $(VENV)/.installed
+	$(bench_venv)
+	$(PY) -m tests.bench $(BENCH_ARGS)
+
+bench-quick: $(VENV)/.installed
+	$(bench_venv)
+	$(PY) -m tests.bench --quick $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) $(WEB)/node_modules $(WEB)/dist .pytest_cache .mypy_cache .ruff_cache
