@@ -1,5 +1,6 @@
 import { MatrixError, NetworkError, isAbortError } from './errors'
 import type {
+  CapabilitiesResponse,
   CreateRoomRequest,
   DirectContent,
   JoinedMembersResponse,
@@ -9,6 +10,11 @@ import type {
   PresenceContent,
   Profile,
   PublicRoomsResponse,
+  Pusher,
+  PusherSetRequest,
+  PushRuleBody,
+  PushRuleKind,
+  PushRulesContent,
   RegisterResponse,
   SyncResponse,
   TextMessageContent,
@@ -264,6 +270,37 @@ export class MatrixClient {
     return this.request('PUT', `/user/${enc(userId)}/account_data/${enc(type)}`, { body: content }).then(
       () => undefined,
     )
+  }
+
+  // ---- Server --------------------------------------------------------------
+
+  capabilities(): Promise<CapabilitiesResponse> {
+    return this.request('GET', '/capabilities')
+  }
+
+  // ---- Push ----------------------------------------------------------------
+
+  /** Every pusher of the user (all devices). */
+  getPushers(): Promise<{ pushers: Pusher[] }> {
+    return this.request('GET', '/pushers')
+  }
+
+  /** Creates, updates or (with `kind: null`) deletes a pusher. */
+  setPusher(body: PusherSetRequest): Promise<void> {
+    return this.request('POST', '/pushers/set', { body }).then(() => undefined)
+  }
+
+  /** All push rules (note the trailing slash: it is part of the path). */
+  getPushRules(): Promise<PushRulesContent> {
+    return this.request('GET', '/pushrules/')
+  }
+
+  setPushRule(kind: PushRuleKind, ruleId: string, body: PushRuleBody): Promise<void> {
+    return this.request('PUT', `/pushrules/global/${kind}/${enc(ruleId)}`, { body }).then(() => undefined)
+  }
+
+  deletePushRule(kind: PushRuleKind, ruleId: string): Promise<void> {
+    return this.request('DELETE', `/pushrules/global/${kind}/${enc(ruleId)}`).then(() => undefined)
   }
 }
 

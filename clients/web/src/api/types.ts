@@ -166,3 +166,72 @@ export interface TextMessageContent {
   msgtype: 'm.text' | 'm.notice' | 'm.emote'
   body: string
 }
+
+/** `GET /capabilities`. Only the capabilities this client reads are typed. */
+export interface CapabilitiesResponse {
+  capabilities: {
+    /** MSC4174: Web Push straight from the homeserver; `vapid` is its VAPID public key (base64url). */
+    'm.webpush'?: { enabled?: boolean; vapid?: string }
+    [name: string]: unknown
+  }
+}
+
+/** Pusher data: `url` (the gateway, or for Web Push the subscription endpoint) and `auth` (Web Push). */
+export interface PusherData {
+  url?: string
+  /** Accepted by the server in place of `url` for `webpush` (earlier MSC4174 draft). */
+  endpoint?: string
+  auth?: string
+  format?: 'event_id_only'
+  [key: string]: unknown
+}
+
+/** A pusher as `GET /pushers` lists it. */
+export interface Pusher {
+  pushkey: string
+  kind: 'http' | 'webpush' | string
+  app_id: string
+  app_display_name: string
+  device_display_name: string
+  profile_tag?: string
+  lang: string
+  data: PusherData
+  activated?: boolean
+}
+
+/** `POST /pushers/set`: create or update (`kind` set) or delete (`kind: null`) a pusher. */
+export type PusherSetRequest =
+  | (Omit<Pusher, 'activated' | 'kind'> & { kind: 'http' | 'webpush'; append?: boolean })
+  | { kind: null; app_id: string; pushkey: string }
+
+export type PushRuleKind = 'override' | 'content' | 'room' | 'sender' | 'underride'
+
+export interface PushCondition {
+  kind: string
+  key?: string
+  pattern?: string
+  [key: string]: unknown
+}
+
+export interface PushRule {
+  rule_id: string
+  default?: boolean
+  enabled?: boolean
+  conditions?: PushCondition[]
+  pattern?: string
+  actions: unknown[]
+}
+
+export type PushRuleset = Partial<Record<PushRuleKind, PushRule[]>>
+
+/** `GET /pushrules/`, and the content of the `m.push_rules` account data event. */
+export interface PushRulesContent {
+  global?: PushRuleset
+}
+
+/** `PUT /pushrules/global/{kind}/{ruleId}`. */
+export interface PushRuleBody {
+  actions: unknown[]
+  conditions?: PushCondition[]
+  pattern?: string
+}
