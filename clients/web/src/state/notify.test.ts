@@ -58,10 +58,26 @@ describe('notifications', () => {
     const out = notificationsFor(before, applySync(before, resp), resp, 10)
     expect(out.map((p) => p.body)).toEqual(['hey Mel, look', 'cc me!', 'x'])
     expect(out.every((p) => p.prio === 'high' && p.room_name === 'Team')).toBe(true)
-    expect(notificationText(out[0]).title).toBe('Ana in Team')
+    expect(notificationText(out[0])).toEqual({ title: 'Team', body: 'Ana: hey Mel, look' })
 
     const hl = syncResp('s3', { join: { [GROUP]: { ...joined([msg(ALICE, 'ping', 10)]), unread_notifications: { notification_count: 1, highlight_count: 1 } } } })
     expect(notificationsFor(before, applySync(before, hl), hl).map((p) => p.body)).toEqual(['ping'])
+  })
+
+  it('nothing from a room muted with a push rule (m.push_rules account data)', () => {
+    const muteDm = {
+      type: 'm.push_rules',
+      content: {
+        global: {
+          override: [{ rule_id: DM, enabled: true, conditions: [{ kind: 'event_match', key: 'room_id', pattern: DM }], actions: [] }],
+        },
+      },
+    }
+    const before = applySync(start(), syncResp('s2', {}, [muteDm]))
+    const resp = syncResp('s3', {
+      join: { [DM]: joined([msg(ALICE, 'psst', 5)]), [GROUP]: joined([msg(ALICE, 'hey Mel', 6)]) },
+    })
+    expect(notificationsFor(before, applySync(before, resp), resp).map((p) => p.room_id)).toEqual([GROUP])
   })
 
   it('mentions() needs a whole word', () => {

@@ -1,13 +1,14 @@
 import type { MatrixEvent, SyncResponse } from '../api/types'
 import { directRoomIds } from './dm'
 import { localpart, memberName, str } from './events'
+import { isRoomMuted } from './pushRules'
 import { isRelationOnly } from './relations'
 import { roomDisplayName } from './rooms'
 import type { ClientState } from './types'
 
 /**
  * What a chat notification says. The same shape is posted to the service
- * worker by the page and (later) sent by the server through Web Push.
+ * worker by the page and sent by the server through Web Push.
  */
 export interface NotificationPayload {
   room_id: string
@@ -18,8 +19,8 @@ export interface NotificationPayload {
   body?: string
   /** Unread notifications in the room (server count, or 1 when unknown). */
   unread: number
-  /** 'high' for mentions, 'normal' for other messages. */
-  prio: 'high' | 'normal'
+  /** 'high' for mentions ('normal' from the page, 'low' from the server for other messages). */
+  prio: 'high' | 'normal' | 'low'
 }
 
 function escapeRegExp(s: string): string {
@@ -41,7 +42,8 @@ export function mentions(e: MatrixEvent, userId: string, displayName?: string): 
 
 /**
  * Messages in a live sync batch worth a notification: from someone else,
- * new, and in a DM or mentioning us (or the room's highlight count went up).
+ * new, in a room that is not muted, and in a DM or mentioning us (or the
+ * room's highlight count went up).
  * Nothing for the first sync (that is history, not news). At most `max`,
  * newest last.
  */
@@ -54,10 +56,13 @@ export function notificationsFor(
   if (!before.synced) return []
   const userId = after.userId
   const direct = directRoomIds(after.accountData['m.direct'])
+  const pushRules = after.accountData['m.push_rules']
   const out: NotificationPayload[] = []
   for (const [roomId, joined] of Object.entries(response.rooms?.join ?? {})) {
     const room = after.rooms[roomId]
     if (!room) continue
+    // Muted with a push rule: no notification from the page either.
+    if (isRoomMuted(pushRules, roomId)) continue
     const known = new Set((before.rooms[roomId]?.timeline ?? []).map((e) => e.event_id))
     const highlightRose = room.highlightCount > (before.rooms[roomId]?.highlightCount ?? 0)
     const myName = str(room.state['m.room.member']?.[userId]?.content.displayname)
@@ -87,9 +92,16 @@ export function notificationsFor(
   return out.slice(-max)
 }
 
-/** Title and body of a notification, as both the page and the service worker show it. */
+/**
+ * Title and body of a notification, as both the page and the service worker
+ * (public/sw.js `notificationText`) show it: the title is the room (in a DM,
+ * the sender); the body is "Sender: preview" — only the preview when the title
+ * already names the sender — or "New message" when there is no preview.
+ */
 export function notificationText(p: NotificationPayload): { title: string; body: string } {
-  const who = p.sender_display_name || localpart(p.sender)
-  const title = p.room_name && p.room_name !== who ? `${who} in ${p.room_name}` : who
-  return { title, body: p.body || 'New message' }
+  const who = p.sender_display_name?.trim() || localpart(p.sender)
+  const title = p.room_name?.trim() || who
+  const preview = p.body?.trim() ?? ''
+  if (title === who) return { title, body: preview || 'New message' }
+  return { title, body: preview ? `${who}: ${preview}` : `New message from ${who}` }
 }
