@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { MatrixClient, type FetchLike } from '../api/client'
 import type { NotificationPayload } from '../state/notify'
 import { fakeSockets } from '../test/fakeSocket'
+import { isRoomMuted } from '../state/pushRules'
 import { ChatController } from './controller'
 
 const ROOM = '!r:hs.test'
@@ -238,6 +239,35 @@ describe('ChatController over the stream', () => {
     t.sockets[1].accept()
     await flush()
     expect(t.sockets[1].sentOfType('focus')).toEqual([expect.objectContaining({ room_id: null, focused: false })])
+    t.controller.stop()
+  })
+
+  it('mutes a room with the documented override rule, unmutes by deleting it; rules come from GET /pushrules/', async () => {
+    const rules = { global: { override: [{ rule_id: '.m.rule.master', default: true, enabled: false, conditions: [], actions: [] }], room: [], underride: [] } }
+    const t = setup((call) => {
+      if (call.url.endsWith('/pushrules/')) return { status: 200, body: rules }
+      if (call.url.includes('/pushrules/global/')) return { status: 200, body: {} }
+      return 'network-error'
+    })
+    await connected(t)
+    expect(t.http.calls.some((c) => c.method === 'GET' && c.url === '/_matrix/client/v3/pushrules/')).toBe(true)
+    expect(t.controller.store.getState().accountData['m.push_rules']).toEqual(rules)
+    const muted = () => isRoomMuted(t.controller.store.getState().accountData['m.push_rules'], ROOM)
+    expect(muted()).toBe(false)
+
+    await t.controller.setRoomMuted(ROOM, true)
+    const put = t.http.calls.find((c) => c.method === 'PUT')
+    expect(put).toEqual({
+      method: 'PUT',
+      url: `/_matrix/client/v3/pushrules/global/override/${encodeURIComponent(ROOM)}`,
+      body: { conditions: [{ kind: 'event_match', key: 'room_id', pattern: ROOM }], actions: [] },
+    })
+    expect(muted()).toBe(true)
+
+    await t.controller.setRoomMuted(ROOM, false)
+    const del = t.http.calls.find((c) => c.method === 'DELETE')
+    expect(del?.url).toBe(`/_matrix/client/v3/pushrules/global/override/${encodeURIComponent(ROOM)}`)
+    expect(muted()).toBe(false)
     t.controller.stop()
   })
 })

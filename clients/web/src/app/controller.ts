@@ -1,10 +1,12 @@
 import type { MatrixClient } from '../api/client'
-import { describeError, isAuthError, NetworkError } from '../api/errors'
+import { describeError, isAuthError, isMatrixError, NetworkError } from '../api/errors'
 import type { JsonObject, PublicRoom, RoomPreset, UserSearchResult } from '../api/types'
 import { addDirectRoom, existingDirectRooms, parseDirect } from '../state/dm'
 import { newTxnId } from '../state/echo'
 import { memberName, membershipOf, str, strippedState } from '../state/events'
 import { notificationsFor } from '../state/notify'
+import { muteRuleBody, muteRulesFor, withRoomMuted } from '../state/pushRules'
+import { browserPushEnvironment, WebPush, type PushEnvironment } from '../push/webPush'
 import type { Action } from '../state/reducer'
 import { reduce } from '../state/reducer'
 import { createStore, type Store } from '../state/store'
@@ -16,7 +18,7 @@ import { SyncLoop, type SyncStatus } from '../sync/loop'
 import { RealtimeTransport, type TransportMode } from '../sync/realtime'
 import type { SyncTransport } from '../sync/transport'
 import { streamUrl, WsSyncTransport, type SocketFactory, type SocketLike, type StreamConnection } from '../sync/wsTransport'
-import type { Notifier } from './notifications'
+import { registerServiceWorker, type Notifier } from './notifications'
 import { TypingNotifier } from './typingNotifier'
 
 export interface CreateRoomOptions {
@@ -48,6 +50,8 @@ export interface ChatControllerOptions {
   notifier?: Notifier
   /** Back-off of the sync loop. */
   backoff?: { initialMs: number; maxMs: number; factor: number }
+  /** Web Push on this device (default: the browser's; null: none). */
+  pushEnvironment?: PushEnvironment | null
 }
 
 export interface ActivityState {
@@ -87,6 +91,8 @@ export class ChatController {
   readonly activity: Store<ActivityState, Partial<ActivityState>>
   readonly client: MatrixClient
   readonly userId: string
+  /** Web Push on this device: the settings switch, the subscription and its pusher. */
+  readonly push: WebPush
   private readonly loop: SyncLoop
   private readonly ws: WsSyncTransport | null = null
   private readonly historyInFlight = new Set<string>()
@@ -103,6 +109,11 @@ export class ChatController {
     this.userId = opts.userId
     this.onSessionEnded = opts.onSessionEnded
     this.notifier = opts.notifier ?? null
+    this.push = new WebPush({
+      api: opts.client,
+      userId: opts.userId,
+      env: opts.pushEnvironment === undefined ? browserPushEnvironment(registerServiceWorker) : opts.pushEnvironment,
+    })
     this.store = createStore(reduce, emptyClientState(opts.userId))
     this.syncStatus = createStore<SyncStatus, SyncStatus>((_, s) => s, { state: 'connecting' })
     this.activity = createStore<ActivityState, Partial<ActivityState>>(
@@ -152,6 +163,8 @@ export class ChatController {
   start(): void {
     this.stopped = false
     this.loop.start()
+    void this.loadPushRules()
+    void this.push.load()
   }
 
   stop(): void {
@@ -177,7 +190,8 @@ export class ChatController {
       (r.timeline?.events ?? []).some((e) => e?.type === 'm.room.message'),
     )
     if (news) this.activity.dispatch({ chatted: true })
-    if (this.notifier && !this.notifier.attended()) {
+    // With Web Push on this device, the server's pushes notify (the page would only repeat them).
+    if (this.notifier && !this.notifier.attended() && this.push.status !== 'on') {
       for (const payload of notificationsFor(before, after, response)) this.notifier.show(payload)
     }
   }
@@ -495,6 +509,52 @@ export class ChatController {
 
   async logout(): Promise<void> {
     this.stop()
+    // The server drops the device's pushers; the browser's subscription goes too.
+    await this.push.forget().catch(() => undefined)
     await this.client.logout()
+  }
+
+  // ---- Push rules ----------------------------------------------------------
+
+  /**
+   * The push rules from GET /pushrules/, unless sync has delivered them
+   * already (`m.push_rules` account data, in the first sync and after every
+   * change: that copy is at least as new).
+   */
+  async loadPushRules(): Promise<void> {
+    try {
+      const rules = await this.client.getPushRules()
+      if (!this.store.getState().accountData['m.push_rules'] && rules && typeof rules === 'object') {
+        this.store.dispatch({ type: 'accountData', eventType: 'm.push_rules', content: rules as JsonObject })
+      }
+    } catch {
+      // Sync brings them anyway.
+    }
+  }
+
+  /**
+   * Mutes a room (an `override` push rule with the room id as rule id, an
+   * `event_match` on `room_id` and no actions: no notifications, no unread
+   * notification counts, no pushes) or unmutes it (every rule muting it is
+   * deleted, including `room` rules other clients may have set).
+   */
+  async setRoomMuted(roomId: string, muted: boolean): Promise<void> {
+    const current = this.store.getState().accountData['m.push_rules']
+    if (muted) {
+      await this.client.setPushRule('override', roomId, muteRuleBody(roomId))
+    } else {
+      const rules = muteRulesFor(current, roomId)
+      if (rules.length === 0) rules.push({ kind: 'override', ruleId: roomId })
+      for (const r of rules) {
+        try {
+          await this.client.deletePushRule(r.kind, r.ruleId)
+        } catch (e) {
+          if (!isMatrixError(e, 'M_NOT_FOUND')) throw e
+        }
+      }
+    }
+    // Shown now; the server's m.push_rules in the next sync has the last word.
+    const latest = this.store.getState().accountData['m.push_rules']
+    this.store.dispatch({ type: 'accountData', eventType: 'm.push_rules', content: withRoomMuted(latest, roomId, muted) as JsonObject })
   }
 }

@@ -58,6 +58,17 @@ export function listenForOpenRoom(onOpen: (roomId: string) => void): () => void 
   return () => navigator.serviceWorker.removeEventListener('message', handler)
 }
 
+/** Calls `onChange()` when the service worker says the browser replaced or dropped the push subscription. */
+export function listenForSubscriptionChange(onChange: () => void): () => void {
+  if (typeof navigator === 'undefined' || !('serviceWorker' in navigator)) return () => {}
+  const handler = (e: MessageEvent) => {
+    const data = e.data as { type?: unknown } | null
+    if (data && data.type === 'push-subscription-changed') onChange()
+  }
+  navigator.serviceWorker.addEventListener('message', handler)
+  return () => navigator.serviceWorker.removeEventListener('message', handler)
+}
+
 export function pageAttended(): boolean {
   if (typeof document === 'undefined') return true
   return document.visibilityState === 'visible' && document.hasFocus()

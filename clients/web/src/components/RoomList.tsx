@@ -3,9 +3,11 @@ import { useClientState, useController, useNow, usePageVisible } from '../app/co
 import { describeError } from '../api/errors'
 import { presenceLabel } from '../state/ephemeral'
 import { formatListTime } from '../state/format'
+import { mutedRoomIds } from '../state/pushRules'
 import { buildInviteList, buildRoomList, type InviteEntry, type RoomListEntry } from '../state/rooms'
 import type { PresenceInfo } from '../state/types'
 import { Avatar } from './Avatar'
+import { BellIcon } from './icons'
 import { AvatarWithPresence } from './Presence'
 import { Spinner } from './ui'
 
@@ -19,6 +21,8 @@ export function RoomList({
   const state = useClientState()
   const { rooms, directs } = useMemo(() => buildRoomList(state), [state])
   const invites = useMemo(() => buildInviteList(state), [state])
+  const pushRules = state.accountData['m.push_rules']
+  const muted = useMemo(() => mutedRoomIds(pushRules, Object.keys(state.rooms)), [pushRules, state.rooms])
   const visible = usePageVisible()
   const now = useNow()
   // The open room is being read: its badge would only flash until the server's count catches up.
@@ -48,6 +52,7 @@ export function RoomList({
             entry={r}
             selected={r.roomId === selectedRoomId}
             reading={r.roomId === readingRoomId}
+            muted={muted.has(r.roomId)}
             onSelect={onSelect}
             now={now}
           />
@@ -60,6 +65,7 @@ export function RoomList({
             entry={r}
             selected={r.roomId === selectedRoomId}
             reading={r.roomId === readingRoomId}
+            muted={muted.has(r.roomId)}
             onSelect={onSelect}
             presence={r.partner ? (state.presence[r.partner] ?? null) : undefined}
             now={now}
@@ -103,6 +109,7 @@ function RoomItem({
   entry,
   selected,
   reading,
+  muted,
   onSelect,
   presence,
   now,
@@ -110,6 +117,8 @@ function RoomItem({
   entry: RoomListEntry
   selected: boolean
   reading: boolean
+  /** Notifications muted with a push rule. */
+  muted: boolean
   onSelect: (roomId: string) => void
   /** For DMs: the other person's presence (null when unknown). */
   presence?: PresenceInfo | null
@@ -119,6 +128,7 @@ function RoomItem({
   const mentions = reading ? 0 : entry.highlights
   const parts = [entry.name]
   if (presence !== undefined) parts.push(presenceLabel(presence ?? undefined, now).toLowerCase())
+  if (muted) parts.push('muted')
   if (count > 0) parts.push(`${count} unread message${count === 1 ? '' : 's'}`)
   if (mentions > 0) parts.push(`${mentions} mention${mentions === 1 ? '' : 's'}`)
   return (
@@ -140,10 +150,17 @@ function RoomItem({
         )}
         <span className="flex min-w-0 flex-1 flex-col">
           <span className="flex items-baseline justify-between gap-2">
-            <span
-              className={`truncate text-sm ${count > 0 ? 'font-semibold text-gray-950 dark:text-white' : 'font-medium text-gray-900 dark:text-gray-100'}`}
-            >
-              {entry.name}
+            <span className="flex min-w-0 items-center gap-1">
+              <span
+                className={`truncate text-sm ${count > 0 ? 'font-semibold text-gray-950 dark:text-white' : 'font-medium text-gray-900 dark:text-gray-100'}`}
+              >
+                {entry.name}
+              </span>
+              {muted && (
+                <span data-testid="muted-icon" title="Muted" className="shrink-0 text-gray-500 dark:text-gray-400">
+                  <BellIcon muted className="h-3.5 w-3.5" />
+                </span>
+              )}
             </span>
             <span className="shrink-0 text-xs text-gray-500 dark:text-gray-400">{formatListTime(entry.ts)}</span>
           </span>

@@ -4,8 +4,10 @@ import { describeError } from '../api/errors'
 import { directPartner, directRoomIds } from '../state/dm'
 import { roomEchoes } from '../state/echo'
 import { presenceLabel, typingText } from '../state/ephemeral'
+import { isRoomMuted } from '../state/pushRules'
 import { otherMembers, roomDisplayName, roomTopic } from '../state/rooms'
 import { Avatar } from './Avatar'
+import { BellIcon } from './icons'
 import { Composer } from './Composer'
 import { MemberPanel } from './MemberPanel'
 import { AvatarWithPresence } from './Presence'
@@ -21,6 +23,7 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
   const composerRef = useRef<HTMLTextAreaElement>(null)
   const [inviting, setInviting] = useState(false)
   const [leaveError, setLeaveError] = useState<string | null>(null)
+  const [muteBusy, setMuteBusy] = useState(false)
   const [membersOpen, setMembersOpen] = useState(false)
   const panelId = useId()
   const membersButtonRef = useRef<HTMLButtonElement>(null)
@@ -73,6 +76,19 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
   const partnerPresence = partner ? state.presence[partner] : undefined
   const subtitle = partner ? presenceLabel(partnerPresence, now) : topic
   const typing = typingText(room.typing, room.state, state.userId)
+  const muted = isRoomMuted(state.accountData['m.push_rules'], roomId)
+
+  async function toggleMute() {
+    setMuteBusy(true)
+    setLeaveError(null)
+    try {
+      await controller.setRoomMuted(roomId, !muted)
+    } catch (e) {
+      setLeaveError(`Couldn't ${muted ? 'unmute' : 'mute'} ${name}: ${describeError(e)}`)
+    } finally {
+      setMuteBusy(false)
+    }
+  }
 
   async function leave() {
     if (!window.confirm(`Leave ${name}?`)) return
@@ -105,6 +121,20 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
               </p>
             )}
           </div>
+          <button
+            type="button"
+            onClick={toggleMute}
+            disabled={muteBusy}
+            aria-pressed={muted}
+            aria-label="Mute notifications"
+            title={muted ? 'Notifications are muted: click to unmute' : 'Mute notifications'}
+            data-testid="mute-room"
+            className={`rounded-md p-1.5 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 disabled:opacity-60 dark:hover:bg-gray-800 ${
+              muted ? 'text-amber-700 dark:text-amber-400' : 'text-gray-700 dark:text-gray-200'
+            }`}
+          >
+            <BellIcon muted={muted} />
+          </button>
           <HeaderButton
             ref={membersButtonRef}
             onClick={() => setMembersOpen((o) => !o)}

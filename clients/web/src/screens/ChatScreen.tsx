@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'react'
 import { useActivity, useClientState, useController, usePageFocused, usePageVisible } from '../app/context'
-import { listenForOpenRoom } from '../app/notifications'
+import { listenForOpenRoom, listenForSubscriptionChange } from '../app/notifications'
 import { useSelectedRoom } from '../app/route'
 import { NotificationPrompt } from '../components/NotificationPrompt'
 import { CreateRoomDialog } from '../components/CreateRoomDialog'
@@ -8,11 +8,13 @@ import { JoinRoomDialog } from '../components/JoinRoomDialog'
 import { OfflineBanner } from '../components/OfflineBanner'
 import { RoomList } from '../components/RoomList'
 import { RoomView } from '../components/RoomView'
+import { SettingsDialog } from '../components/SettingsDialog'
+import { GearIcon } from '../components/icons'
 import { UserPickerDialog } from '../components/UserPickerDialog'
 import { localpart } from '../state/events'
 import { APP_TITLE, documentTitle, unreadTotals } from '../state/unread'
 
-type Dialog = 'create' | 'join' | 'dm' | null
+type Dialog = 'create' | 'join' | 'dm' | 'settings' | null
 
 /**
  * Signed-in layout. Desktop: sidebar + conversation side by side. Phone
@@ -45,6 +47,8 @@ export function ChatScreen({ onSignOut }: { onSignOut: () => void }) {
 
   // A notification was clicked: the service worker focused the tab, show the room.
   useEffect(() => listenForOpenRoom((roomId) => select(roomId)), [select])
+  // The browser renewed or dropped the push subscription: check it against the server again.
+  useEffect(() => listenForSubscriptionChange(() => void controller.push.load()), [controller])
   useVisualViewportHeight()
 
   const openRoom = (roomId: string) => {
@@ -70,6 +74,15 @@ export function ChatScreen({ onSignOut }: { onSignOut: () => void }) {
                 Signed in as {localpart(controller.userId)}
               </span>
             </h1>
+            <button
+              type="button"
+              onClick={() => setDialog('settings')}
+              aria-label="Settings"
+              title="Settings"
+              className="rounded-md p-1.5 text-gray-700 hover:bg-gray-200 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-gray-200 dark:hover:bg-gray-800"
+            >
+              <GearIcon />
+            </button>
             <button
               type="button"
               onClick={onSignOut}
@@ -98,6 +111,7 @@ export function ChatScreen({ onSignOut }: { onSignOut: () => void }) {
           )}
         </main>
       </div>
+      {dialog === 'settings' && <SettingsDialog onClose={() => setDialog(null)} />}
       {dialog === 'create' && <CreateRoomDialog onClose={() => setDialog(null)} onCreated={openRoom} />}
       {dialog === 'join' && <JoinRoomDialog onClose={() => setDialog(null)} onJoined={openRoom} />}
       {dialog === 'dm' && (
