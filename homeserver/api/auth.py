@@ -126,7 +126,8 @@ async def login() -> Response:
     if not isinstance(password, str):
         raise MatrixError(400, "M_MISSING_PARAM", "Missing password")
     server.login_limiter.check(f"ip:{client_ip()}")
-    server.login_limiter.check(f"user:{user.lower()}")
+    # Per account, however the identifier is spelled.
+    server.login_limiter.check(f"user:{server.accounts.resolve_login_user(user) or user.lower()}")
     user_id = await server.accounts.check_password(user, password)
     session = await server.accounts.start_session(
         user_id,

@@ -112,20 +112,22 @@ class Accounts:
     async def check_password(self, identifier_user: str, password: str) -> str:
         """The user id when the password is right; M_FORBIDDEN otherwise (the
         same answer for an unknown user, to not reveal who exists)."""
-        user_id = self._resolve_user(identifier_user)
+        user_id = self.resolve_login_user(identifier_user)
         user = await self._storage.users.get_user(user_id) if user_id else None
         hashed = user.password_hash if user and not user.deactivated else None
         if not await self._passwords.verify(hashed, password) or user_id is None:
             raise forbidden("Invalid username or password")
         return user_id
 
-    def _resolve_user(self, value: str) -> str | None:
+    def resolve_login_user(self, value: str) -> str | None:
+        """The local user id a login identifier names (a localpart or a full
+        user id, in any case: local user names are lower-case), or None."""
         if value.startswith("@"):
             try:
-                _localpart, domain = parse_user_id(value)
+                localpart, domain = parse_user_id(value)
             except MatrixError:
                 return None
-            return value if domain == self._server_name else None
+            return self.user_id_for(localpart.lower()) if domain == self._server_name else None
         return self.user_id_for(value.lower())
 
     async def change_password(

@@ -351,3 +351,14 @@ async def test_change_password_errors(client: TestClient) -> None:
     (await client.post(path, json=weak, token=alice.access_token)).error(400, "M_WEAK_PASSWORD")
     (await client.post(path, json={}, token=alice.access_token)).error(400, "M_MISSING_PARAM")
     (await login(client, "alice", PASSWORD)).ok()
+
+
+async def test_login_by_full_user_id_ignores_case(client: TestClient) -> None:
+    await client.register("casey")
+    body = {
+        "type": "m.login.password",
+        "identifier": {"type": "m.id.user", "user": "@CASEY:localhost"},
+        "password": "correct horse battery",
+    }
+    result = (await client.post(f"{V3}/login", json=body)).ok()
+    assert result["user_id"] == "@casey:localhost"

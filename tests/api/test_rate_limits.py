@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from homeserver.app import create_app
 from homeserver.config import Config, RateLimit
+from tests.conftest import make_config
 from tests.matrix_client import V3, Response, TestClient, q
 
 
@@ -114,3 +117,26 @@ async def test_registrations_are_limited(config: Config) -> None:
             "password": "correct horse battery",
         }
         (await client.post(f"{V3}/login", json=right)).error(403, "M_FORBIDDEN")
+
+
+async def test_login_limit_is_per_account_however_spelled(tmp_path: Any, database_url: str) -> None:
+    config = make_config(
+        tmp_path / "data", database_url, rate_limits_enabled=True, trust_x_forwarded_for=True
+    )
+    config.rate_limit_login = RateLimit(0.001, 2)
+    app = create_app(config)
+    async with app.test_app() as test_app:
+        client = TestClient(test_app.test_client(), test_app.app)
+        await client.register("dana")
+        spellings = ["dana", "@dana:localhost", "DANA"]
+        statuses = []
+        for number, user in enumerate(spellings):
+            body = {
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": user},
+                "password": "wrong password!",
+            }
+            # Each attempt from another address: only the per-account limit can bite.
+            headers = {"X-Forwarded-For": f"203.0.113.{number + 1}"}
+            statuses.append((await client.post(f"{V3}/login", json=body, headers=headers)).status)
+        assert statuses == [403, 403, 429]
