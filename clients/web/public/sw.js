@@ -26,22 +26,6 @@ function roomUrl(roomId) {
   return new URL(path, self.location.origin).href
 }
 
-/** The room a client window shows (its URL's #/room/<id>), or null. */
-function roomOfUrl(url) {
-  let hash
-  try {
-    hash = new URL(url).hash
-  } catch {
-    return null
-  }
-  if (!hash.startsWith(ROOM_HASH)) return null
-  try {
-    return decodeURIComponent(hash.slice(ROOM_HASH.length)) || null
-  } catch {
-    return null
-  }
-}
-
 function localpart(userId) {
   const m = /^@([^:]+)/.exec(userId || '')
   return m ? m[1] : userId || 'Someone'
@@ -96,16 +80,43 @@ function showChatNotification(payload) {
   return self.registration.showNotification(n.title, n.options)
 }
 
+/**
+ * Asks a window which room it shows and whether the user is looking at it
+ * (the page answers on a MessageChannel, see src/app/notifications.ts).
+ * `client.url` can't tell: it stays the URL the document was loaded with.
+ * No answer within `ms` counts as "not looking".
+ */
+function askWindow(client, ms) {
+  return new Promise((resolve) => {
+    let channel
+    try {
+      channel = new MessageChannel()
+    } catch {
+      resolve(null)
+      return
+    }
+    const timer = setTimeout(() => resolve(null), ms)
+    channel.port1.onmessage = (e) => {
+      clearTimeout(timer)
+      resolve(e.data && typeof e.data === 'object' ? e.data : null)
+    }
+    try {
+      client.postMessage({ type: 'which-room' }, [channel.port2])
+    } catch {
+      clearTimeout(timer)
+      resolve(null)
+    }
+  })
+}
+
 /** Whether a window of the app is visible, focused and showing this room. */
 async function roomOnScreen(roomId) {
   const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true })
-  return windows.some(
-    (c) =>
-      c.focused === true &&
-      c.visibilityState === 'visible' &&
-      new URL(c.url).origin === self.location.origin &&
-      roomOfUrl(c.url) === roomId,
+  const candidates = windows.filter(
+    (c) => c.focused === true && c.visibilityState === 'visible' && new URL(c.url).origin === self.location.origin,
   )
+  const answers = await Promise.all(candidates.map((c) => askWindow(c, 1000)))
+  return answers.some((a) => a !== null && a.room_id === roomId && a.focused === true)
 }
 
 /** The app badge follows the server's count of unread notifying messages. */

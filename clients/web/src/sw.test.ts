@@ -12,7 +12,20 @@ interface FakeWindow {
   focused: boolean
   visibilityState: 'visible' | 'hidden'
   focus?: () => Promise<void>
-  postMessage?: (m: unknown) => void
+  postMessage?: (m: unknown, transfer?: MessagePort[]) => void
+}
+
+/** A window whose page answers "which room?" as src/app/notifications.ts does (or never, with `answer: null`). */
+function pageWindow(answer: { room_id: string | null; focused: boolean } | null, over: Partial<FakeWindow> = {}): FakeWindow {
+  return {
+    url: 'https://chat.example/?code=abc', // client.url stays the URL the page was loaded with
+    focused: true,
+    visibilityState: 'visible',
+    postMessage: (m, transfer) => {
+      if ((m as { type?: string }).type === 'which-room' && answer && transfer?.[0]) transfer[0].postMessage(answer)
+    },
+    ...over,
+  }
 }
 
 /** Runs public/sw.js against a fake service worker global. */
@@ -100,9 +113,8 @@ describe('service worker push handler', () => {
     expect(sw.shown[1]).toMatchObject({ title: 'Team', options: { body: 'New message from ben' } })
   })
 
-  it('skips a room that a focused, visible window shows', async () => {
-    const onScreen = { url: `https://chat.example/#/room/${encodeURIComponent(DM)}`, focused: true, visibilityState: 'visible' as const }
-    const sw = loadWorker([onScreen])
+  it('skips a room that a focused, visible window says it shows', async () => {
+    const sw = loadWorker([pageWindow({ room_id: DM, focused: true })])
     await sw.push(dmPayload)
     expect(sw.shown).toEqual([])
     // Another room still notifies.
@@ -110,13 +122,14 @@ describe('service worker push handler', () => {
     expect(sw.shown.map((n) => n.title)).toEqual(['Team'])
   })
 
-  it('shows it when the window with the room is unfocused or hidden', async () => {
-    const url = `https://chat.example/#/room/${encodeURIComponent(DM)}`
+  it('shows it when the window with the room is unfocused, hidden, elsewhere or silent', async () => {
     for (const w of [
-      { url, focused: false, visibilityState: 'visible' as const },
-      { url, focused: true, visibilityState: 'hidden' as const },
-      { url: 'https://chat.example/', focused: true, visibilityState: 'visible' as const },
-      { url: `https://elsewhere.example/#/room/${encodeURIComponent(DM)}`, focused: true, visibilityState: 'visible' as const },
+      pageWindow({ room_id: DM, focused: false }),
+      pageWindow({ room_id: DM, focused: true }, { focused: false }),
+      pageWindow({ room_id: DM, focused: true }, { visibilityState: 'hidden' }),
+      pageWindow({ room_id: null, focused: true }),
+      pageWindow({ room_id: DM, focused: true }, { url: 'https://elsewhere.example/' }),
+      pageWindow(null),
     ]) {
       const sw = loadWorker([w])
       await sw.push(dmPayload)

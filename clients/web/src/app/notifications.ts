@@ -58,6 +58,22 @@ export function listenForOpenRoom(onOpen: (roomId: string) => void): () => void 
   return () => navigator.serviceWorker.removeEventListener('message', handler)
 }
 
+/**
+ * Answers the service worker's "which room do you show?" (asked before it
+ * shows a Web Push, so that a room the user is looking at does not notify):
+ * `{room_id, focused}` on the port it sent.
+ */
+export function answerWhichRoom(currentRoom: () => string | null): () => void {
+  if (typeof navigator === 'undefined' || !('serviceWorker' in navigator)) return () => {}
+  const handler = (e: MessageEvent) => {
+    const data = e.data as { type?: unknown } | null
+    if (!data || data.type !== 'which-room' || !e.ports[0]) return
+    e.ports[0].postMessage({ room_id: currentRoom(), focused: pageAttended() })
+  }
+  navigator.serviceWorker.addEventListener('message', handler)
+  return () => navigator.serviceWorker.removeEventListener('message', handler)
+}
+
 /** Calls `onChange()` when the service worker says the browser replaced or dropped the push subscription. */
 export function listenForSubscriptionChange(onChange: () => void): () => void {
   if (typeof navigator === 'undefined' || !('serviceWorker' in navigator)) return () => {}

@@ -24,7 +24,7 @@ const STATUS_TEXT: Record<PushStatus, string> = {
   checking: 'Checking…',
   enabling: 'Turning on…',
   disabling: 'Turning off…',
-  on: 'On: new messages reach this browser even when the app is closed.',
+  on: 'On for this browser.',
   off: 'Off: you are notified only while the app is open.',
   denied: PUSH_MESSAGES.denied,
   unsupported: PUSH_MESSAGES.unsupported,
@@ -62,7 +62,7 @@ function PushSettings() {
             Push notifications on this device
           </p>
           <p id={`${id}-desc`} className="mt-0.5 text-xs text-gray-600 dark:text-gray-400">
-            New messages reach this browser even when the tab is closed. Each browser or device has its own switch.
+            Get notified of new messages even when this tab is closed. Each browser or device has its own switch.
           </p>
         </div>
         <button

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'react'
 import { useActivity, useClientState, useController, usePageFocused, usePageVisible } from '../app/context'
-import { listenForOpenRoom, listenForSubscriptionChange } from '../app/notifications'
+import { answerWhichRoom, listenForOpenRoom, listenForSubscriptionChange } from '../app/notifications'
 import { useSelectedRoom } from '../app/route'
 import { NotificationPrompt } from '../components/NotificationPrompt'
 import { CreateRoomDialog } from '../components/CreateRoomDialog'
@@ -47,6 +47,8 @@ export function ChatScreen({ onSignOut }: { onSignOut: () => void }) {
 
   // A notification was clicked: the service worker focused the tab, show the room.
   useEffect(() => listenForOpenRoom((roomId) => select(roomId)), [select])
+  // The service worker asks which room is on screen before it shows a push.
+  useEffect(() => answerWhichRoom(() => selected), [selected])
   // The browser renewed or dropped the push subscription: check it against the server again.
   useEffect(() => listenForSubscriptionChange(() => void controller.push.load()), [controller])
   useVisualViewportHeight()
