@@ -1,4 +1,4 @@
-import { MatrixError, NetworkError, isAbortError } from './errors'
+import { MatrixError, NetworkError, isAbortError, isSoftLogout } from './errors'
 import type {
   CapabilitiesResponse,
   CreateRoomRequest,
@@ -28,7 +28,23 @@ export interface ClientOptions {
   /** Base URL of the homeserver; '' means the page's own origin. */
   baseUrl?: string
   accessToken?: string | null
+  /** Where the access token of an OAuth session comes from (then `accessToken` is ignored). */
+  tokens?: TokenProvider | null
   fetch?: FetchLike
+}
+
+/** The access token of a session that refreshes (auth/tokenManager.ts). */
+export interface TokenProvider {
+  /** The token as of now (maybe expired). */
+  readonly current: string | null
+  /** The token to send now: refreshed first when it is about to expire. */
+  accessToken(): Promise<string | null>
+  /** `rejected` was refused as expired (soft logout): a new one, one refresh shared by every caller. */
+  refreshAfter(rejected: string): Promise<string>
+  /** Ends the session at the authorization server; false when it can't (then /logout is used). */
+  signOut?(): Promise<boolean>
+  /** Called after each refresh; returns the unsubscribe function. */
+  onRefresh?(listener: () => void): () => void
 }
 
 interface RequestOptions {
@@ -51,16 +67,47 @@ const enc = encodeURIComponent
  */
 export class MatrixClient {
   readonly baseUrl: string
-  accessToken: string | null
+  readonly tokens: TokenProvider | null
+  private fixedToken: string | null
   private readonly fetchImpl: FetchLike
 
   constructor(options: ClientOptions = {}) {
     this.baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '')
-    this.accessToken = options.accessToken ?? null
+    this.fixedToken = options.accessToken ?? null
+    this.tokens = options.tokens ?? null
     this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
   }
 
+  /** The current access token (with a token provider: its latest one). */
+  get accessToken(): string | null {
+    return this.tokens ? this.tokens.current : this.fixedToken
+  }
+
+  set accessToken(token: string | null) {
+    this.fixedToken = token
+  }
+
+  /** The access token to send now (a token provider refreshes it first when it is about to expire). */
+  getAccessToken(): Promise<string | null> {
+    return this.tokens ? this.tokens.accessToken() : Promise.resolve(this.fixedToken)
+  }
+
+  /**
+   * One API call. With a token provider, an access token refused as expired
+   * (`M_UNKNOWN_TOKEN` with `soft_logout: true`) is refreshed (one refresh
+   * for all concurrent calls) and the call is made once more.
+   */
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const token = opts.auth !== false ? await this.getAccessToken() : null
+    try {
+      return await this.send<T>(method, path, opts, token)
+    } catch (e) {
+      if (!token || !this.tokens || !isSoftLogout(e)) throw e
+      return this.send<T>(method, path, opts, await this.tokens.refreshAfter(token))
+    }
+  }
+
+  private async send<T>(method: string, path: string, opts: RequestOptions, token: string | null): Promise<T> {
     let url = this.baseUrl + PREFIX + path
     if (opts.query) {
       const params = new URLSearchParams()
@@ -71,7 +118,7 @@ export class MatrixClient {
       if (qs) url += '?' + qs
     }
     const headers: Record<string, string> = { Accept: 'application/json' }
-    if (opts.auth !== false && this.accessToken) headers.Authorization = `Bearer ${this.accessToken}`
+    if (token) headers.Authorization = `Bearer ${token}`
     let body: string | undefined
     if (opts.body !== undefined) {
       headers['Content-Type'] = 'application/json'
@@ -155,8 +202,10 @@ export class MatrixClient {
     }
   }
 
-  logout(): Promise<void> {
-    return this.request<JsonObject>('POST', '/logout', { body: {} }).then(() => undefined)
+  /** Signs this session out: OAuth sessions revoke their refresh token, others use /logout. */
+  async logout(): Promise<void> {
+    if (this.tokens?.signOut && (await this.tokens.signOut())) return
+    await this.request<JsonObject>('POST', '/logout', { body: {} })
   }
 
   // ---- Sync ------------------------------------------------------------

@@ -45,6 +45,14 @@ export function isAuthError(e: unknown): boolean {
   return isMatrixError(e, 'M_UNKNOWN_TOKEN') || isMatrixError(e, 'M_MISSING_TOKEN')
 }
 
+/**
+ * The access token has expired but the session may go on: refresh it
+ * (`M_UNKNOWN_TOKEN` with `soft_logout: true`).
+ */
+export function isSoftLogout(e: unknown): boolean {
+  return isMatrixError(e, 'M_UNKNOWN_TOKEN') && e.data.soft_logout === true
+}
+
 /** A human sentence for an error, for showing in the UI. */
 export function describeError(e: unknown): string {
   if (e instanceof NetworkError) return "Can't reach the server. Check your connection and try again."
