@@ -103,6 +103,7 @@ export class ChatController {
   private readonly typingNotifiers = new Map<string, TypingNotifier>()
   private flushTimer: ReturnType<typeof setTimeout> | null = null
   private stopped = false
+  private unsubscribeTokens: (() => void) | null = null
 
   constructor(opts: ChatControllerOptions) {
     this.client = opts.client
@@ -129,7 +130,9 @@ export class ChatController {
         this.ws = new WsSyncTransport({
           factory,
           url: opts.streamUrl ?? streamUrl(opts.client.baseUrl),
-          accessToken: opts.client.accessToken,
+          // Asked at every connection: an OAuth session's token changes as it is refreshed.
+          accessToken: () => opts.client.getAccessToken(),
+          refreshToken: opts.client.tokens ? (rejected) => opts.client.tokens!.refreshAfter(rejected) : undefined,
           filter: JSON.parse(DEFAULT_FILTER) as JsonObject,
           onConnected: (conn) => {
             this.activity.dispatch({ transport: 'ws' })
@@ -162,6 +165,8 @@ export class ChatController {
 
   start(): void {
     this.stopped = false
+    // A refreshed token: the stream reconnects with it (resuming where it was).
+    this.unsubscribeTokens ??= this.client.tokens?.onRefresh?.(() => this.ws?.reauthenticate()) ?? null
     this.loop.start()
     void this.loadPushRules()
     void this.push.load()
@@ -169,6 +174,8 @@ export class ChatController {
 
   stop(): void {
     this.stopped = true
+    this.unsubscribeTokens?.()
+    this.unsubscribeTokens = null
     this.loop.stop()
     for (const t of this.typingNotifiers.values()) t.dispose()
     this.typingNotifiers.clear()

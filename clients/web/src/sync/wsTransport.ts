@@ -1,4 +1,4 @@
-import { MatrixError, NetworkError } from '../api/errors'
+import { isSoftLogout, MatrixError, NetworkError } from '../api/errors'
 import type { JsonObject, SyncResponse } from '../api/types'
 import type { SyncRequest, SyncTransport } from './transport'
 
@@ -150,6 +150,11 @@ export class StreamConnection {
   }
 
   // ---- API used by the transport and the controller ------------------------
+
+  /** The access token this connection started with. */
+  get accessToken(): string {
+    return this.opts.accessToken
+  }
 
   /** The next sync frame, in order. Rejects when the connection ends. */
   nextSync(signal?: AbortSignal): Promise<SyncFrame> {
@@ -373,7 +378,14 @@ export class StreamConnection {
 export interface WsTransportOptions {
   factory: SocketFactory
   url: string
-  accessToken: string
+  /** The token for the `start` frame, asked again for every connection. */
+  accessToken: string | (() => string | null | Promise<string | null>)
+  /**
+   * The server refused `rejected` as expired (soft logout, e.g. closed 4001
+   * at a heartbeat): get a new one. The stream then reconnects, once, from
+   * the last applied token.
+   */
+  refreshToken?: (rejected: string) => Promise<string>
   filter?: JsonObject
   connectTimeoutMs?: number
   heartbeatSlackMs?: number
@@ -401,6 +413,27 @@ export class WsSyncTransport implements SyncTransport {
   }
 
   async next(request: SyncRequest, signal: AbortSignal): Promise<SyncResponse> {
+    try {
+      return await this.nextFrame(request, signal)
+    } catch (e) {
+      const rejected = this.conn?.accessToken
+      if (!this.opts.refreshToken || !isSoftLogout(e) || signal.aborted || rejected === undefined) throw e
+      await this.opts.refreshToken(rejected)
+      return await this.nextFrame(request, signal)
+    }
+  }
+
+  /**
+   * The access token changed (refreshed): a connection that is up is
+   * replaced by one started with the new token, resuming from the last
+   * applied batch (no gap, no duplicate).
+   */
+  reauthenticate(): void {
+    const conn = this.conn
+    if (conn && conn.state === 'ready') conn.close(1000, 'reauthenticate')
+  }
+
+  private async nextFrame(request: SyncRequest, signal: AbortSignal): Promise<SyncResponse> {
     const since = request.since ?? null
     let conn = this.conn
     if (!conn || conn.state === 'closed' || conn.position !== since) conn = await this.connect(since, signal)
@@ -440,10 +473,13 @@ export class WsSyncTransport implements SyncTransport {
     this.conn?.close()
     this.delivered = null
     if (signal.aborted) throw abortError()
+    const token = this.opts.accessToken
+    const accessToken = (typeof token === 'function' ? await token() : token) ?? ''
+    if (signal.aborted) throw abortError()
     const conn = new StreamConnection({
       factory: this.opts.factory,
       url: this.opts.url,
-      accessToken: this.opts.accessToken,
+      accessToken,
       since,
       filter: this.opts.filter,
       connectTimeoutMs: this.opts.connectTimeoutMs,
