@@ -106,6 +106,38 @@ class Person:
     def room_title(self) -> Locator:
         return self.page.locator("#room-title")
 
+    @property
+    def room_id(self) -> str:
+        """The id of the room on screen (from the URL's #/room/<id>)."""
+        return str(
+            self.page.evaluate(
+                "location.hash.startsWith('#/room/') ? "
+                "decodeURIComponent(location.hash.slice('#/room/'.length)) : ''"
+            )
+        )
+
+    @property
+    def access_token(self) -> str:
+        return str(self.page.evaluate("JSON.parse(localStorage.getItem('hs.session')).accessToken"))
+
+    # ---- settings -----------------------------------------------------------
+
+    @property
+    def settings(self) -> Locator:
+        return self.page.get_by_role("dialog", name="Settings")
+
+    def open_settings(self) -> Locator:
+        """The gear button in the room list's header (on a phone: back to the list first)."""
+        if self.phone:
+            self.show_room_list()
+        self.page.get_by_role("button", name="Settings").click()
+        expect(self.settings).to_be_visible()
+        return self.settings
+
+    def close_settings(self) -> None:
+        self.settings.get_by_role("button", name="Close").click()
+        expect(self.settings).to_be_hidden()
+
     # ---- the conversation ---------------------------------------------------
 
     @property
