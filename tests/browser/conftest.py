@@ -22,6 +22,7 @@ from tests.e2e.conftest import (  # noqa: F401
     ServerProcess,
     StartServer,
     e2e_database_url,
+    free_port,
     pytest_runtest_makereport,
     start_server,
 )
@@ -84,10 +85,23 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
+def web_env(port: int, web_dist: Path, **extra: str) -> dict[str, str]:
+    """Settings for a server the browser uses at http://127.0.0.1:<port>: that
+    is its public base URL too, so the web client's OAuth redirect URI (its own
+    origin) is on the server's origin."""
+    return {
+        **FAST_SERVER_ENV,
+        "WEB_CLIENT_DIR": str(web_dist),
+        "PUBLIC_BASEURL": f"http://127.0.0.1:{port}",
+        **extra,
+    }
+
+
 @pytest.fixture
 def web_server(start_server: StartServer, web_dist: Path) -> ServerProcess:  # noqa: F811
     """The homeserver serving the built client at /, with fast presence."""
-    return start_server(env={**FAST_SERVER_ENV, "WEB_CLIENT_DIR": str(web_dist)})
+    port = free_port()
+    return start_server(port=port, env=web_env(port, web_dist))
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ context (own storage, own session), located by roles and labels."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -59,23 +60,57 @@ class Person:
 
     # ---- signing in ---------------------------------------------------------
 
-    def register(self) -> None:
+    # Both go through the server's own pages (OAuth 2.0 authorization code +
+    # PKCE): the client sends the browser there and gets it back signed in.
+
+    def open_signup_page(self) -> None:
+        """From the client's sign-in screen to the server's account creation page."""
         page = self.page
         page.goto("/")
-        page.get_by_role("button", name="Create an account").click()
-        page.get_by_label("Username").fill(self.username)
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
-        page.get_by_label("Confirm password").fill(PASSWORD)
         page.get_by_role("button", name="Create account").click()
-        expect(page.get_by_text(f"Signed in as {self.username}")).to_be_visible()
+        page.wait_for_url("**/oauth2/authorize?**")
+        expect(page.get_by_role("heading", name="Create account")).to_be_visible()
+
+    def open_login_page(self) -> None:
+        """From the client's sign-in screen to the server's sign-in page."""
+        page = self.page
+        page.goto("/")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/oauth2/authorize?**")
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+    def fill_signup(self, username: str, password: str = PASSWORD) -> None:
+        page = self.page
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password", exact=True).fill(password)
+        page.get_by_label("Confirm password").fill(password)
+        page.get_by_role("button", name="Create account").click()
+
+    def fill_login(self, username: str, password: str = PASSWORD) -> None:
+        page = self.page
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password", exact=True).fill(password)
+        page.get_by_role("button", name="Sign in").click()
+
+    def expect_signed_in(self) -> None:
+        expect(self.page.get_by_text(f"Signed in as {self.username}")).to_be_visible()
+        # Back on the app's own origin, with no code left in the address bar.
+        assert self.page.url.rstrip("/") == self.base_url, self.page.url
+
+    def register(self) -> None:
+        self.open_signup_page()
+        self.fill_signup(self.username)
+        self.expect_signed_in()
 
     def login(self) -> None:
-        page = self.page
-        page.goto("/")
-        page.get_by_label("Username").fill(self.username)
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_text(f"Signed in as {self.username}")).to_be_visible()
+        self.open_login_page()
+        self.fill_login(self.username)
+        self.expect_signed_in()
+
+    def session(self) -> dict[str, Any]:
+        """The stored session (tokens and all)."""
+        raw = self.page.evaluate("localStorage.getItem('hs.session')")
+        return json.loads(raw) if raw else {}
 
     # ---- navigation ---------------------------------------------------------
 
