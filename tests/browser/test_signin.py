@@ -28,7 +28,9 @@ def start(start_server: StartServer, web_dist: Path, **extra: str) -> ServerProc
     return start_server(port=port, env=web_env(port, web_dist, **extra))
 
 
-def wait_for_new_tokens(person: Person, old: dict[str, Any], timeout: float = 15.0) -> dict[str, Any]:
+def wait_for_new_tokens(
+    person: Person, old: dict[str, Any], timeout: float = 15.0
+) -> dict[str, Any]:
     """The stored session once its refresh token has changed (a refresh happened)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -140,7 +142,9 @@ def test_sign_in_refresh_and_sign_out(
         if ana.phone:
             ana.show_room_list()
         ana.page.get_by_role("button", name="Sign out").click()
-        expect(ana.page.get_by_role("status").filter(has_text="You have signed out.")).to_be_visible()
+        expect(
+            ana.page.get_by_role("status").filter(has_text="You have signed out.")
+        ).to_be_visible()
         assert ana.session() == {}
         with httpx.Client(base_url=server.base_url, timeout=10) as http:
             refused = http.post(
