@@ -14,6 +14,7 @@ from werkzeug.datastructures import Headers
 
 from homeserver.api.common import client_ip, hs
 from homeserver.errors import MatrixError
+from homeserver.oauth.browser import COOKIE_PATH, SESSION_COOKIE
 from homeserver.oauth.requests import RequestData
 from homeserver.oauth.server import OAuthResponse
 
@@ -154,7 +155,15 @@ async def token() -> Response:
 async def revoke() -> Response:
     require_oauth()
     require_form()
-    return respond(await hs().oauth.endpoint("revocation", await capture()))
+    response = respond(await hs().oauth.endpoint("revocation", await capture()))
+    browser_session = request.cookies.get(SESSION_COOKIE)
+    if response.status_code == 200 and browser_session:
+        # Signing out from a page of this origin (the bundled client) also ends
+        # the browser's sign-in here: otherwise the next "Sign in" on a shared
+        # computer would go straight back into the previous user's account.
+        await hs().oauth.browser.sign_out(browser_session)
+        response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
+    return response
 
 
 @bp.post("/oauth2/introspect")

@@ -315,6 +315,11 @@ async def authorize_page() -> Response:
     consent = check.consent
     assert consent is not None
     user_id = await signed_in_user()
+    if params.get("prompt") == "login":
+        # The client asks for the password again, whoever is signed in here;
+        # the login form posts back without the prompt.
+        user_id = None
+        params = MultiDict([(k, v) for k, v in params.items(multi=True) if k != "prompt"])
     next_url = "/oauth2/authorize?" + urlencode(list(params.items(multi=True)))
     if user_id is None:
         name = consent.client.client_name

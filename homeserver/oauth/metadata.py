@@ -47,6 +47,5 @@ def server_metadata(base_url: str, *, registration_enabled: bool) -> dict[str, A
             "org.matrix.device_delete",
         ],
     }
-    if registration_enabled:
-        metadata["prompt_values_supported"] = ["create"]
+    metadata["prompt_values_supported"] = ["create", "login"] if registration_enabled else ["login"]
     return metadata

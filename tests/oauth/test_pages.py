@@ -320,3 +320,57 @@ async def test_input_authlib_cannot_quote_is_a_clean_error(browser: Browser) -> 
         "invalid_request",
         "unsupported_grant_type",
     )
+
+
+async def _web_client_tokens(browser: Browser, username: str) -> dict[str, Any]:
+    verifier, challenge = pkce()
+    redirect = "http://localhost:8008/"
+    query = authorize_query(WEB_CLIENT_ID, challenge, new_device_id(), redirect_uri=redirect)
+    location = await approve(browser, query, username)
+    tokens = await token_request(
+        browser,
+        {
+            "grant_type": "authorization_code",
+            "code": query_of(location)["code"],
+            "redirect_uri": redirect,
+            "client_id": WEB_CLIENT_ID,
+            "code_verifier": verifier,
+        },
+    )
+    assert tokens.status == 200, tokens.text
+    return dict(tokens.json)
+
+
+async def test_signing_out_of_the_web_client_ends_the_browser_sign_in(browser: Browser) -> None:
+    await register_user(browser, "alice")
+    tokens = await _web_client_tokens(browser, "alice")
+    revoked = await browser.post_form(
+        "/oauth2/revoke",
+        {"token": tokens["refresh_token"], "client_id": WEB_CLIENT_ID},
+    )
+    assert revoked.status == 200
+    # The next sign-in asks for a password again instead of reusing alice's.
+    _, challenge = pkce()
+    page = await browser.get(
+        "/oauth2/authorize",
+        **authorize_query(
+            WEB_CLIENT_ID, challenge, new_device_id(), redirect_uri="http://localhost:8008/"
+        ),
+    )
+    assert page.status == 200 and 'action="/oauth2/login"' in page.text
+
+
+async def test_prompt_login_asks_for_the_password_again(browser: Browser) -> None:
+    await register_user(browser, "alice")
+    await _web_client_tokens(browser, "alice")  # alice is signed in in this browser
+    _, challenge = pkce()
+    query = authorize_query(
+        WEB_CLIENT_ID,
+        challenge,
+        new_device_id(),
+        redirect_uri="http://localhost:8008/",
+        prompt="login",
+    )
+    page = await browser.get("/oauth2/authorize", **query)
+    assert page.status == 200 and 'action="/oauth2/login"' in page.text
+    assert "prompt=login" not in page.text  # after the password, no second prompt
