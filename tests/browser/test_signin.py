@@ -76,7 +76,7 @@ def test_sign_in_refresh_and_sign_out(
         ben.open_signup_page()
         ben.screenshot(screenshots, "phone-oauth-signup")
         ben.fill_signup("ana")
-        expect(ben.page.get_by_role("alert")).to_have_text("That user name is already taken")
+        expect(ben.page.get_by_role("alert")).to_have_text("That username is already taken. Please choose another one.")
         expect(ben.page.get_by_label("Username")).to_have_value("ana")
         ben.screenshot(screenshots, "phone-oauth-signup-taken")
         ben.fill_signup("ben")
