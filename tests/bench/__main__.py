@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller counts (make bench-quick)")
     parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        help="counts to run: full (default), quick (same as --quick) or issue (the issue's"
+        " counts everywhere; takes about half an hour)",
+    )
+    parser.add_argument(
         "--servers",
         default=",".join(DEFAULT_SERVERS),
         help=f"comma-separated, from {', '.join(ALL_SERVERS)} (default: %(default)s)",
@@ -57,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         " sampling costs the servers some CPU: figures from such a run are not for the table)",
     )
     args = parser.parse_args(argv)
-    profile = PROFILES["quick" if args.quick else "full"]
+    profile = PROFILES[args.profile or ("quick" if args.quick else "full")]
     if args.set:
         profile = with_overrides(profile, dict(_override(s) for s in args.set))
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]

@@ -26,6 +26,7 @@ class Population:
     carol: User
     members: list[User]
     togglers: list[User]
+    idle_users: list[User]
     latency_room: str
     throughput_room: str
     throughput_rooms: list[str]
@@ -33,6 +34,7 @@ class Population:
     presence_room: str
     history_room: str
     sync_rooms: list[str]
+    idle_room: str
     setup_seconds: dict[str, float] = field(default_factory=dict)
 
     def user_args(self, users: Iterable[User]) -> list[dict[str, str]]:
@@ -79,12 +81,14 @@ async def build(
             names = ["alice", "bob", "carol"]
             names += [f"m{i}" for i in range(member_count)]
             names += [f"t{i}" for i in range(profile.presence_togglers)]
+            names += [f"i{i}" for i in range(profile.idle_users)]
             return await _bounded(matrix.register(http, name) for name in names)
 
         users = await timer.step("register", register_all())
         alice, bob, carol = users[:3]
         members = users[3 : 3 + member_count]
-        togglers = users[3 + member_count :]
+        togglers = users[3 + member_count : 3 + member_count + profile.presence_togglers]
+        idle_users = users[3 + member_count + profile.presence_togglers :]
 
         async def room(owner: User, name: str) -> str:
             return await matrix.create_room(http, owner, preset="public_chat", name=name)
@@ -96,6 +100,7 @@ async def build(
                 (alice, "fanout"),
                 (alice, "presence"),
                 (alice, "history"),
+                (alice, "idle"),
             ]
             specs += [(members[i], f"throughput {i}") for i in range(profile.senders)]
             specs += [(carol, f"sync {i}") for i in range(profile.sync_rooms)]
@@ -103,8 +108,9 @@ async def build(
 
         rooms = await timer.step("createRoom", create_rooms())
         latency_room, throughput_room, fanout_room, presence_room, history_room = rooms[:5]
-        throughput_rooms = rooms[5 : 5 + profile.senders]
-        sync_rooms = rooms[5 + profile.senders :]
+        idle_room = rooms[5]
+        throughput_rooms = rooms[6 : 6 + profile.senders]
+        sync_rooms = rooms[6 + profile.senders :]
 
         async def join_all() -> None:
             joins: list[tuple[User, str]] = [(bob, latency_room), (bob, throughput_room)]
@@ -114,6 +120,7 @@ async def build(
             joins += [(m, fanout_room) for m in members[: profile.fanout_members]]
             joins += [(m, presence_room) for m in members[: profile.presence_listeners]]
             joins += [(t, presence_room) for t in togglers]
+            joins += [(i, idle_room) for i in idle_users]
             await _bounded(matrix.join(http, user, room_id) for user, room_id in joins)
 
         await timer.step("join", join_all())
@@ -144,6 +151,7 @@ async def build(
         carol=carol,
         members=members,
         togglers=togglers,
+        idle_users=idle_users,
         latency_room=latency_room,
         throughput_room=throughput_room,
         throughput_rooms=throughput_rooms,
@@ -151,6 +159,7 @@ async def build(
         presence_room=presence_room,
         history_room=history_room,
         sync_rooms=sync_rooms,
+        idle_room=idle_room,
         setup_seconds=record,
     )
 

@@ -186,7 +186,7 @@ def goals(rows: Sequence[Row], idle_target: int) -> list[Goal]:
         else:
             met = None
             detail = (
-                f"only {held:,.0f} of {idle_target:,} opened in this run's time budget "
+                f"not tried: this run asked for {idle_target:,} and held {held:,.0f} "
                 f"(RSS {rss:,.0f} MiB; {_fmt(projected)} MiB projected at 10,000)"
             )
         found.append(

@@ -469,6 +469,12 @@ async def idle_connections(
     )
     await ctx.signals.get()
     still_open = sum(1 for r in readers if not r.done())
+    dropped = 0
+    for reader in readers:
+        if reader.done() and not reader.cancelled() and reader.exception() is not None:
+            dropped += 1
+            if len(errors) < 10:
+                errors.append("dropped: " + repr(reader.exception())[:300])
     for task in readers:
         task.cancel()
     for stream in streams:
@@ -484,6 +490,7 @@ async def idle_connections(
         "failed": failed,
         "skipped": skipped,
         "still_open": still_open,
+        "dropped": dropped,
         "long_poll_responses": sum(p.responses for p in polls),
         "errors": errors,
     }
