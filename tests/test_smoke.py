@@ -11,7 +11,8 @@ async def test_register_create_send_sync(client: TestClient) -> None:
     timeline = sync["rooms"]["join"][room_id]["timeline"]["events"]
     assert event_id in [e["event_id"] for e in timeline]
     messages = (
-        await client.get(f"{V3}/rooms/{q(room_id)}/messages", token=bob.access_token,
-                         query={"dir": "b"})
+        await client.get(
+            f"{V3}/rooms/{q(room_id)}/messages", token=bob.access_token, query={"dir": "b"}
+        )
     ).ok()
     assert messages["chunk"][0]["event_id"] == event_id

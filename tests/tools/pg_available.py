@@ -9,8 +9,9 @@ import asyncpg
 
 
 async def _probe(url: str) -> None:
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"),
-                                       timeout=3)
+    connection = await asyncpg.connect(
+        url.replace("postgresql+asyncpg://", "postgresql://"), timeout=3
+    )
     await connection.close()
 
 
