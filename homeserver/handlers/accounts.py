@@ -14,6 +14,7 @@ from homeserver.storage import Storage
 from homeserver.util import now_ms, random_string
 
 MAX_PASSWORD_LENGTH = 512
+USERNAME_TAKEN = "That username is already taken. Please choose another one."
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Accounts:
         validate_localpart(localpart, self._server_name)
         user_id = self.user_id_for(localpart)
         if await self._storage.users.get_user(user_id) is not None:
-            raise MatrixError(400, "M_USER_IN_USE", "That username is already taken. Please choose another one.")
+            raise MatrixError(400, "M_USER_IN_USE", USERNAME_TAKEN)
         return user_id
 
     def check_password_strength(self, password: Any) -> str:
@@ -85,7 +86,7 @@ class Accounts:
             user_id, password_hash, displayname or localpart, is_admin, now_ms()
         )
         if not created:
-            raise MatrixError(400, "M_USER_IN_USE", "That username is already taken. Please choose another one.")
+            raise MatrixError(400, "M_USER_IN_USE", USERNAME_TAKEN)
         return user_id
 
     async def start_session(

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
+from homeserver.handlers.accounts import USERNAME_TAKEN
 from tests.browser.conftest import web_env
 from tests.browser.ui import PASSWORD, Person
 from tests.e2e.conftest import ServerProcess, StartServer, free_port
@@ -76,7 +77,7 @@ def test_sign_in_refresh_and_sign_out(
         ben.open_signup_page()
         ben.screenshot(screenshots, "phone-oauth-signup")
         ben.fill_signup("ana")
-        expect(ben.page.get_by_role("alert")).to_have_text("That username is already taken. Please choose another one.")
+        expect(ben.page.get_by_role("alert")).to_have_text(USERNAME_TAKEN)
         expect(ben.page.get_by_label("Username")).to_have_value("ana")
         ben.screenshot(screenshots, "phone-oauth-signup-taken")
         ben.fill_signup("ben")
