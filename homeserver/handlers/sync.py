@@ -141,9 +141,9 @@ class SyncHandler:
                 for m in await self._storage.events.get_rooms_for_user(requester.user_id, ("join",))
             ]
             if not await self._notifier.wait(requester.user_id, rooms, now, remaining):
-                return await self._next_delta(
-                    requester, since, self.current_token(), sync_filter, max_step
-                )
+                # Nothing for this user happened: the empty delta up to `now`
+                # stands, with no need to compute it again.
+                return result
             # Woken: compute again (it may still be empty: news this user may not see).
 
     async def _next_delta(

@@ -298,7 +298,7 @@ async def test_logout_ends_the_stream(fast_server: ServerProcess) -> None:
         client = await StreamClient.connect(fast_server.base_url, alice.access_token)
         await client.sync()
         ok(await http.post(f"{V3}/logout", json={}, headers=alice.headers))
-        error = await client.expect("error", timeout=5)
+        error = await client.expect("error", timeout=10)
         assert error["errcode"] == "M_UNKNOWN_TOKEN"
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await client.frame()
