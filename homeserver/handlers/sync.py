@@ -196,16 +196,37 @@ class SyncHandler:
 
         joined = [r for r in rows if r.membership == "join"]
         joined_ids = [r.room_id for r in joined]
-        ephemeral = await self._ephemeral(ctx, joined_ids)
-        result.account_data, room_account_data = await self._account_data(ctx, joined)
+        # Since the process started, the notifier knows which rooms changed: no
+        # need to ask the database about the others. News for the user alone
+        # (account data, private receipts) could concern any room: then ask.
+        known = (
+            ctx.since is not None
+            and self._notifier.knows_since(ctx.since)
+            and not self._notifier.user_changed_since(requester.user_id, ctx.since)
+        )
+        changed_rooms = (
+            self._notifier.rooms_changed_since(joined_ids, ctx.since)
+            if known and ctx.since is not None
+            else None
+        )
+        ephemeral = await self._ephemeral(ctx, joined_ids, changed_rooms)
+        if known:
+            room_account_data: dict[str, dict[str, Any]] = {}
+        else:
+            result.account_data, room_account_data = await self._account_data(ctx, joined)
         await self._add_push_rules(ctx, result)
         if ctx.since is None or full_state:
             # full_state: every joined room with all its state, timelines still
             # starting at `since`.
             included = joined
         else:
-            latest = await self._storage.events.get_latest_positions(joined_ids, ctx.since, ctx.now)
-            touched = set(latest) | set(ephemeral) | set(room_account_data) | changed_membership
+            if changed_rooms is None:
+                latest = set(
+                    await self._storage.events.get_latest_positions(joined_ids, ctx.since, ctx.now)
+                )
+            else:
+                latest = changed_rooms
+            touched = latest | set(ephemeral) | set(room_account_data) | changed_membership
             included = [r for r in joined if r.room_id in touched]
         for row in included:
             newly = ctx.since is None or row.room_id in changed_membership
@@ -258,7 +279,7 @@ class SyncHandler:
         return mates
 
     async def _ephemeral(
-        self, ctx: _Context, room_ids: list[str]
+        self, ctx: _Context, room_ids: list[str], changed_rooms: set[str] | None
     ) -> dict[str, list[dict[str, Any]]]:
         """Typing and receipt events per room, new since the token."""
         events: dict[str, list[dict[str, Any]]] = {}
@@ -267,9 +288,10 @@ class SyncHandler:
         if allowed("m.typing", None):
             for room_id, event in self._typing.events_since(room_ids, since_typing).items():
                 events.setdefault(room_id, []).append(event)
-        if allowed("m.receipt", None):
+        receipt_rooms = room_ids if changed_rooms is None else sorted(changed_rooms)
+        if allowed("m.receipt", None) and receipt_rooms:
             receipts = await self._receipts.receipt_events(
-                ctx.requester.user_id, room_ids, ctx.since, ctx.now
+                ctx.requester.user_id, receipt_rooms, ctx.since, ctx.now
             )
             for room_id, event in receipts.items():
                 events.setdefault(room_id, []).append(event)

@@ -35,6 +35,9 @@ class Notifier:
         # is still being written): announced once the stream gets there.
         self._pending: list[tuple[int, str | None, tuple[str, ...]]] = []
         self.closed = False
+        # Every change at a position after this one has been announced here, so
+        # the notifier can answer "what changed since" without the database.
+        self._started_at = positions.current
         positions.add_listener(self._flush)
 
     def close(self) -> None:
@@ -93,6 +96,21 @@ class Notifier:
                 waiter.event.set()
 
     # -- waiting -----------------------------------------------------------------
+
+    def knows_since(self, position: int) -> bool:
+        """Whether every durable change after `position` was announced here."""
+        return position >= self._started_at
+
+    def rooms_changed_since(self, rooms: Iterable[str], position: int) -> set[str]:
+        """Rooms with a durable change (event, receipt) after `position`; only
+        meaningful when `knows_since(position)`."""
+        return {r for r in rooms if r in self._rooms and self._rooms[r].events > position}
+
+    def user_changed_since(self, user_id: str, position: int) -> bool:
+        """Whether something durable concerning only this user (account data,
+        private receipts, membership targeting them) happened after `position`."""
+        known = self._users.get(user_id)
+        return known is not None and known.events > position
 
     def has_news(self, user_id: str, rooms: Iterable[str], since: StreamToken) -> bool:
         user = self._users.get(user_id)

@@ -82,3 +82,21 @@ def test_tokens_round_trip_and_reject_garbage() -> None:
     for bad in ("", "x1", "s", "s-1", "p", "s1_", "s" + "9" * 30):
         with pytest.raises(MatrixError):
             StreamToken.parse(bad)
+
+
+async def test_notifier_knows_what_changed_since_it_started() -> None:
+    positions = StreamPositions(100)
+    notifier = Notifier(positions)
+    assert notifier.knows_since(100) and not notifier.knows_since(99)
+    async with positions.allocate() as in_room:
+        pass
+    notifier.notify_room("!a:x", in_room, extra_users=["@invited:x"])
+    async with positions.allocate() as for_user:
+        pass
+    notifier.notify_users(["@b:x"], for_user)
+    assert notifier.rooms_changed_since(["!a:x", "!b:x"], 100) == {"!a:x"}
+    assert notifier.rooms_changed_since(["!a:x"], in_room) == set()
+    assert notifier.user_changed_since("@b:x", in_room)
+    assert notifier.user_changed_since("@invited:x", 100)
+    assert not notifier.user_changed_since("@b:x", for_user)
+    assert not notifier.user_changed_since("@c:x", 100)
