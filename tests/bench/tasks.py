@@ -433,6 +433,11 @@ async def idle_connections(
 
     deadline = time.monotonic() + budget_seconds
     skipped = 0
+    frames = 0
+
+    def count_frame(_body: dict[str, Any]) -> None:
+        nonlocal frames
+        frames += 1
 
     async def open_one(index: int) -> None:
         nonlocal failed, skipped
@@ -445,7 +450,7 @@ async def idle_connections(
                 if transport == "websocket":
                     stream = await SyncStream.connect(base_url, user, since, set_presence="offline")
                     streams.append(stream)
-                    readers.append(asyncio.create_task(stream.run(lambda _body: None)))
+                    readers.append(asyncio.create_task(stream.run(count_frame)))
                 else:
                     poll = _IdleLongPoll(base_url, user, since, 600_000 + index)
                     await poll.open()
@@ -492,6 +497,7 @@ async def idle_connections(
         "still_open": still_open,
         "dropped": dropped,
         "long_poll_responses": sum(p.responses for p in polls),
+        "sync_frames": frames,
         "errors": errors,
     }
 

@@ -518,7 +518,7 @@ async def presence(bench: Bench, results: Results) -> None:
 
 
 async def settle(
-    server: ServerUnderTest, quiet_percent: float = 10.0, window: float = 0.5, limit: float = 60.0
+    server: ServerUnderTest, quiet_percent: float = 10.0, window: float = 0.5, limit: float = 180.0
 ) -> None:
     """Waits until the server's CPU over `window` s is below `quiet_percent`."""
     deadline = time.monotonic() + limit
@@ -534,7 +534,8 @@ async def _idle_one(
 ) -> Record:
     profile = bench.profile
     since = await fresh_since(server, pop.alice)
-    await asyncio.sleep(1.0)
+    # Whatever the previous step left running (closing connections) ends first.
+    await settle(server)
     rss_before = rss_bytes(server.pid)
     shares = split(range(profile.idle_connections), bench.pool.size)
     opened_events: list[dict[str, Any]] = []
@@ -566,11 +567,13 @@ async def _idle_one(
         for index, share in enumerate(shares)
     ]
     await done.wait()
-    # A long-poll request counts as open once sent; the server may still be
-    # working through the queue of them, so the clock stops when it is quiet.
+    # A long-poll request counts as open once sent, a socket once `ready`; the
+    # server may still be working through the queue of them (first deltas), so
+    # the clock stops when it is quiet.
     await settle(server)
     open_seconds = time.monotonic() - started
     rss_open = rss_bytes(server.pid)
+    bench.log(f"  {server.name}: holding {transport} connections {profile.idle_hold_seconds} s")
     async with bench.meter.measure(server) as usage:
         await asyncio.sleep(profile.idle_hold_seconds)
     for task in tasks:
@@ -584,7 +587,9 @@ async def _idle_one(
         "skipped_for_time": sum(o["skipped"] for o in outs),
         "still_open": sum(o["still_open"] for o in outs),
         "dropped": sum(o["dropped"] for o in outs),
+        # What woke the "idle" connections: responses (long-poll) or frames (socket).
         "long_poll_responses": sum(o["long_poll_responses"] for o in outs),
+        "sync_frames": sum(o["sync_frames"] for o in outs),
         "errors": [e for o in outs for e in o["errors"]][:10],
         "open_seconds": open_seconds,
         "rss_before": rss_before,
