@@ -61,6 +61,10 @@ class PresenceSettings:
     offline_grace_seconds: float = 30.0
     check_interval_seconds: float = 5.0
     persist_interval_seconds: float = 60.0
+    # Changes within this window wake each waiting client once, not once per
+    # change: when many people come online together (the morning, a restart)
+    # a client is woken a few times instead of once per colleague.
+    coalesce_seconds: float = 0.25
 
 
 class PresenceHandler:
@@ -74,6 +78,9 @@ class PresenceHandler:
         self._users: dict[str, _UserPresence] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.changes_announced = 0
+        self._pending_rooms: set[str] = set()
+        self._pending_users: set[str] = set()
+        self._flush_handle: asyncio.TimerHandle | None = None
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -91,6 +98,9 @@ class PresenceHandler:
         ]
 
     async def stop(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -179,10 +189,22 @@ class PresenceHandler:
         self.changes_announced += 1
         rows = await self._storage.events.get_rooms_for_user(user_id, ("join",))
         entry.rooms = frozenset(r.room_id for r in rows)
-        for room_id in entry.rooms:
-            self._notifier.notify_room_ephemeral(room_id, "presence", entry.position)
+        self._pending_rooms.update(entry.rooms)
         # The user's own devices see their presence too.
-        self._notifier.notify_users_ephemeral([user_id], "presence", entry.position)
+        self._pending_users.add(user_id)
+        if self._flush_handle is None:
+            loop = asyncio.get_running_loop()
+            self._flush_handle = loop.call_later(self._settings.coalesce_seconds, self._flush)
+
+    def _flush(self) -> None:
+        """Wakes the waiters of every room and user with presence news, once."""
+        self._flush_handle = None
+        position = self.stream.current
+        rooms, self._pending_rooms = self._pending_rooms, set()
+        users, self._pending_users = self._pending_users, set()
+        for room_id in rooms:
+            self._notifier.notify_room_ephemeral(room_id, "presence", position)
+        self._notifier.notify_users_ephemeral(users, "presence", position)
 
     # -- background ----------------------------------------------------------------
 

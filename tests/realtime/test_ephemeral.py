@@ -240,3 +240,28 @@ async def test_presence_of_new_room_mates_is_sent(client: TestClient) -> None:
     joined = await client.sync(bob, since=first["next_batch"])
     events = [e for e in joined["presence"]["events"] if e["sender"] == alice.user_id]
     assert events and events[0]["content"]["presence"] == "online"
+
+
+async def test_presence_changes_are_coalesced_into_one_wake_up(
+    client: TestClient, monkeypatch: Any
+) -> None:
+    alice = await client.register("alice")
+    room_id = await client.create_room(alice, preset="public_chat")
+    others = [await client.register(f"user{i}") for i in range(5)]
+    for user in others:
+        (await client.join(user, room_id)).ok()
+    server = client.app.extensions["homeserver"]
+    await asyncio.sleep(0.4)  # earlier announcements flushed
+    wakes: list[str] = []
+    original = server.notifier.notify_room_ephemeral
+
+    def counting(room: str, stream: str, position: int) -> None:
+        wakes.append(room)
+        original(room, stream, position)
+
+    monkeypatch.setattr(server.notifier, "notify_room_ephemeral", counting)
+    for user in others:  # five people come online at once
+        await server.presence.active(user.user_id)
+    assert wakes == []  # not yet: changes wait for the coalescing window
+    await asyncio.sleep(0.4)
+    assert wakes.count(room_id) == 1
