@@ -183,6 +183,12 @@ def goals(rows: Sequence[Row], idle_target: int) -> list[Goal]:
         if held >= 10_000:
             met: bool | None = rss < 1024
             detail = f"{held:,.0f} held, RSS {rss:,.0f} MiB"
+        elif idle_target >= 10_000:
+            met = False
+            detail = (
+                f"held {held:,.0f} of {idle_target:,} (the rest failed or were dropped), "
+                f"RSS {rss:,.0f} MiB"
+            )
         else:
             met = None
             detail = (

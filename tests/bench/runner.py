@@ -95,6 +95,7 @@ async def run(options: Options) -> int:
     results: workloads.Results = {}
     failures: list[str] = []
     setup: dict[str, Any] = {}
+    versions: dict[str, str] = {}
     try:
         await pool.start()
         for name in wanted:
@@ -103,6 +104,9 @@ async def run(options: Options) -> int:
             started.append(server)
         await asyncio.gather(*(s.start() for s in started))
         log("servers up: " + ", ".join(f"{s.name} (pid {s.pid})" for s in started))
+        # The code under test is what was there at start (others may commit meanwhile).
+        versions = _versions(started, pg_version)
+        log(f"versions: {versions}")
         pops = await asyncio.gather(*(population.build(s, profile, pool, log) for s in started))
         populations = {s.name: p for s, p in zip(started, pops, strict=True)}
         setup = {name: p.setup_seconds for name, p in populations.items()}
@@ -146,7 +150,7 @@ async def run(options: Options) -> int:
     document = {
         "date": date,
         "machine": the_machine.to_json(),
-        "versions": _versions(started, pg_version),
+        "versions": versions,
         "profile": profile.to_json(),
         "shortfalls": profile.shortfalls(),
         "servers": names,

@@ -119,9 +119,10 @@ class ServerUnderTest(ABC):
         self._spawn()
         await self._wait_ready()
 
-    def _spawn(self) -> None:
-        stdout = (self.log_dir / f"{self.name}.stdout.log").open("wb")
-        stderr = (self.log_dir / f"{self.name}.stderr.log").open("wb")
+    def _spawn(self, *, append: bool = False) -> None:
+        mode = "ab" if append else "wb"
+        stdout = (self.log_dir / f"{self.name}.stdout.log").open(mode)
+        stderr = (self.log_dir / f"{self.name}.stderr.log").open(mode)
         self._logs = [stdout, stderr]
         self.process = subprocess.Popen(
             self.command(),
@@ -148,6 +149,22 @@ class ServerUnderTest(ABC):
                     pass
                 await asyncio.sleep(0.2)
         raise ServerError(f"{self.name} did not answer within {READY_TIMEOUT_SECONDS} s")
+
+    async def restart(self) -> None:
+        """Stops the process and starts it again on the same data: a fresh
+        process, so that memory measured next starts from a clean slate."""
+        process = self.process
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.to_thread(process.wait, STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                await asyncio.to_thread(process.wait, STOP_TIMEOUT_SECONDS)
+        for handle in self._logs:
+            handle.close()
+        self._spawn(append=True)
+        await self._wait_ready()
 
     def log_tail(self, chars: int = 4000) -> str:
         parts = []

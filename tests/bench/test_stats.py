@@ -188,3 +188,20 @@ def test_profiles_name_their_shortfalls() -> None:
     assert any(s.startswith("history_events") for s in FULL.shortfalls())
     assert len(QUICK.shortfalls()) >= len(FULL.shortfalls())
     assert FULL.latency_messages % FULL.latency_rounds == 0
+
+
+def test_idle_goal_fails_when_fewer_than_asked_are_held() -> None:
+    def idle_rows(held: float, rss: float) -> list[report.Row]:
+        return [
+            report.Row("idle/websocket/held", "", "", "", {"ours-postgresql": held}),
+            report.Row("idle/websocket/rss", "", "", "", {"ours-postgresql": rss}),
+        ]
+
+    def met(held: float, rss: float, target: int) -> bool | None:
+        goals = report.goals(idle_rows(held, rss), idle_target=target)
+        return next(g.met for g in goals if "idle sync sockets" in g.name)
+
+    assert met(10_000, 900, 10_000) is True
+    assert met(10_000, 1100, 10_000) is False
+    assert met(7_223, 600, 10_000) is False
+    assert met(2_000, 200, 2_000) is None  # this run did not try 10,000

@@ -533,8 +533,10 @@ async def _idle_one(
     bench: Bench, server: ServerUnderTest, pop: Population, transport: str
 ) -> Record:
     profile = bench.profile
+    # A fresh process: memory freed by earlier work would otherwise be reused
+    # by the connections and hide their cost.
+    await server.restart()
     since = await fresh_since(server, pop.alice)
-    # Whatever the previous step left running (closing connections) ends first.
     await settle(server)
     rss_before = rss_bytes(server.pid)
     shares = split(range(profile.idle_connections), bench.pool.size)
