@@ -178,10 +178,13 @@ def _idle(variant: str, name: str) -> list[RowSpec]:
     key = f"idle/{variant}"
 
     def per_connection(r: Record) -> float:
-        return float(r["rss_open"] - r["rss_before"]) / max(1, int(r["opened"]))
+        """The slope from the first tenth of the connections to all of them."""
+        later = int(r["opened"]) - int(r["opened_first"])
+        return float(r["rss_open"] - r["rss_warm"]) / max(1, later)
 
     def projected(r: Record) -> float:
-        return (float(r["rss_before"]) + 10_000 * per_connection(r)) / 2**20
+        more = 10_000 - int(r["opened_first"])
+        return (float(r["rss_warm"]) + more * per_connection(r)) / 2**20
 
     return [
         RowSpec(key, f"{key}/held", f"idle {name} connections held", "", "higher",
