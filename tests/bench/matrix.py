@@ -12,6 +12,8 @@ from urllib.parse import quote
 import httpx
 import orjson
 
+from tests.bench.rawhttp import RawConnection
+
 V3 = "/_matrix/client/v3"
 PASSWORD = "bench password 1"
 # The same inline filter for every server: timelines long enough that nothing
@@ -96,6 +98,16 @@ async def send_text(
     url = f"{V3}/rooms/{q(room_id)}/send/m.room.message/{q(txn or next_txn())}"
     data = ok(await http.put(url, json={"msgtype": "m.text", "body": text}, headers=user.headers))
     return str(data["event_id"])
+
+
+async def send_text_raw(conn: RawConnection, user: User, room_id: str, text: str) -> str:
+    """`send_text` over the bench's light client (see rawhttp.py)."""
+    url = f"{V3}/rooms/{q(room_id)}/send/m.room.message/{q(next_txn())}"
+    body = orjson.dumps({"msgtype": "m.text", "body": text})
+    status, data = await conn.request("PUT", url, user.access_token, body)
+    if status != 200:
+        raise ApiError(f"PUT {url} -> {status}: {data[:500]!r}")
+    return str(orjson.loads(data)["event_id"])
 
 
 async def sync(

@@ -22,6 +22,7 @@ ISSUE_COUNTS: dict[str, int] = {
     "sync_rooms": 50,
     "sync_room_events": 100,
     "idle_connections": 10_000,
+    "idle_longpoll_connections": 10_000,
 }
 
 
@@ -50,9 +51,12 @@ class Profile:
     sync_rooms: int
     sync_room_events: int
     sync_repeats: int
-    # 6. idle connections per process.
+    # 6. idle connections per process: WebSocket streams, long-poll /syncs.
     #    Opening stops at the budget; only servers on these databases are tried.
     idle_connections: int
+    idle_longpoll_connections: int
+    # handshakes in flight per client process while opening
+    idle_open_concurrency: int
     idle_open_budget_seconds: float
     idle_hold_seconds: float
     idle_databases: tuple[str, ...]
@@ -82,24 +86,26 @@ class Profile:
 
 FULL = Profile(
     name="full",
-    latency_messages=200,
+    latency_messages=500,
     latency_rounds=4,
     latency_variants=("longpoll", "websocket"),
     senders=10,
     throughput_seconds=3.0,
     throughput_rounds=2,
-    fanout_members=100,
-    fanout_messages=6,
+    fanout_members=200,
+    fanout_messages=20,
     fanout_rounds=2,
-    history_events=1_000,
+    history_events=10_000,
     history_page=50,
     history_pages_timed=5,
     sync_rooms=50,
     sync_room_events=10,
     sync_repeats=5,
-    idle_connections=2_000,
-    idle_open_budget_seconds=40.0,
-    idle_hold_seconds=5.0,
+    idle_connections=10_000,
+    idle_longpoll_connections=2_000,
+    idle_open_concurrency=32,
+    idle_open_budget_seconds=100.0,
+    idle_hold_seconds=20.0,
     idle_databases=("postgresql",),
     idle_users=50,
     presence_listeners=50,
@@ -127,6 +133,8 @@ QUICK = Profile(
     sync_room_events=5,
     sync_repeats=3,
     idle_connections=300,
+    idle_longpoll_connections=300,
+    idle_open_concurrency=16,
     idle_open_budget_seconds=15.0,
     idle_hold_seconds=2.0,
     idle_databases=("postgresql",),
@@ -153,6 +161,7 @@ ISSUE = replace(
     history_pages_timed=10,
     sync_room_events=100,
     idle_connections=10_000,
+    idle_longpoll_connections=10_000,
     idle_open_budget_seconds=900.0,
     idle_hold_seconds=10.0,
     idle_users=100,

@@ -174,6 +174,13 @@ def _sync_and_presence() -> list[RowSpec]:
     ]  # fmt: skip
 
 
+def idle_cpu_per_minute(r: Record) -> float:
+    """Server CPU milliseconds per held connection per minute of holding."""
+    usage = r["hold_usage"]
+    held = max(1, int(r["still_open"]))
+    return 1000 * 60 * float(usage["server_total_cpu"]) / float(usage["wall"]) / held
+
+
 def _idle(variant: str, name: str) -> list[RowSpec]:
     key = f"idle/{variant}"
 
@@ -202,6 +209,9 @@ def _idle(variant: str, name: str) -> list[RowSpec]:
                     100 * r["hold_usage"]["server_total_cpu"] / r["hold_usage"]["wall"]
                     for r in rs
                 )),
+        RowSpec(key, f"{key}/idle-cpu-per-conn",
+                f"server CPU (with its DB) per idle {name} connection per minute", "ms", "lower",
+                lambda rs: median_of(idle_cpu_per_minute(r) for r in rs)),
         RowSpec(key, f"{key}/open-rate", f"{name} connections opened per second", "/s",
                 "higher", lambda rs: median_of(r["opened"] / r["open_seconds"] for r in rs)),
     ]  # fmt: skip

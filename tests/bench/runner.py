@@ -84,8 +84,9 @@ async def run(options: Options) -> int:
     if any(s.startswith("synapse") for s in wanted) and not servers.synapse_installed():
         log(f"SKIPPED Synapse: not installed in {servers.BENCH_VENV} (make bench installs it)")
         wanted = [s for s in wanted if not s.startswith("synapse")]
-    if profile.idle_connections * 1.1 + 200 > fd_limit:
-        log(f"note: open-files limit {fd_limit} may not allow {profile.idle_connections} sockets")
+    most_idle = max(profile.idle_connections, profile.idle_longpoll_connections)
+    if most_idle * 1.1 + 200 > fd_limit:
+        log(f"note: open-files limit {fd_limit} may not allow {most_idle} sockets")
 
     postmaster = await postgres.postmaster_pid() if pg_ok else None
     pg_version = await postgres.server_version() if pg_ok else None

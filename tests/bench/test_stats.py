@@ -185,7 +185,8 @@ def test_parse_status_rss() -> None:
 
 
 def test_profiles_name_their_shortfalls() -> None:
-    assert any(s.startswith("history_events") for s in FULL.shortfalls())
+    assert any(s.startswith("history_events") for s in QUICK.shortfalls())
+    assert not any(s.startswith("history_events") for s in FULL.shortfalls())
     assert len(QUICK.shortfalls()) >= len(FULL.shortfalls())
     assert FULL.latency_messages % FULL.latency_rounds == 0
 
@@ -205,3 +206,11 @@ def test_idle_goal_fails_when_fewer_than_asked_are_held() -> None:
     assert met(10_000, 1100, 10_000) is False
     assert met(7_223, 600, 10_000) is False
     assert met(2_000, 200, 2_000) is None  # this run did not try 10,000
+
+
+def test_idle_cpu_is_per_held_connection_per_minute() -> None:
+    # 0.6 s of server CPU over 20 s of holding 1,000 connections:
+    # 0.03 s/s over 1,000 = 30 µs per connection per second = 1.8 ms a minute.
+    record = {"still_open": 1_000, "hold_usage": {"server_total_cpu": 0.6, "wall": 20.0}}
+    assert rows.idle_cpu_per_minute(record) == pytest.approx(1.8)
+    assert FULL.idle_connections == 10_000  # the full profile tries the goal's count

@@ -60,12 +60,14 @@ def _users(users: Sequence[matrix.User]) -> list[dict[str, str]]:
     return [asdict(u) for u in users]
 
 
-async def fresh_since(server: ServerUnderTest, user: matrix.User) -> str:
+async def fresh_since(
+    server: ServerUnderTest, user: matrix.User, set_presence: str | None = None
+) -> str:
     """A current sync token (stream positions are server-wide, so any user's
     token serves every listener that starts from now)."""
     async with matrix.new_client(server.base_url, 1) as http:
-        body = await matrix.sync(http, user, None, 0)
-        body = await matrix.sync(http, user, body["next_batch"], 0)
+        body = await matrix.sync(http, user, None, 0, set_presence=set_presence)
+        body = await matrix.sync(http, user, body["next_batch"], 0, set_presence=set_presence)
     return str(body["next_batch"])
 
 
@@ -558,9 +560,9 @@ async def _open_idle(
                 "since": since,
                 "count": len(share),
                 "transport": transport,
-                # A steady ramp, not a reconnection storm: 8 handshakes in
-                # flight per client process.
-                "concurrency": 8,
+                # A steady ramp, not a reconnection storm: a bounded number of
+                # handshakes in flight per client process.
+                "concurrency": bench.profile.idle_open_concurrency,
                 "budget_seconds": budget,
             },
             worker=index,
@@ -576,6 +578,12 @@ async def _open_idle(
     return tasks
 
 
+def idle_target(profile: Profile, transport: str) -> int:
+    if transport == "websocket":
+        return profile.idle_connections
+    return profile.idle_longpoll_connections
+
+
 async def _idle_one(
     bench: Bench, server: ServerUnderTest, pop: Population, transport: str
 ) -> Record:
@@ -584,17 +592,20 @@ async def _idle_one(
     (imports, caches, pools), and memory freed by earlier workloads is not
     there to be reused."""
     profile = bench.profile
+    target = idle_target(profile, transport)
     await server.restart()
-    since = await fresh_since(server, pop.alice)
+    # Offline: the user coming online after the restart would wake every
+    # idle connection (they share a room) as they open.
+    since = await fresh_since(server, pop.alice, set_presence="offline")
     await settle(server)
     rss_fresh = rss_bytes(server.pid)
-    first = max(1, profile.idle_connections // 10)
+    first = max(1, target // 10)
     started = time.monotonic()
     budget = profile.idle_open_budget_seconds
     tasks = await _open_idle(bench, server, pop, transport, since, first, budget)
     rss_warm = rss_bytes(server.pid)
     budget = max(1.0, budget - (time.monotonic() - started))
-    rest = profile.idle_connections - first
+    rest = target - first
     tasks += await _open_idle(bench, server, pop, transport, since, rest, budget)
     open_seconds = time.monotonic() - started
     rss_open = rss_bytes(server.pid)
@@ -608,7 +619,7 @@ async def _idle_one(
     opened_first = sum(o["opened"] for o in outs[:shares])
     await asyncio.sleep(1.0)
     return {
-        "target": profile.idle_connections,
+        "target": target,
         "opened": sum(o["opened"] for o in outs),
         "opened_first": opened_first,
         "failed": sum(o["failed"] for o in outs),
