@@ -391,6 +391,9 @@ def run_push(
     ana.page.emulate_media(color_scheme="light")
     ana.close_settings()
     ana.open_room("ben")
+    # Opening the room sends a focus frame; let it reach the server before the
+    # message does (the push worker now decides within milliseconds of a send).
+    set_unfocused(ana.page, False)
 
     # On screen and focused: no push. In the background: exactly one.
     ben.send("Seen on screen")
