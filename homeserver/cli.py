@@ -7,8 +7,9 @@ import asyncio
 import getpass
 import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeserver.config import CONFIG_FILE_NAME, Config, ConfigError, load_config
 from homeserver.logging_setup import configure_logging
@@ -42,7 +43,18 @@ def run(config: Config) -> None:
         f"(server name {config.server_name}, data in {config.data_dir})",
         flush=True,
     )
-    asyncio.run(_serve(app, hyper))
+    _run_loop(_serve(app, hyper))
+
+
+def _run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Runs on uvloop where it is installed (Linux, macOS): the same asyncio
+    programming model with the event loop and socket handling in C."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    uvloop.run(main)
 
 
 async def _serve(app: Quart, hyper: HypercornConfig) -> None:

@@ -24,6 +24,7 @@ from homeserver.handlers.presence import PresenceHandler, PresenceSettings
 from homeserver.handlers.profile import Profiles
 from homeserver.handlers.push_actions import PushActions
 from homeserver.handlers.receipts import ReceiptHandler
+from homeserver.handlers.recent_events import RecentEvents
 from homeserver.handlers.room_creation import RoomCreation
 from homeserver.handlers.room_state import RoomState
 from homeserver.handlers.serialize import EventSerializer
@@ -31,6 +32,8 @@ from homeserver.handlers.sync import SyncHandler
 from homeserver.handlers.tokens import TokenService
 from homeserver.handlers.typing import TypingHandler
 from homeserver.handlers.uia import UserInteractiveAuth
+from homeserver.handlers.unread_cache import UnreadCache
+from homeserver.handlers.user_rooms import UserRooms
 from homeserver.handlers.visibility import Visibility
 from homeserver.oauth.housekeeping import Housekeeping
 from homeserver.oauth.service import OAuthService
@@ -84,7 +87,14 @@ class HomeServer:
         self.presence = PresenceHandler(storage, self.notifier, presence_settings)
         self.sender.add_listener(self._after_event)
         self.sender.add_listener(self.push.dispatcher.enqueue)
-        self.membership = Membership(storage, self.sender, self.server_name)
+        self.user_rooms = UserRooms(storage, self.notifier)
+        self.recent_events = RecentEvents(storage, self.notifier)
+        self.unread = UnreadCache(
+            storage, self.notifier, self.positions, self.sender.last_committed
+        )
+        self.sender.add_commit_listener(self.unread.on_committed)
+        self.sender.add_commit_listener(self.recent_events.on_committed)
+        self.membership = Membership(storage, self.sender, self.server_name, self.user_rooms)
         self.rooms = RoomCreation(storage, self.sender, self.membership, self.server_name)
         self.room_state = RoomState(storage)
         self.visibility = Visibility(storage)
@@ -101,6 +111,9 @@ class HomeServer:
             self.receipts,
             self.presence,
             self.push.rules.effective,
+            self.user_rooms,
+            self.recent_events,
+            self.unread,
         )
         self.profiles = Profiles(storage, self.sender)
         self.directory = Directory(storage, self.server_name)
@@ -171,4 +184,5 @@ class HomeServer:
         await self.oauth_housekeeping.stop()
         self.oauth.close()
         await self.presence.stop()
+        await self.sender.drain()
         await self.storage.close()

@@ -35,6 +35,9 @@ async def send_client_event(
     server.send_limiter.check(f"user:{requester.user_id}")
     if event_type in STATE_ONLY_TYPES:
         raise forbidden(f"{event_type} must be sent as a state event")
+    # Sending is activity. Marked first, so that a sender coming back online is
+    # announced before the message, and the syncs it wakes carry both at once.
+    await server.presence.active(requester.user_id)
     sent = await server.sender.send(
         room_id,
         requester.user_id,

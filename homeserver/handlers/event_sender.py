@@ -2,16 +2,18 @@
 
 Every event a local user causes goes through `EventSender.send`: it builds the
 event on the room's current forward extremities, checks the room version 11
-authorization rules against the current state, hashes and signs it, persists it
-with its edges and state changes in one transaction, and wakes the notifier.
-A per-room lock serialises building so that each event extends the last."""
+authorization rules against the current state, hashes and signs it, hands it to
+the persister (which commits concurrent events together, with their edges and
+state changes), and once it is committed wakes the notifier. A per-room lock
+serialises building so that each event extends the last; it is released before
+the commit, so the next event of the room is built while this one is written."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +30,13 @@ from homeserver.events import (
     hash_and_sign_event,
     redact_event,
 )
+from homeserver.handlers.event_persister import EventPersister
 from homeserver.handlers.keys import ServerKeys
 from homeserver.handlers.push_actions import PushActions, may_notify
-from homeserver.handlers.room_cache import RoomCache
+from homeserver.handlers.room_cache import CachedRoom, RoomCache
 from homeserver.storage import Storage
-from homeserver.storage.events import NewRoom, StoredEvent, TxnRecord
+from homeserver.storage.events import NewRoom, PendingEvent, StoredEvent, TxnRecord
+from homeserver.storage.receipts import PushAction
 from homeserver.streams.notifier import Notifier
 from homeserver.streams.positions import StreamPositions
 from homeserver.util import now_ms
@@ -41,6 +45,9 @@ logger = logging.getLogger(__name__)
 
 MAX_PREV_EVENTS = 10
 MAX_EVENT_BYTES = 65_536
+# Building starts again if the room's cached state was dropped meanwhile (an
+# earlier event of the room failed to persist); this many times at most.
+MAX_BUILD_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -67,11 +74,53 @@ class EventSender:
         self._push_actions = push_actions
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._rooms = RoomCache(storage)
+        self._persister = EventPersister(
+            storage, positions, self._announce_committed, self._forget_rooms
+        )
+        self._commit_listeners: list[Callable[[PendingEvent, int], None]] = []
+        # Each room's newest committed event since the process started; older
+        # events are all at or below the position it started from.
+        self._started_at = positions.current
+        self._last_committed: dict[str, int] = {}
+        self._txns_in_flight: dict[tuple[str, str, str], asyncio.Future[SentEvent]] = {}
         self._listeners: list[Callable[[dict[str, Any]], Awaitable[None]]] = []
 
     def add_listener(self, listener: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
         """`listener(event)` runs after each event is persisted and announced."""
         self._listeners.append(listener)
+
+    def add_commit_listener(self, listener: Callable[[PendingEvent, int], None]) -> None:
+        """`listener(committed, previous)` runs for each event as soon as it is
+        committed, in stream order and before its position is readable: the
+        place to keep in-memory views of the rooms current. `previous` is the
+        position of the room's event before it (every event of the room up to
+        there has been through the listener). It must not block or fail."""
+        self._commit_listeners.append(listener)
+
+    def last_committed(self, room_id: str) -> int:
+        """The position of the room's newest committed event (at most the
+        position the process started from, if none since)."""
+        return self._last_committed.get(room_id, self._started_at)
+
+    def _announce_committed(self, committed: Sequence[PendingEvent]) -> None:
+        for pending in committed:
+            previous = self.last_committed(pending.room_id)
+            self._last_committed[pending.room_id] = pending.stream_ordering
+            for listener in self._commit_listeners:
+                listener(pending, previous)
+            event = pending.event
+            state_key = pending.state_key
+            extra_users = [state_key] if event["type"] == "m.room.member" and state_key else []
+            self._notifier.notify_room(pending.room_id, pending.stream_ordering, extra_users)
+
+    async def drain(self) -> None:
+        """Returns once every event handed to the persister is committed or
+        has failed (before shutting down the database)."""
+        await self._persister.drain()
+
+    def _forget_rooms(self, room_ids: set[str]) -> None:
+        for room_id in room_ids:
+            self._rooms.forget(room_id)
 
     def _room_lock(self, room_id: str) -> asyncio.Lock:
         lock = self._locks.get(room_id)
@@ -95,28 +144,23 @@ class EventSender:
             canonical_json(content)
         except ValueError as exc:
             raise MatrixError(400, "M_BAD_JSON", f"Event content is not valid: {exc}") from exc
-        if txn is not None:
-            existing = await self._storage.events.get_event_id_for_txn(
-                sender, txn.device_id, txn.txn_id
-            )
-            if existing is not None:
-                return SentEvent(existing, None)
+        if txn is None:
+            return await self._send(room_id, sender, event_type, content, state_key, None, new_room)
+        key = (sender, txn.device_id, txn.txn_id)
+        same = self._txns_in_flight.get(key)
+        if same is not None:
+            # The same request twice at once: both get the one event.
+            return SentEvent((await asyncio.shield(same)).event_id, None)
+        sending = asyncio.ensure_future(
+            self._send(room_id, sender, event_type, content, state_key, txn, new_room)
+        )
+        self._txns_in_flight[key] = sending
         try:
-            async with self._room_lock(room_id):
-                return await self._build_and_persist(
-                    room_id, sender, event_type, content, state_key, txn, new_room
-                )
-        except IntegrityError:
-            # Two requests raced with the same transaction id: the other won.
-            if txn is not None:
-                existing = await self._storage.events.get_event_id_for_txn(
-                    sender, txn.device_id, txn.txn_id
-                )
-                if existing is not None:
-                    return SentEvent(existing, None)
-            raise
+            return await sending
+        finally:
+            del self._txns_in_flight[key]
 
-    async def _build_and_persist(
+    async def _send(
         self,
         room_id: str,
         sender: str,
@@ -126,6 +170,95 @@ class EventSender:
         txn: TxnRecord | None,
         new_room: NewRoom | None,
     ) -> SentEvent:
+        if txn is not None:
+            existing = await self._storage.events.get_event_id_for_txn(
+                sender, txn.device_id, txn.txn_id
+            )
+            if existing is not None:
+                return SentEvent(existing, None)
+        try:
+            async with self._room_lock(room_id):
+                event, committed = await self._build_and_submit(
+                    room_id, sender, event_type, content, state_key, txn, new_room
+                )
+            position = await committed
+        except IntegrityError:
+            # Two requests raced with the same transaction id: the other won.
+            if txn is not None:
+                existing = await self._storage.events.get_event_id_for_txn(
+                    sender, txn.device_id, txn.txn_id
+                )
+                if existing is not None:
+                    return SentEvent(existing, None)
+            raise
+        for listener in self._listeners:
+            try:
+                await listener(event)
+            except Exception:
+                logger.exception("event listener failed", extra={"event_id": event["event_id"]})
+        return SentEvent(event["event_id"], position)
+
+    async def _build_and_submit(
+        self,
+        room_id: str,
+        sender: str,
+        event_type: str,
+        content: dict[str, Any],
+        state_key: str | None,
+        txn: TxnRecord | None,
+        new_room: NewRoom | None,
+    ) -> tuple[dict[str, Any], Awaitable[int]]:
+        """Builds the event on the room's cached state and queues it to be
+        written; returns it and what completes (with its stream position) once
+        it is committed."""
+        for _ in range(MAX_BUILD_ATTEMPTS):
+            room = self._rooms.new_room(room_id) if new_room is not None else None
+            room = room or await self._rooms.get(room_id)
+            if room is None:
+                # The same answer as for a room one is not in: existence does not leak.
+                raise forbidden("You are not a member of this room")
+            built = await self._build(
+                room, room_id, sender, event_type, content, state_key, new_room is None
+            )
+            if self._rooms.peek(room_id) is not room:
+                continue
+            event, redacted_target, actions = built
+            replaced = room.state.get((event_type, state_key)) if state_key is not None else None
+            position = self._positions.reserve()
+            self._rooms.apply(room, event, redacted_target)
+            room.in_flight += 1
+            done = self._persister.submit(
+                PendingEvent(
+                    event,
+                    position,
+                    replaces_state=replaced["event_id"] if replaced else None,
+                    txn=txn,
+                    new_room=new_room,
+                    redacted_target=redacted_target,
+                    push_actions=tuple(actions),
+                )
+            )
+            return event, self._committed(room, done, position)
+        raise MatrixError(503, "M_UNKNOWN", "The room is busy; try again")
+
+    @staticmethod
+    async def _committed(room: CachedRoom, done: Awaitable[None], position: int) -> int:
+        try:
+            await done
+        finally:
+            room.in_flight -= 1
+        return position
+
+    async def _build(
+        self,
+        room: CachedRoom,
+        room_id: str,
+        sender: str,
+        event_type: str,
+        content: dict[str, Any],
+        state_key: str | None,
+        with_push_actions: bool,
+    ) -> tuple[dict[str, Any], dict[str, Any] | None, list[PushAction]]:
         event: dict[str, Any] = {
             "room_id": room_id,
             "sender": sender,
@@ -135,14 +268,7 @@ class EventSender:
         }
         if state_key is not None:
             event["state_key"] = state_key
-
-        room = self._rooms.new_room(room_id) if new_room is not None else None
-        room = room or await self._rooms.get(room_id)
-        if room is None:
-            # The same answer as for a room one is not in: existence does not leak.
-            raise forbidden("You are not a member of this room")
         state = room.state
-
         auth_keys = auth_types_for_event(event)
         auth_state = {key: state[key] for key in auth_keys if key in state}
         event["auth_events"] = sorted(e["event_id"] for e in auth_state.values())
@@ -163,29 +289,10 @@ class EventSender:
         if len(canonical_json(event)) > MAX_EVENT_BYTES:
             raise MatrixError(413, "M_TOO_LARGE", "Event is larger than 64 KiB")
 
-        replaced = state.get((event_type, state_key)) if state_key is not None else None
-        actions = []
-        if new_room is None and may_notify(event):
+        actions: list[PushAction] = []
+        if with_push_actions and may_notify(event):
             actions = await self._push_actions.for_event(event, room.joined_members(), auth_state)
-        async with self._positions.allocate() as position:
-            await self._storage.events.persist_event(
-                event,
-                position,
-                replaces_state=replaced["event_id"] if replaced else None,
-                txn=txn,
-                new_room=new_room,
-                redacted_target=redacted_target,
-                push_actions=actions,
-            )
-        self._rooms.after_persist(room, event, redacted_target)
-        extra_users = [state_key] if event_type == "m.room.member" and state_key else []
-        self._notifier.notify_room(room_id, position, extra_users)
-        for listener in self._listeners:
-            try:
-                await listener(event)
-            except Exception:
-                logger.exception("event listener failed", extra={"event_id": event["event_id"]})
-        return SentEvent(event["event_id"], position)
+        return event, redacted_target, actions
 
     async def _redaction_target(
         self, event: dict[str, Any], auth_state: dict[tuple[str, str], dict[str, Any]]

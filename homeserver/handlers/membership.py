@@ -7,12 +7,16 @@ from typing import Any
 from homeserver.errors import MatrixError, forbidden, not_found
 from homeserver.handlers.event_sender import EventSender, SentEvent
 from homeserver.handlers.identifiers import is_room_id, parse_alias, parse_user_id
+from homeserver.handlers.user_rooms import UserRooms
 from homeserver.storage import Storage
 
 
 class Membership:
-    def __init__(self, storage: Storage, sender: EventSender, server_name: str) -> None:
+    def __init__(
+        self, storage: Storage, sender: EventSender, server_name: str, user_rooms: UserRooms
+    ) -> None:
         self._storage = storage
+        self._user_rooms = user_rooms
         self._sender = sender
         self._server_name = server_name
 
@@ -102,7 +106,7 @@ class Membership:
             raise not_found("You have never been in this room")
         if current.membership in ("join", "invite"):
             raise MatrixError(400, "M_UNKNOWN", "Leave the room before forgetting it")
-        await self._storage.events.forget_room(room_id, user_id)
+        await self._user_rooms.forget_room(room_id, user_id)
 
     async def _set(
         self, room_id: str, sender: str, target: str, membership: str, reason: str | None

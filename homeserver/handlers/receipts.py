@@ -51,10 +51,7 @@ class ReceiptHandler:
                     room_id, receipt_type, user_id, event_id, event_position, now_ms(), position
                 )
             )
-        if receipt_type == PRIVATE:
-            self._notifier.notify_users([user_id], position)
-        else:
-            self._notifier.notify_room(room_id, position)
+        self._notifier.notify_receipt(room_id, user_id, position, private=receipt_type == PRIVATE)
 
     async def set_fully_read(self, room_id: str, user_id: str, event_id: str) -> None:
         await self._event_position(room_id, user_id, event_id)

@@ -1,6 +1,9 @@
 """Each active room's current state and forward extremities, in memory, so that
 sending an event costs no reads: the event sender (the rooms' only writer in
-this process, under its per-room lock) keeps it current after each write.
+this process, under its per-room lock) keeps it current as it builds each
+event, before the event is committed (see `event_persister.py`). A room with
+events still on their way to the database is never evicted, and a room whose
+chain of events failed to persist is dropped, to be reloaded from the database.
 
 With several writer processes this cache must be invalidated across them;
 until then one process owns all writes."""
@@ -21,14 +24,24 @@ DEFAULT_MAX_ROOMS = 1000
 class CachedRoom:
     state: dict[StateKey, dict[str, Any]] = field(default_factory=dict)
     extremities: list[tuple[str, int]] = field(default_factory=list)
+    # Events built on this state that are not committed yet.
+    in_flight: int = 0
+    _joined: dict[str, dict[str, Any]] | None = None
 
     def joined_members(self) -> dict[str, dict[str, Any]]:
-        """The m.room.member content of each joined user."""
-        return {
-            state_key: event["content"]
-            for (event_type, state_key), event in self.state.items()
-            if event_type == "m.room.member" and event["content"].get("membership") == "join"
-        }
+        """The m.room.member content of each joined user (do not modify)."""
+        if self._joined is None:
+            self._joined = {
+                state_key: event["content"]
+                for (event_type, state_key), event in self.state.items()
+                if event_type == "m.room.member" and event["content"].get("membership") == "join"
+            }
+        return self._joined
+
+    def set_state(self, key: StateKey, event: dict[str, Any]) -> None:
+        self.state[key] = event
+        if key[0] == "m.room.member":
+            self._joined = None
 
 
 class RoomCache:
@@ -58,7 +71,10 @@ class RoomCache:
         self._put(room_id, room)
         return room
 
-    def after_persist(
+    def peek(self, room_id: str) -> CachedRoom | None:
+        return self._rooms.get(room_id)
+
+    def apply(
         self, room: CachedRoom, event: dict[str, Any], redacted: dict[str, Any] | None = None
     ) -> None:
         """`event` is now the room's only forward extremity (and, if it is a state
@@ -66,12 +82,12 @@ class RoomCache:
         the event a redaction targeted, which replaces it if it is current state."""
         state_key = event.get("state_key")
         if state_key is not None:
-            room.state[(event["type"], state_key)] = event
+            room.set_state((event["type"], state_key), event)
         if redacted is not None and redacted.get("state_key") is not None:
             key = (redacted["type"], redacted["state_key"])
             current = room.state.get(key)
             if current is not None and current["event_id"] == redacted["event_id"]:
-                room.state[key] = redacted
+                room.set_state(key, redacted)
         room.extremities = [(event["event_id"], int(event["depth"]))]
 
     def forget(self, room_id: str) -> None:
@@ -79,5 +95,8 @@ class RoomCache:
 
     def _put(self, room_id: str, room: CachedRoom) -> None:
         self._rooms[room_id] = room
-        while len(self._rooms) > self._max_rooms:
-            self._rooms.popitem(last=False)
+        excess = len(self._rooms) - self._max_rooms
+        if excess > 0:
+            idle = [key for key, cached in self._rooms.items() if cached.in_flight == 0]
+            for key in idle[:excess]:
+                del self._rooms[key]

@@ -5,6 +5,7 @@ and the WebSocket stream will call it too, so both transports agree."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -13,10 +14,13 @@ from typing import Any
 from homeserver.handlers.filters import SyncFilter
 from homeserver.handlers.presence import PresenceHandler
 from homeserver.handlers.receipts import ReceiptHandler
+from homeserver.handlers.recent_events import RecentEvents
 from homeserver.handlers.room_state import RoomState
 from homeserver.handlers.serialize import EventSerializer
 from homeserver.handlers.tokens import Requester
 from homeserver.handlers.typing import TypingHandler
+from homeserver.handlers.unread_cache import UnreadCache
+from homeserver.handlers.user_rooms import UserRooms
 from homeserver.handlers.visibility import RoomView, Visibility
 from homeserver.storage import Storage
 from homeserver.storage.events import MembershipRow, StoredEvent
@@ -34,6 +38,11 @@ STRIPPED_STATE_TYPES = (
     "m.room.encryption",
 )
 MAX_TIMEOUT_MS = 60_000
+# More users with new presence than this are checked against the user's rooms
+# in one query rather than one by one in the memberships cache.
+MAX_PRESENCE_LOOKUPS = 20
+# Deltas computed at once (each holds up to two database connections).
+CONCURRENT_COMPUTES = 16
 # Hidden or filtered events can make a timeline scan long; stop after this many batches.
 MAX_TIMELINE_SCANS = 20
 
@@ -86,6 +95,9 @@ class SyncHandler:
         receipts: ReceiptHandler,
         presence: PresenceHandler,
         push_rules: Callable[[str], Awaitable[dict[str, Any]]],
+        user_rooms: UserRooms,
+        recent_events: RecentEvents,
+        unread: UnreadCache,
     ) -> None:
         self._storage = storage
         self._positions = positions
@@ -97,6 +109,10 @@ class SyncHandler:
         self._receipts = receipts
         self._presence = presence
         self._push_rules = push_rules
+        self._user_rooms = user_rooms
+        self._recent_events = recent_events
+        self._unread = unread
+        self._compute_gate = asyncio.Semaphore(CONCURRENT_COMPUTES)
 
     def current_token(self) -> StreamToken:
         return StreamToken(
@@ -129,22 +145,34 @@ class SyncHandler:
             )
         while True:
             now = self.current_token()
-            result = await self._next_delta(requester, since, now, sync_filter, max_step)
-            if not result.is_empty():
-                return result
-            since = result.next_batch
+            rooms = [m.room_id for m in await self._user_rooms.rooms_for_user(requester.user_id)]
+            if self._nothing_since(requester.user_id, rooms, since):
+                # A long poll that comes back for more: nothing to compute.
+                result = SyncResult(next_batch=now)
+            else:
+                result = await self._next_delta(requester, since, now, sync_filter, max_step)
+                if not result.is_empty():
+                    return result
+                since = result.next_batch
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return result
-            rooms = [
-                m.room_id
-                for m in await self._storage.events.get_rooms_for_user(requester.user_id, ("join",))
-            ]
             if not await self._notifier.wait(requester.user_id, rooms, now, remaining):
                 # Nothing for this user happened: the empty delta up to `now`
                 # stands, with no need to compute it again.
                 return result
             # Woken: compute again (it may still be empty: news this user may not see).
+
+    def _nothing_since(self, user_id: str, rooms: list[str], since: StreamToken) -> bool:
+        """Whether the notifier vouches that nothing this user could see has
+        happened after `since` (every change is announced there, so an empty
+        delta need not be computed to know it is empty)."""
+        notifier = self._notifier
+        return (
+            notifier.knows_since(since.events)
+            and notifier.settled()
+            and not notifier.has_news(user_id, rooms, since)
+        )
 
     async def _next_delta(
         self,
@@ -174,6 +202,22 @@ class SyncHandler:
         *,
         full_state: bool = False,
     ) -> SyncResult:
+        """The delta from `since` to `now`. When one change wakes thousands of
+        waiting clients, at most `CONCURRENT_COMPUTES` are computed at a time
+        and the rest queue here in memory, rather than on the database's
+        connection pool, where they would time out."""
+        async with self._compute_gate:
+            return await self._compute(requester, since, now, sync_filter, full_state=full_state)
+
+    async def _compute(
+        self,
+        requester: Requester,
+        since: StreamToken | None,
+        now: StreamToken,
+        sync_filter: SyncFilter,
+        *,
+        full_state: bool = False,
+    ) -> SyncResult:
         ctx = _Context(
             requester,
             None if since is None else min(since.events, now.events),
@@ -184,7 +228,7 @@ class SyncHandler:
             full_state,
         )
         result = SyncResult(next_batch=now)
-        rows = await self._storage.events.get_rooms_for_user(
+        rows = await self._user_rooms.rooms_for_user(
             requester.user_id, ("join", "invite", "leave", "ban")
         )
         # Rows changed after `now` are left for the next sync.
@@ -202,6 +246,7 @@ class SyncHandler:
         known = (
             ctx.since is not None
             and self._notifier.knows_since(ctx.since)
+            and self._notifier.settled(ctx.now)
             and not self._notifier.user_changed_since(requester.user_id, ctx.since)
         )
         changed_rooms = (
@@ -209,7 +254,13 @@ class SyncHandler:
             if known and ctx.since is not None
             else None
         )
-        ephemeral = await self._ephemeral(ctx, joined_ids, changed_rooms)
+        # Receipts are asked for only in rooms the notifier saw a receipt in.
+        receipt_rooms = (
+            sorted(self._notifier.rooms_with_receipts_since(joined_ids, ctx.since))
+            if known and ctx.since is not None
+            else joined_ids
+        )
+        ephemeral = await self._ephemeral(ctx, joined_ids, receipt_rooms)
         if known:
             room_account_data: dict[str, dict[str, Any]] = {}
         else:
@@ -231,7 +282,7 @@ class SyncHandler:
         for row in included:
             newly = ctx.since is None or row.room_id in changed_membership
             result.join[row.room_id] = await self._joined_room(ctx, row, newly_joined=newly)
-        counts = await self._storage.receipts.unread_counts(requester.user_id, list(result.join))
+        counts = await self._unread.unread_counts(requester.user_id, list(result.join))
         for room_id, room in result.join.items():
             room["ephemeral"]["events"] = ephemeral.get(room_id, [])
             room["account_data"] = room_account_data.get(room_id, {"events": []})
@@ -279,7 +330,7 @@ class SyncHandler:
         return mates
 
     async def _ephemeral(
-        self, ctx: _Context, room_ids: list[str], changed_rooms: set[str] | None
+        self, ctx: _Context, room_ids: list[str], receipt_rooms: list[str]
     ) -> dict[str, list[dict[str, Any]]]:
         """Typing and receipt events per room, new since the token."""
         events: dict[str, list[dict[str, Any]]] = {}
@@ -288,7 +339,6 @@ class SyncHandler:
         if allowed("m.typing", None):
             for room_id, event in self._typing.events_since(room_ids, since_typing).items():
                 events.setdefault(room_id, []).append(event)
-        receipt_rooms = room_ids if changed_rooms is None else sorted(changed_rooms)
         if allowed("m.receipt", None) and receipt_rooms:
             receipts = await self._receipts.receipt_events(
                 ctx.requester.user_id, receipt_rooms, ctx.since, ctx.now
@@ -309,9 +359,28 @@ class SyncHandler:
         changed = self._presence.users_changed_since(since) - new_mates
         if not changed:
             return events
-        visible = await self._storage.events.get_users_sharing_rooms(joined_ids)
-        visible.add(ctx.requester.user_id)
-        return events + self._presence.changed_since(since, sorted(changed & visible))
+        visible = await self._sharing_a_room(ctx.requester.user_id, joined_ids, changed)
+        return events + self._presence.changed_since(since, sorted(visible))
+
+    async def _sharing_a_room(
+        self, user_id: str, joined_ids: list[str], candidates: set[str]
+    ) -> set[str]:
+        """Those of `candidates` who share a joined room with the user (who sees
+        their own presence too). A few (an incremental sync after a presence
+        change) are looked up in the memberships cache; many (an initial sync
+        sees everyone's) in one query."""
+        if len(candidates) > MAX_PRESENCE_LOOKUPS:
+            shared = await self._storage.events.get_users_sharing_rooms(joined_ids)
+            shared.add(user_id)
+            return candidates & shared
+        joined = set(joined_ids)
+        visible = set()
+        for other in candidates:
+            if other == user_id or any(
+                row.room_id in joined for row in await self._user_rooms.rooms_for_user(other)
+            ):
+                visible.add(other)
+        return visible
 
     # -- account data ------------------------------------------------------------
 
@@ -368,8 +437,8 @@ class SyncHandler:
         picked: list[StoredEvent] = []
         cursor = upto
         for _ in range(MAX_TIMELINE_SCANS):
-            batch = await self._storage.events.get_room_events(
-                room_id, after=after, upto=cursor, limit=limit + 1, newest_first=True
+            batch = await self._recent_events.room_events(
+                room_id, after=after, upto=cursor, limit=limit + 1
             )
             for event in batch:
                 if len(picked) == limit:

@@ -13,7 +13,12 @@ the last, only when the reader has caught up), and a reader that stops
 acknowledging for `stall_seconds` is told to resync and disconnected, so it
 never holds memory or stalls anyone else. Heartbeats (`ping`/`pong`) detect
 dead peers; the access token is checked again every other heartbeat, so logging out
-ends the stream too."""
+ends the stream too.
+
+An idle connection costs one parked task (the sync wait) besides the one
+running `run()` (which reads): heartbeats are event-loop timers that start a
+short-lived task only to send, and client requests get a task only while some
+are queued. Ten thousand idle sockets fit in one process."""
 
 from __future__ import annotations
 
@@ -21,7 +26,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +53,23 @@ CLOSE_TOO_SLOW = 4008
 CLOSE_TOO_LARGE = 1009
 CLOSE_GOING_AWAY = 1001
 
+# Deltas computed at once by all the streams of a process. A change seen by
+# thousands of idle sockets (a presence change) wakes them all together: they
+# queue here, in memory, instead of for a database connection, where waits
+# time out.
+CONCURRENT_DELTAS = 16
+_delta_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _delta_gate() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    gate = _delta_gates.get(loop)
+    if gate is None:
+        gate = _delta_gates[loop] = asyncio.Semaphore(CONCURRENT_DELTAS)
+    return gate
+
 
 @dataclass(frozen=True)
 class StreamSettings:
@@ -57,6 +81,8 @@ class StreamSettings:
     max_frame_bytes: int = 65_536
     # An idle stream waits this long between (cheap, empty) wake-ups.
     wait_seconds: float = 300.0
+    # Client requests (send, typing, receipt) queued at most.
+    max_queued_requests: int = 64
     # The access token is checked again every this many heartbeats.
     token_check_heartbeats: int = 2
 
@@ -100,10 +126,21 @@ class SyncStream:
         self._requester: Requester | None = None
         self._seq = 0
         self._acked = 0
-        self._ack_event = asyncio.Event()
+        # Created only while the window is full.
+        self._ack_event: asyncio.Event | None = None
         self._last_heard = time.monotonic()
         self._send_lock = asyncio.Lock()
-        self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=64)
+        self._outbox: deque[dict[str, Any]] | None = None  # while requests are queued
+        # The task running `run()`, the connection's other tasks (the sync
+        # loop, and while they work: a heartbeat, the queued requests), the
+        # next heartbeat.
+        self._task: asyncio.Task[None] | None = None
+        self._helpers: dict[str, asyncio.Task[None]] = {}
+        self._beat_timer: asyncio.TimerHandle | None = None
+        self._beats = 0
+        # Why the connection ends, when something other than the reader ends it.
+        self._failure: BaseException | None = None
+        self._ending = False
         self.close_code = 1000
         self.close_reason = ""
 
@@ -120,34 +157,64 @@ class SyncStream:
         presence = self._server.presence
         if set_presence != "offline":
             await presence.connected(requester.user_id)
-        tasks = [
-            asyncio.create_task(self._read_loop(), name="ws-read"),
-            asyncio.create_task(self._sync_loop(since, sync_filter), name="ws-sync"),
-            asyncio.create_task(self._heartbeat_loop(), name="ws-heartbeat"),
-            asyncio.create_task(self._outbox_loop(), name="ws-requests"),
-        ]
+        self._task = asyncio.current_task()
+        self._spawn("sync", self._sync_loop(since, sync_filter))
+        self._schedule_beat()
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                failure = task.exception()
-                if isinstance(failure, CloseConnection):
-                    self.close_code, self.close_reason = failure.code, failure.reason
-                elif failure is not None and not isinstance(failure, ConnectionError):
-                    logger.error(
-                        "sync stream failed",
-                        exc_info=failure,
-                        extra={"user_id": requester.user_id, "device_id": requester.device_id},
-                    )
-                    self.close_code, self.close_reason = 1011, "internal error"
+            try:
+                await self._read_loop()
+            except asyncio.CancelledError:
+                if self._failure is None:
+                    raise  # cancelled from outside: the client went away
+                # `_end` cancelled the read to end the connection.
+                assert self._task is not None
+                self._task.uncancel()
+            except Exception as exc:
+                self._failure = exc
+            self._ending = True
+            self._set_close_code(self._failure, requester)
         finally:
-            for task in tasks:
+            self._ending = True
+            if self._beat_timer is not None:
+                self._beat_timer.cancel()
+            helpers = list(self._helpers.values())
+            for task in helpers:
                 task.cancel()
-            for task in tasks:
+            for task in helpers:
                 with contextlib.suppress(BaseException):
                     await task
             self._server.push.attention.forget(self)
             if set_presence != "offline":
                 await presence.disconnected(requester.user_id)
+
+    def _set_close_code(self, failure: BaseException | None, requester: Requester) -> None:
+        if isinstance(failure, CloseConnection):
+            self.close_code, self.close_reason = failure.code, failure.reason
+        elif failure is not None and not isinstance(failure, ConnectionError):
+            logger.error(
+                "sync stream failed",
+                exc_info=failure,
+                extra={"user_id": requester.user_id, "device_id": requester.device_id},
+            )
+            self.close_code, self.close_reason = 1011, "internal error"
+
+    def _spawn(self, name: str, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work, name=f"ws-{name}")
+        self._helpers[name] = task
+        task.add_done_callback(lambda done: self._helper_done(name, done))
+
+    def _helper_done(self, name: str, task: asyncio.Task[None]) -> None:
+        if self._helpers.get(name) is task:
+            del self._helpers[name]
+        if not task.cancelled() and task.exception() is not None:
+            self._end(task.exception())
+
+    def _end(self, failure: BaseException | None) -> None:
+        """Ends the connection from outside the reader: cancels its read."""
+        if self._ending or self._failure is not None or self._task is None:
+            return
+        self._failure = failure
+        self._task.cancel()
 
     async def _send(self, frame: dict[str, Any]) -> None:
         async with self._send_lock:
@@ -253,15 +320,13 @@ class SyncStream:
             if self._server.notifier.closed:
                 raise CloseConnection(CLOSE_GOING_AWAY, "the server is restarting")
             # Steps no longer than the timeline limit: the stream never skips events.
-            result = await sync.wait_for_sync(
-                requester,
-                token,
-                sync_filter,
-                timeout_ms=int(self._settings.wait_seconds * 1000),
-                max_step=sync_filter.timeline.timeline_limit(),
-            )
+            async with _delta_gate():
+                result = await sync.wait_for_sync(
+                    requester, token, sync_filter, max_step=sync_filter.timeline.timeline_limit()
+                )
             if token is not None and result.is_empty():
                 token = result.next_batch
+                await self._park(requester.user_id, token)
                 continue
             self._seq += 1
             await self._send(
@@ -275,6 +340,19 @@ class SyncStream:
             )
             token = last_sent = result.next_batch
 
+    async def _park(self, user_id: str, token: StreamToken) -> None:
+        """Waits, computing nothing, until something happens for the user after
+        `token`. (`wait_for_sync` caps its waits at a long poll's limit: every
+        idle socket would compute an empty delta each minute.) Every
+        `wait_seconds` the user's rooms are read again, as a long poll would."""
+        notifier = self._server.notifier
+        while not notifier.closed:
+            rooms = await self._server.user_rooms.rooms_for_user(user_id)
+            if await notifier.wait(
+                user_id, [m.room_id for m in rooms], token, self._settings.wait_seconds
+            ):
+                return
+
     async def _wait_for_window(self) -> None:
         deadline = time.monotonic() + self._settings.stall_seconds
         while self._seq - self._acked >= self._settings.window:
@@ -284,25 +362,40 @@ class SyncStream:
                     {"type": "resync", "reason": "Too far behind: reconnect with your last token"}
                 )
                 raise CloseConnection(CLOSE_TOO_SLOW, "too far behind")
-            self._ack_event.clear()
+            self._ack_event = asyncio.Event()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(remaining):
                     await self._ack_event.wait()
+        self._ack_event = None
 
-    async def _heartbeat_loop(self) -> None:
-        beats = 0
-        while True:
-            await asyncio.sleep(self._settings.heartbeat_seconds)
-            if time.monotonic() - self._last_heard > self._settings.dead_after_seconds:
-                raise CloseConnection(CLOSE_HEARTBEAT_TIMEOUT, "no heartbeat")
-            beats += 1
-            if beats % self._settings.token_check_heartbeats == 0:
-                try:
-                    await self._server.tokens.verify(self._access_token)
-                except MatrixError as exc:
-                    await self._send(_error_frame(exc))
-                    raise CloseConnection(CLOSE_UNAUTHORIZED, exc.error) from exc
-            await self._send({"type": "ping", "ts": int(time.time() * 1000)})
+    # -- heartbeats ------------------------------------------------------------------
+
+    def _schedule_beat(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._beat_timer = loop.call_later(self._settings.heartbeat_seconds, self._beat)
+
+    def _beat(self) -> None:
+        """A timer, not a task: a task exists only while a ping is sent."""
+        if self._ending:
+            return
+        if time.monotonic() - self._last_heard > self._settings.dead_after_seconds:
+            self._end(CloseConnection(CLOSE_HEARTBEAT_TIMEOUT, "no heartbeat"))
+            return
+        self._schedule_beat()
+        if "heartbeat" in self._helpers:
+            return  # the last ping is still being sent: the peer is not reading
+        self._beats += 1
+        check_token = self._beats % self._settings.token_check_heartbeats == 0
+        self._spawn("heartbeat", self._heartbeat(check_token))
+
+    async def _heartbeat(self, check_token: bool) -> None:
+        if check_token:
+            try:
+                await self._server.tokens.verify(self._access_token)
+            except MatrixError as exc:
+                await self._send(_error_frame(exc))
+                raise CloseConnection(CLOSE_UNAUTHORIZED, exc.error) from exc
+        await self._send({"type": "ping", "ts": int(time.time() * 1000)})
 
     # -- client to server ------------------------------------------------------------
 
@@ -321,9 +414,13 @@ class SyncStream:
             elif kind == "focus":
                 await self._on_focus(frame)
             elif kind in ("send", "typing", "receipt"):
-                try:
-                    self._outbox.put_nowait(frame)
-                except asyncio.QueueFull:
+                if self._outbox is None:
+                    self._outbox = deque()
+                if len(self._outbox) < self._settings.max_queued_requests:
+                    self._outbox.append(frame)
+                    if "requests" not in self._helpers:
+                        self._spawn("requests", self._run_requests(self._outbox))
+                else:
                     await self._send(
                         _error_frame(
                             MatrixError(
@@ -361,20 +458,31 @@ class SyncStream:
             )
             return
         self._acked = max(self._acked, seq)
-        self._ack_event.set()
+        if self._ack_event is not None:
+            self._ack_event.set()
 
-    async def _outbox_loop(self) -> None:
-        """Client requests run one at a time, in the order they arrived."""
-        while True:
-            frame = await self._outbox.get()
-            req_id = frame.get("req_id")
-            try:
-                reply = await self._handle_request(frame)
-            except MatrixError as exc:
-                await self._send(_error_frame(exc, req_id))
-                continue
-            if reply is not None:
-                await self._send({"req_id": req_id, **reply})
+    async def _run_requests(self, outbox: deque[dict[str, Any]]) -> None:
+        """Client requests run one at a time, in the order they arrived; the
+        task ends when none are left."""
+        try:
+            while outbox:
+                await self._run_request(outbox.popleft())
+        finally:
+            # At once, not in a done callback: a request queued from now on
+            # needs a new task.
+            if self._helpers.get("requests") is asyncio.current_task():
+                del self._helpers["requests"]
+                self._outbox = None
+
+    async def _run_request(self, frame: dict[str, Any]) -> None:
+        req_id = frame.get("req_id")
+        try:
+            reply = await self._handle_request(frame)
+        except MatrixError as exc:
+            await self._send(_error_frame(exc, req_id))
+            return
+        if reply is not None:
+            await self._send({"req_id": req_id, **reply})
 
     async def _handle_request(self, frame: dict[str, Any]) -> dict[str, Any] | None:
         requester = self._requester

@@ -6,7 +6,10 @@ the server's key ring (`handlers/keys.py`): `iss`, `sub` (the user id), `aud`
 `sid` (the session row) and `device`. Every request checks the signature,
 `typ`, expiry, issuer, audience and scope, then that the session row is live,
 so that logout, device deletion, revocation or refresh-token reuse take effect
-at once.
+at once. A verified token is then kept in memory until it or its session
+expires (`handlers/token_cache.py`): its next uses cost neither the signature
+check nor a database read, and the stores evict it the moment its session ends
+or its user changes.
 
 Password logins without refresh support get a long-lived token (as before);
 with `refresh_token: true`, and through OAuth, access tokens are short-lived and
@@ -30,6 +33,7 @@ from joserfc.errors import ExpiredTokenError, JoseError
 
 from homeserver.errors import unknown_token
 from homeserver.handlers.keys import SUPPORTED_ALGORITHMS, ServerKeys
+from homeserver.handlers.token_cache import DEFAULT_MAX_ENTRIES, TokenCache, cache_key
 from homeserver.storage import Storage
 from homeserver.storage.sessions import (
     ACTIVE,
@@ -130,8 +134,11 @@ class TokenService:
         audience: str | None = None,
         refreshable_lifetime_seconds: int = 300,
         refresh_lifetime_seconds: int = 30 * 86400,
+        cache_entries: int = DEFAULT_MAX_ENTRIES,
     ) -> None:
         self._storage = storage
+        self.cache = TokenCache(cache_entries)
+        storage.auth_changes.subscribe(self.cache)
         self._keys = keys.tokens
         self.issuer = issuer
         self.audience = audience or issuer
@@ -393,6 +400,11 @@ class TokenService:
         )
 
     async def verify(self, token: str) -> Requester:
+        key = cache_key(token)
+        cached = self.cache.get(key, now_ms())
+        if cached is not None:
+            return cached
+        generation = self.cache.generation
         try:
             claims = self.decode(token)
         except TokenError as exc:
@@ -401,11 +413,15 @@ class TokenService:
         if session is None or not self._matches(claims, session):
             raise unknown_token()
         if session.pending_access_jti is not None and session.pending_access_jti == claims.jti:
+            # The first use of a refreshed token: only cached once recorded.
             await self._storage.sessions.confirm_access(session.session_id, claims.jti)
         user = await self._storage.users.get_user(session.user_id)
         if user is None or user.deactivated:
             raise unknown_token()
-        return Requester(session.user_id, session.device_id, session.session_id, user.is_admin)
+        requester = Requester(session.user_id, session.device_id, session.session_id, user.is_admin)
+        valid_until = min(claims.expires_at * 1000, session.expires_ts)
+        self.cache.put(key, requester, valid_until, now_ms(), generation)
+        return requester
 
     @staticmethod
     def _matches(claims: AccessClaims, session: SessionInfo) -> bool:

@@ -144,12 +144,18 @@ class PushDispatcher:
                 self._queue.task_done()
 
     async def _process(self, event: dict[str, Any]) -> None:
+        with_pushers = await self._pushers.users_with_pushers()
+        if not with_pushers:
+            return
         room_id = str(event["room_id"])
         decisions = [
             d
             for d in await self._pushers.notifications_for_event(str(event["event_id"]))
             if d.user_id != event["sender"] and not self._attention.is_watching(d.user_id, room_id)
         ]
+        if not decisions:
+            return
+        decisions = [d for d in decisions if d.user_id in with_pushers]
         if not decisions:
             return
         by_user: dict[str, list[Pusher]] = defaultdict(list)

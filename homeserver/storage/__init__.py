@@ -7,6 +7,7 @@ import asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from homeserver.storage.account_data import AccountDataStore
+from homeserver.storage.auth_changes import AuthChanges
 from homeserver.storage.engine import create_engine, run_migrations
 from homeserver.storage.events import EventStore
 from homeserver.storage.oauth import OAuthStore
@@ -20,8 +21,10 @@ class Storage:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
-        self.users = UserStore(engine, write_lock)
-        self.sessions = SessionStore(engine, write_lock)
+        # Sessions ended, users changed: for the access-token cache.
+        self.auth_changes = AuthChanges()
+        self.users = UserStore(engine, write_lock, self.auth_changes)
+        self.sessions = SessionStore(engine, write_lock, self.auth_changes)
         self.oauth = OAuthStore(engine, write_lock)
         self.events = EventStore(engine, write_lock)
         self.account_data = AccountDataStore(engine, write_lock)

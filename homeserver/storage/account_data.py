@@ -42,7 +42,7 @@ class AccountDataStore(Store):
             )
 
     async def get(self, user_id: str, room_id: str, data_type: str) -> dict[str, Any] | None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             text = await conn.scalar(
                 select(account_data.c.content).where(
                     account_data.c.user_id == user_id,
@@ -53,7 +53,7 @@ class AccountDataStore(Store):
         return None if text is None else dict(json_loads(text))
 
     async def changed_since(self, user_id: str, after: int, upto: int) -> list[AccountDataItem]:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(
                 select(account_data)
                 .where(
@@ -69,7 +69,7 @@ class AccountDataStore(Store):
             ]
 
     async def get_max_stream_ordering(self) -> int:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             value = await conn.scalar(select(func.max(account_data.c.stream_ordering)))
         return int(value or 0)
 
@@ -94,7 +94,7 @@ class AccountDataStore(Store):
         raise RuntimeError("could not allocate a filter id")
 
     async def get_filter(self, user_id: str, filter_id: int) -> dict[str, Any] | None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             text = await conn.scalar(
                 select(filters.c.definition).where(
                     filters.c.user_id == user_id, filters.c.filter_id == filter_id
@@ -121,7 +121,7 @@ class AccountDataStore(Store):
 
     async def get_alias(self, alias: str) -> tuple[str, str] | None:
         """(room_id, creator) for an alias."""
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             row = (
                 await conn.execute(select(room_aliases).where(room_aliases.c.alias == alias))
             ).first()
@@ -132,7 +132,7 @@ class AccountDataStore(Store):
             await conn.execute(delete(room_aliases).where(room_aliases.c.alias == alias))
 
     async def aliases_for_room(self, room_id: str) -> list[str]:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(
                 select(room_aliases.c.alias)
                 .where(room_aliases.c.room_id == room_id)

@@ -16,7 +16,20 @@ from sqlalchemy.sql.dml import Insert
 class Store:
     def __init__(self, engine: AsyncEngine, write_lock: asyncio.Lock | None) -> None:
         self.engine = engine
+        # On PostgreSQL reads run outside a transaction: each statement is its
+        # own snapshot (as under READ COMMITTED anyway), and a read costs one
+        # round trip instead of BEGIN, the query and ROLLBACK. (SQLite's driver
+        # begins transactions only for writes already.)
+        self._reader = (
+            engine
+            if engine.dialect.name == "sqlite"
+            else engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         self._write_lock = write_lock
+
+    def read(self) -> AsyncConnection:
+        """A connection for reading (`async with self.read() as conn`)."""
+        return self._reader.connect()
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -43,4 +56,13 @@ def upsert(
     updates = {name: statement.excluded[name] for name in values if name not in keys}
     if not updates:
         return cast(Insert, statement.on_conflict_do_nothing(index_elements=list(keys)))
+    return cast(Insert, statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
+
+
+def upsert_many(connection: AsyncConnection, table: Table, keys: Sequence[str]) -> Insert:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE of every other column, to run
+    with a list of rows (each key at most once)."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
     return cast(Insert, statement.on_conflict_do_update(index_elements=list(keys), set_=updates))

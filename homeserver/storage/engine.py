@@ -25,7 +25,9 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
-    return create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    # No pre-ping (a round trip on every checkout): a connection found dead
+    # fails its one statement, and that invalidates the whole pool at once.
+    return create_async_engine(url, pool_size=20, max_overflow=20)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -3,13 +3,15 @@ transaction, and the read paths (by id, by room and stream range, state)."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import Select, and_, bindparam, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from homeserver.storage.base import Store, upsert
+from homeserver.storage.base import Store, upsert_many
 from homeserver.storage.receipts import PushAction, push_action_rows
 from homeserver.storage.tables import (
     current_state,
@@ -27,13 +29,10 @@ from homeserver.util import json_dumps, json_loads
 StateKey = tuple[str, str]
 
 
-@dataclass(frozen=True)
-class StoredEvent:
+class _EventFields:
+    """The fields of `self.event` that storage code reads by name."""
+
     event: dict[str, Any]
-    stream_ordering: int
-    redacted_by: str | None = None
-    sender_device: str | None = None
-    txn_id: str | None = None
 
     @property
     def event_id(self) -> str:
@@ -44,13 +43,22 @@ class StoredEvent:
         return str(self.event["room_id"])
 
     @property
-    def type(self) -> str:
-        return str(self.event["type"])
-
-    @property
     def state_key(self) -> str | None:
         key = self.event.get("state_key")
         return None if key is None else str(key)
+
+
+@dataclass(frozen=True)
+class StoredEvent(_EventFields):
+    event: dict[str, Any]
+    stream_ordering: int
+    redacted_by: str | None = None
+    sender_device: str | None = None
+    txn_id: str | None = None
+
+    @property
+    def type(self) -> str:
+        return str(self.event["type"])
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,27 @@ class NewRoom:
 class TxnRecord:
     device_id: str
     txn_id: str
+
+
+@dataclass(frozen=True)
+class PendingEvent(_EventFields):
+    """An event ready to be written, with what its write changes besides."""
+
+    event: dict[str, Any]
+    stream_ordering: int
+    replaces_state: str | None = None
+    txn: TxnRecord | None = None
+    new_room: NewRoom | None = None
+    # For a redaction: the redacted form of its target, which replaces it.
+    redacted_target: dict[str, Any] | None = None
+    push_actions: tuple[PushAction, ...] = ()
+
+    @property
+    def membership(self) -> str | None:
+        if self.event["type"] != "m.room.member":
+            return None
+        membership = self.event["content"].get("membership")
+        return None if membership is None else str(membership)
 
 
 @dataclass(frozen=True)
@@ -94,6 +123,37 @@ _EVENT_COLUMNS = (
 )
 
 
+# The statements of the hottest reads, built once: building a statement costs
+# more than running it (about 0.1 ms of expression building and cache-key work).
+_EVENT_ID_FOR_TXN = select(transaction_ids.c.event_id).where(
+    transaction_ids.c.user_id == bindparam("user_id"),
+    transaction_ids.c.device_id == bindparam("device_id"),
+    transaction_ids.c.txn_id == bindparam("txn_id"),
+)
+_DELETE_EXTREMITY = delete(forward_extremities).where(
+    forward_extremities.c.room_id == bindparam("room_id"),
+    forward_extremities.c.event_id == bindparam("event_id"),
+)
+_EVENT_BY_ID = select(*_EVENT_COLUMNS).where(events.c.event_id == bindparam("event_id"))
+
+
+def _room_events_statement(
+    bounded_below: bool, bounded_above: bool, newest_first: bool
+) -> Select[Any]:
+    conditions = [events.c.room_id == bindparam("room_id")]
+    if bounded_below:
+        conditions.append(events.c.stream_ordering > bindparam("after"))
+    if bounded_above:
+        conditions.append(events.c.stream_ordering <= bindparam("upto"))
+    order = events.c.stream_ordering.desc() if newest_first else events.c.stream_ordering
+    return select(*_EVENT_COLUMNS).where(*conditions).order_by(order).limit(bindparam("limit"))
+
+
+_ROOM_EVENTS = {
+    flags: _room_events_statement(*flags) for flags in itertools.product((False, True), repeat=3)
+}
+
+
 def _row_to_event(row: Any) -> StoredEvent:
     return StoredEvent(
         event=json_loads(row.json),
@@ -104,137 +164,159 @@ def _row_to_event(row: Any) -> StoredEvent:
     )
 
 
+def _room_row(room: NewRoom) -> dict[str, Any]:
+    return {
+        "room_id": room.room_id,
+        "room_version": room.room_version,
+        "creator": room.creator,
+        "is_public": room.is_public,
+        "created_ts": room.created_ts,
+    }
+
+
+def _event_row(pending: PendingEvent) -> dict[str, Any]:
+    event = pending.event
+    return {
+        "stream_ordering": pending.stream_ordering,
+        "event_id": pending.event_id,
+        "room_id": pending.room_id,
+        "type": event["type"],
+        "state_key": pending.state_key,
+        "membership": pending.membership,
+        "sender": event["sender"],
+        "depth": event["depth"],
+        "origin_server_ts": event["origin_server_ts"],
+        "replaces_state": pending.replaces_state,
+        "redacted_by": None,
+        "sender_device": pending.txn.device_id if pending.txn else None,
+        "txn_id": pending.txn.txn_id if pending.txn else None,
+        "json": json_dumps(event),
+    }
+
+
+def _last_per_key(keyed_rows: Iterable[tuple[Any, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One row per key, the last one given (an upsert may not touch a row twice)."""
+    return list(dict(keyed_rows).values())
+
+
 class EventStore(Store):
     # -- writing -------------------------------------------------------------
 
-    async def persist_event(
-        self,
-        event: dict[str, Any],
-        stream_ordering: int,
-        *,
-        replaces_state: str | None,
-        txn: TxnRecord | None,
-        new_room: NewRoom | None = None,
-        redacted_target: dict[str, Any] | None = None,
-        push_actions: Sequence[PushAction] = (),
-    ) -> None:
-        """Writes the event, its DAG edges, the new forward extremity, the state and
-        membership changes and the transaction id in one database transaction.
+    async def persist_events(self, batch: Sequence[PendingEvent]) -> None:
+        """Writes the events, in order, with their DAG edges, the rooms' new
+        forward extremities, the state and membership changes, transaction ids
+        and push actions, all in one database transaction: one statement per
+        table for the whole batch, however many events and rooms it holds.
 
-        `redacted_target`, for a redaction, is the redacted form of the target
-        event, which replaces the stored original."""
-        room_id = event["room_id"]
-        event_id = event["event_id"]
-        state_key = event.get("state_key")
-        membership = (
-            event["content"].get("membership") if event["type"] == "m.room.member" else None
-        )
+        Later events may build on earlier ones of the same batch (their
+        `prev_events`), as the event sender chains them before they commit."""
+        if not batch:
+            return
         async with self.write() as conn:
-            if new_room is not None:
-                await conn.execute(
-                    insert(rooms).values(
-                        room_id=new_room.room_id,
-                        room_version=new_room.room_version,
-                        creator=new_room.creator,
-                        is_public=new_room.is_public,
-                        created_ts=new_room.created_ts,
-                    )
+            new_rooms = [p.new_room for p in batch if p.new_room is not None]
+            if new_rooms:
+                await conn.execute(insert(rooms), [_room_row(r) for r in new_rooms])
+            await conn.execute(insert(events), [_event_row(p) for p in batch])
+            edges = [
+                {"event_id": p.event_id, "prev_event_id": prev, "room_id": p.room_id}
+                for p in batch
+                for prev in p.event.get("prev_events", [])
+            ]
+            if edges:
+                await conn.execute(insert(event_edges), edges)
+            auth_edges = [
+                {"event_id": p.event_id, "auth_event_id": auth}
+                for p in batch
+                for auth in p.event.get("auth_events", [])
+            ]
+            if auth_edges:
+                await conn.execute(insert(event_auth_edges), auth_edges)
+            await self._replace_extremities(conn, batch)
+            state_rows = _last_per_key(
+                (
+                    (p.room_id, p.event["type"], p.state_key),
+                    {
+                        "room_id": p.room_id,
+                        "type": p.event["type"],
+                        "state_key": p.state_key,
+                        "event_id": p.event_id,
+                        "stream_ordering": p.stream_ordering,
+                    },
                 )
-            await conn.execute(
-                insert(events).values(
-                    stream_ordering=stream_ordering,
-                    event_id=event_id,
-                    room_id=room_id,
-                    type=event["type"],
-                    state_key=state_key,
-                    membership=membership,
-                    sender=event["sender"],
-                    depth=event["depth"],
-                    origin_server_ts=event["origin_server_ts"],
-                    replaces_state=replaces_state,
-                    redacted_by=None,
-                    sender_device=txn.device_id if txn else None,
-                    txn_id=txn.txn_id if txn else None,
-                    json=json_dumps(event),
-                )
+                for p in batch
+                if p.state_key is not None
             )
-            prev_ids = list(event.get("prev_events", []))
-            if prev_ids:
+            if state_rows:
                 await conn.execute(
-                    insert(event_edges),
-                    [
-                        {"event_id": event_id, "prev_event_id": p, "room_id": room_id}
-                        for p in prev_ids
-                    ],
+                    upsert_many(conn, current_state, ("room_id", "type", "state_key")), state_rows
                 )
-            auth_ids = list(event.get("auth_events", []))
-            if auth_ids:
-                await conn.execute(
-                    insert(event_auth_edges),
-                    [{"event_id": event_id, "auth_event_id": a} for a in auth_ids],
+            membership_rows = _last_per_key(
+                (
+                    (p.room_id, p.state_key),
+                    {
+                        "room_id": p.room_id,
+                        "user_id": p.state_key,
+                        "membership": p.membership,
+                        "event_id": p.event_id,
+                        "stream_ordering": p.stream_ordering,
+                        "forgotten": False,
+                    },
                 )
-            await conn.execute(
-                delete(forward_extremities).where(
-                    forward_extremities.c.room_id == room_id,
-                    forward_extremities.c.event_id.in_(prev_ids),
-                )
+                for p in batch
+                if p.membership is not None and p.state_key is not None
             )
+            if membership_rows:
+                await conn.execute(
+                    upsert_many(conn, memberships, ("room_id", "user_id")), membership_rows
+                )
+            txn_rows = [
+                {
+                    "user_id": p.event["sender"],
+                    "device_id": p.txn.device_id,
+                    "txn_id": p.txn.txn_id,
+                    "event_id": p.event_id,
+                    "room_id": p.room_id,
+                    "created_ts": p.event["origin_server_ts"],
+                }
+                for p in batch
+                if p.txn is not None
+            ]
+            if txn_rows:
+                await conn.execute(insert(transaction_ids), txn_rows)
+            action_rows = [
+                row
+                for p in batch
+                for row in push_action_rows(
+                    p.room_id, p.event_id, p.stream_ordering, p.push_actions
+                )
+            ]
+            if action_rows:
+                await conn.execute(insert(event_push_actions), action_rows)
+            for p in batch:
+                if p.redacted_target is not None:
+                    await conn.execute(
+                        update(events)
+                        .where(events.c.event_id == p.redacted_target["event_id"])
+                        .values(json=json_dumps(p.redacted_target), redacted_by=p.event_id)
+                    )
+
+    @staticmethod
+    async def _replace_extremities(conn: AsyncConnection, batch: Sequence[PendingEvent]) -> None:
+        """Each event replaces its prev_events as a forward extremity; an event
+        that a later one of the batch builds on is never one itself."""
+        referenced = {(p.room_id, prev) for p in batch for prev in p.event.get("prev_events", [])}
+        if referenced:
             await conn.execute(
-                insert(forward_extremities).values(room_id=room_id, event_id=event_id)
+                _DELETE_EXTREMITY,
+                [{"room_id": room_id, "event_id": event_id} for room_id, event_id in referenced],
             )
-            if state_key is not None:
-                await conn.execute(
-                    upsert(
-                        conn,
-                        current_state,
-                        {
-                            "room_id": room_id,
-                            "type": event["type"],
-                            "state_key": state_key,
-                            "event_id": event_id,
-                            "stream_ordering": stream_ordering,
-                        },
-                        ("room_id", "type", "state_key"),
-                    )
-                )
-            if membership is not None and state_key is not None:
-                await conn.execute(
-                    upsert(
-                        conn,
-                        memberships,
-                        {
-                            "room_id": room_id,
-                            "user_id": state_key,
-                            "membership": membership,
-                            "event_id": event_id,
-                            "stream_ordering": stream_ordering,
-                            "forgotten": False,
-                        },
-                        ("room_id", "user_id"),
-                    )
-                )
-            if txn is not None:
-                await conn.execute(
-                    insert(transaction_ids).values(
-                        user_id=event["sender"],
-                        device_id=txn.device_id,
-                        txn_id=txn.txn_id,
-                        event_id=event_id,
-                        room_id=room_id,
-                        created_ts=event["origin_server_ts"],
-                    )
-                )
-            if push_actions:
-                await conn.execute(
-                    insert(event_push_actions),
-                    push_action_rows(room_id, event_id, stream_ordering, push_actions),
-                )
-            if redacted_target is not None:
-                await conn.execute(
-                    update(events)
-                    .where(events.c.event_id == redacted_target["event_id"])
-                    .values(json=json_dumps(redacted_target), redacted_by=event_id)
-                )
+        newest = [
+            {"room_id": p.room_id, "event_id": p.event_id}
+            for p in batch
+            if (p.room_id, p.event_id) not in referenced
+        ]
+        if newest:
+            await conn.execute(insert(forward_extremities), newest)
 
     async def forget_room(self, room_id: str, user_id: str) -> None:
         async with self.write() as conn:
@@ -247,25 +329,21 @@ class EventStore(Store):
     # -- transaction ids -----------------------------------------------------
 
     async def get_event_id_for_txn(self, user_id: str, device_id: str, txn_id: str) -> str | None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             result = await conn.scalar(
-                select(transaction_ids.c.event_id).where(
-                    transaction_ids.c.user_id == user_id,
-                    transaction_ids.c.device_id == device_id,
-                    transaction_ids.c.txn_id == txn_id,
-                )
+                _EVENT_ID_FOR_TXN, {"user_id": user_id, "device_id": device_id, "txn_id": txn_id}
             )
         return None if result is None else str(result)
 
     # -- rooms ----------------------------------------------------------------
 
     async def room_exists(self, room_id: str) -> bool:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             found = await conn.scalar(select(rooms.c.room_id).where(rooms.c.room_id == room_id))
         return found is not None
 
     async def get_room_version(self, room_id: str) -> str | None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             found = await conn.scalar(
                 select(rooms.c.room_version).where(rooms.c.room_id == room_id)
             )
@@ -278,12 +356,12 @@ class EventStore(Store):
             )
 
     async def is_room_public(self, room_id: str) -> bool:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             found = await conn.scalar(select(rooms.c.is_public).where(rooms.c.room_id == room_id))
         return bool(found)
 
     async def list_public_rooms(self) -> list[str]:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(
                 select(rooms.c.room_id)
                 .where(rooms.c.is_public.is_(True))
@@ -294,7 +372,7 @@ class EventStore(Store):
     async def count_joined_members(self, room_ids: Sequence[str]) -> dict[str, int]:
         if not room_ids:
             return {}
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(
                 select(memberships.c.room_id, func.count())
                 .where(memberships.c.room_id.in_(room_ids), memberships.c.membership == "join")
@@ -305,20 +383,21 @@ class EventStore(Store):
     # -- reading events ------------------------------------------------------
 
     async def get_event(self, event_id: str) -> StoredEvent | None:
-        found = await self.get_events([event_id])
-        return found.get(event_id)
+        async with self.read() as conn:
+            row = (await conn.execute(_EVENT_BY_ID, {"event_id": event_id})).first()
+        return None if row is None else _row_to_event(row)
 
     async def get_events(self, event_ids: Iterable[str]) -> dict[str, StoredEvent]:
         ids = list(set(event_ids))
         if not ids:
             return {}
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(select(*_EVENT_COLUMNS).where(events.c.event_id.in_(ids)))
             found = [_row_to_event(r) for r in rows]
         return {e.event_id: e for e in found}
 
     async def get_forward_extremities(self, room_id: str) -> list[tuple[str, int]]:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(
                 select(events.c.event_id, events.c.depth)
                 .join(forward_extremities, forward_extremities.c.event_id == events.c.event_id)
@@ -338,16 +417,10 @@ class EventStore(Store):
         """Events of a room with `after < stream_ordering <= upto`, in the asked
         order. Served by the (room_id, stream_ordering) index: the cost of a page
         does not depend on the size of the room."""
-        conditions = [events.c.room_id == room_id]
-        if after is not None:
-            conditions.append(events.c.stream_ordering > after)
-        if upto is not None:
-            conditions.append(events.c.stream_ordering <= upto)
-        order = events.c.stream_ordering.desc() if newest_first else events.c.stream_ordering
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                select(*_EVENT_COLUMNS).where(*conditions).order_by(order).limit(limit)
-            )
+        statement = _ROOM_EVENTS[(after is not None, upto is not None, newest_first)]
+        params = {"room_id": room_id, "after": after, "upto": upto, "limit": limit}
+        async with self.read() as conn:
+            rows = await conn.execute(statement, params)
             return [_row_to_event(r) for r in rows]
 
     async def get_latest_positions(
@@ -356,7 +429,7 @@ class EventStore(Store):
         """For each room with events in (after, upto], its newest position."""
         if not room_ids:
             return {}
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(
                 select(events.c.room_id, func.max(events.c.stream_ordering))
                 .where(
@@ -369,7 +442,7 @@ class EventStore(Store):
             return {r[0]: int(r[1]) for r in rows}
 
     async def get_max_stream_ordering(self) -> int:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             value = await conn.scalar(select(func.max(events.c.stream_ordering)))
         return int(value or 0)
 
@@ -389,13 +462,13 @@ class EventStore(Store):
             if not wanted:
                 return {}
             query = query.where(tuple_(current_state.c.type, current_state.c.state_key).in_(wanted))
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(query)
             return {(r.type, r.state_key): _row_to_event(r) for r in rows}
 
     async def get_joined_member_contents(self, room_id: str) -> dict[str, dict[str, Any]]:
         """The m.room.member content of each joined user of the room."""
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(
                 select(memberships.c.user_id, events.c.json)
                 .join(events, events.c.event_id == memberships.c.event_id)
@@ -404,7 +477,7 @@ class EventStore(Store):
             return {r.user_id: dict(json_loads(r.json)["content"]) for r in rows}
 
     async def get_current_state_ids(self, room_id: str) -> dict[StateKey, str]:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(
                 select(
                     current_state.c.type, current_state.c.state_key, current_state.c.event_id
@@ -423,7 +496,7 @@ class EventStore(Store):
         ]
         if upto is not None:
             conditions.append(events.c.stream_ordering <= upto)
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(
                 select(
                     events.c.type,
@@ -446,7 +519,7 @@ class EventStore(Store):
         self, room_id: str, event_type: str, state_key: str
     ) -> list[tuple[int, dict[str, Any]]]:
         """Every value a piece of state has had, oldest first, with positions."""
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(
                 select(events.c.stream_ordering, events.c.json)
                 .where(
@@ -461,7 +534,7 @@ class EventStore(Store):
     # -- memberships ---------------------------------------------------------
 
     async def get_membership(self, room_id: str, user_id: str) -> MembershipRow | None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             r = (
                 await conn.execute(
                     select(memberships).where(
@@ -490,7 +563,7 @@ class EventStore(Store):
         ]
         if not include_forgotten:
             conditions.append(memberships.c.forgotten.is_(False))
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(select(memberships).where(*conditions))
             return [
                 MembershipRow(
@@ -503,7 +576,7 @@ class EventStore(Store):
         self, user_id: str, after: int, upto: int
     ) -> list[MembershipRow]:
         """Membership events targeting the user in (after, upto], oldest first."""
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(
                 select(
                     events.c.room_id,
@@ -530,7 +603,7 @@ class EventStore(Store):
         conditions = [memberships.c.room_id == room_id]
         if membership_in is not None:
             conditions.append(memberships.c.membership.in_(list(membership_in)))
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(select(memberships).where(*conditions))
             return [
                 MembershipRow(
@@ -543,7 +616,7 @@ class EventStore(Store):
         """Everyone joined to any of the rooms."""
         if not room_ids:
             return set()
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(
                 select(memberships.c.user_id)
                 .where(
@@ -556,7 +629,7 @@ class EventStore(Store):
     async def users_share_room(self, user_a: str, user_b: str) -> bool:
         a = memberships.alias("a")
         b = memberships.alias("b")
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             found = await conn.scalar(
                 select(a.c.room_id)
                 .join(b, and_(a.c.room_id == b.c.room_id))

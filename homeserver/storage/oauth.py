@@ -119,7 +119,7 @@ class OAuthStore(Store):
             await conn.execute(upsert(conn, oauth_clients, values, ["client_id"]))
 
     async def get_client(self, client_id: str) -> ClientRecord | None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             row = (
                 await conn.execute(
                     select(oauth_clients).where(oauth_clients.c.client_id == client_id)
@@ -130,7 +130,7 @@ class OAuthStore(Store):
     async def get_clients(self, client_ids: list[str]) -> dict[str, ClientRecord]:
         if not client_ids:
             return {}
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = (
                 await conn.execute(
                     select(oauth_clients).where(oauth_clients.c.client_id.in_(client_ids))
@@ -159,7 +159,7 @@ class OAuthStore(Store):
             )
 
     async def get_code(self, code_hash: str) -> CodeRecord | None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             r = (
                 await conn.execute(
                     select(oauth_authorization_codes).where(
@@ -227,7 +227,7 @@ class OAuthStore(Store):
         return True
 
     async def get_device_grant(self, device_code_hash: str) -> DeviceGrantRecord | None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             row = (
                 await conn.execute(
                     select(oauth_device_grants).where(
@@ -240,7 +240,7 @@ class OAuthStore(Store):
     async def get_device_grant_by_user_code(
         self, user_code: str, now: int
     ) -> DeviceGrantRecord | None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             row = (
                 await conn.execute(
                     select(oauth_device_grants).where(
@@ -323,7 +323,7 @@ class OAuthStore(Store):
             )
 
     async def get_browser_session(self, session_hash: str, now: int) -> str | None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             user_id = await conn.scalar(
                 select(oauth_browser_sessions.c.user_id).where(
                     oauth_browser_sessions.c.session_hash == session_hash,

@@ -39,7 +39,7 @@ class PresenceStore(Store):
                 )
 
     async def load_all(self) -> list[PresenceRow]:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(select(presence))
             return [
                 PresenceRow(r.user_id, r.state, r.status_msg, int(r.last_active_ts)) for r in rows

@@ -17,7 +17,7 @@ PUSH_RULES_ACCOUNT_DATA = "m.push_rules"
 
 class PushRuleStore(Store):
     async def get(self, user_id: str) -> dict[str, Any] | None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             text = await conn.scalar(
                 select(push_rules.c.rules).where(push_rules.c.user_id == user_id)
             )

@@ -3,6 +3,7 @@ makes: an event's stored notification decisions."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -50,7 +51,36 @@ def _pusher(row: Any) -> Pusher:
     )
 
 
+# How long the set of users with pushers is trusted without asking the database
+# again; this process's own writes refresh it at once, this bounds how long a
+# pusher set through another process goes unnoticed.
+USERS_WITH_PUSHERS_TTL_SECONDS = 30.0
+
+
 class PusherStore(Store):
+    _users_with_pushers: frozenset[str] | None = None
+    _users_loaded_at = 0.0
+    _changes = 0
+
+    async def users_with_pushers(self) -> frozenset[str]:
+        """Every user with at least one pusher (most events notify nobody who
+        has one: this spares the push worker its reads for them)."""
+        now = time.monotonic()
+        cached = self._users_with_pushers
+        if cached is not None and now - self._users_loaded_at < USERS_WITH_PUSHERS_TTL_SECONDS:
+            return cached
+        changes = self._changes
+        async with self.read() as conn:
+            users = frozenset((await conn.scalars(select(pushers.c.user_id).distinct())).all())
+        if changes == self._changes:
+            # (Not if a write committed meanwhile: it may be missing.)
+            self._users_with_pushers, self._users_loaded_at = users, now
+        return users
+
+    def _pushers_changed(self) -> None:
+        self._changes += 1
+        self._users_with_pushers = None
+
     async def set_pusher(self, pusher: Pusher, *, append: bool, max_per_user: int) -> bool:
         """Creates or updates the pusher (same user, app_id and pushkey). Unless
         `append`, other users' pushers with that app_id and pushkey go. False
@@ -97,6 +127,7 @@ class PusherStore(Store):
                     ("user_id", "app_id", "pushkey"),
                 )
             )
+        self._pushers_changed()
         return True
 
     async def delete_pusher(self, user_id: str, app_id: str, pushkey: str) -> bool:
@@ -108,6 +139,7 @@ class PusherStore(Store):
                     pushers.c.pushkey == pushkey,
                 )
             )
+        self._pushers_changed()
         return bool(result.rowcount)
 
     async def delete_if_unchanged(self, pusher: Pusher) -> bool:
@@ -122,10 +154,11 @@ class PusherStore(Store):
                     pushers.c.data == json_dumps(pusher.data),
                 )
             )
+        self._pushers_changed()
         return bool(result.rowcount)
 
     async def get_pusher(self, user_id: str, app_id: str, pushkey: str) -> Pusher | None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             row = (
                 await conn.execute(
                     select(pushers).where(
@@ -140,7 +173,7 @@ class PusherStore(Store):
     async def pushers_for_users(self, user_ids: Sequence[str]) -> list[Pusher]:
         if not user_ids:
             return []
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(
                 select(pushers)
                 .where(pushers.c.user_id.in_(list(user_ids)))
@@ -150,7 +183,7 @@ class PusherStore(Store):
 
     async def notifications_for_event(self, event_id: str) -> list[PushAction]:
         """The users the event notifies, with the actions their rules chose."""
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(
                 select(
                     event_push_actions.c.user_id,

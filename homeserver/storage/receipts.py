@@ -54,7 +54,7 @@ def _receipt(row: Any) -> Receipt:
 
 class ReceiptStore(Store):
     async def get_receipt(self, room_id: str, receipt_type: str, user_id: str) -> Receipt | None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             row = (
                 await conn.execute(
                     select(receipts).where(
@@ -95,20 +95,22 @@ class ReceiptStore(Store):
         conditions = [receipts.c.room_id.in_(list(room_ids)), receipts.c.stream_ordering <= upto]
         if after is not None:
             conditions.append(receipts.c.stream_ordering > after)
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(
                 select(receipts).where(*conditions).order_by(receipts.c.stream_ordering)
             )
             return [_receipt(r) for r in rows]
 
     async def get_max_stream_ordering(self) -> int:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             value = await conn.scalar(select(func.max(receipts.c.stream_ordering)))
         return int(value or 0)
 
-    async def unread_counts(self, user_id: str, room_ids: Sequence[str]) -> dict[str, UnreadCounts]:
+    async def unread_counts(
+        self, user_id: str, room_ids: Sequence[str], *, upto: int | None = None
+    ) -> dict[str, UnreadCounts]:
         """Notifying and highlighting events after the user's newest read
-        receipt, per room."""
+        receipt (and, with `upto`, at or before that position), per room."""
         if not room_ids:
             return {}
         read = (
@@ -125,6 +127,7 @@ class ReceiptStore(Store):
             .subquery()
         )
         actions = event_push_actions
+        bounds = [] if upto is None else [actions.c.stream_ordering <= upto]
         query = (
             select(
                 actions.c.room_id,
@@ -136,10 +139,11 @@ class ReceiptStore(Store):
                 actions.c.user_id == user_id,
                 actions.c.room_id.in_(list(room_ids)),
                 and_(actions.c.stream_ordering > func.coalesce(read.c.read_up_to, 0)),
+                *bounds,
             )
             .group_by(actions.c.room_id)
         )
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = await conn.execute(query)
             return {r[0]: UnreadCounts(int(r[1]), int(r[2])) for r in rows}
 

@@ -1,15 +1,20 @@
 """Sessions as the token service sees them: the `sessions` row, what it was
-granted (`session_grants`) and its refresh tokens, rotated atomically."""
+granted (`session_grants`) and its refresh tokens, rotated atomically.
+
+Whatever ends sessions is announced on `AuthChanges` after it commits
+(`storage/auth_changes.py`), so that cached access tokens die with them."""
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from homeserver.storage.auth_changes import AuthChanges
 from homeserver.storage.base import Store
 from homeserver.storage.tables import devices, refresh_tokens, session_grants, sessions
 
@@ -103,6 +108,12 @@ def _session(r: Any) -> SessionInfo:
 
 
 class SessionStore(Store):
+    def __init__(
+        self, engine: AsyncEngine, write_lock: asyncio.Lock | None, changes: AuthChanges
+    ) -> None:
+        super().__init__(engine, write_lock)
+        self._changes = changes
+
     async def create(
         self,
         session: NewSession,
@@ -146,6 +157,8 @@ class SessionStore(Store):
             )
             if refresh is not None:
                 await self._insert_refresh(conn, session.session_id, refresh, now)
+        if replace_device_sessions:
+            self._changes.changed(session.user_id, [session.device_id])
 
     @staticmethod
     async def _upsert_device(conn: AsyncConnection, session: NewSession, now: int) -> None:
@@ -183,7 +196,7 @@ class SessionStore(Store):
         )
 
     async def get(self, session_id: str) -> SessionInfo | None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             row = (
                 await conn.execute(
                     select(*_SESSION_COLUMNS)
@@ -194,7 +207,7 @@ class SessionStore(Store):
         return None if row is None else _session(row)
 
     async def list_live(self, user_id: str, now: int) -> list[SessionInfo]:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = (
                 await conn.execute(
                     select(*_SESSION_COLUMNS)
@@ -232,7 +245,7 @@ class SessionStore(Store):
                 )
 
     async def get_refresh_token(self, token_hash: str) -> RefreshTokenInfo | None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             row = (
                 await conn.execute(
                     select(
@@ -269,54 +282,67 @@ class SessionStore(Store):
         - a consumed token is reuse: the session and its device are ended.
         """
         async with self.write() as conn:
-            row = (
-                await conn.execute(
-                    select(refresh_tokens.c.session_id, refresh_tokens.c.state)
-                    .where(
-                        refresh_tokens.c.token_hash == old_hash,
-                        refresh_tokens.c.expires_ts > now,
-                    )
-                    .with_for_update()
+            outcome, ended = await self._rotate(conn, old_hash, new, session_expires_ts, now)
+        if ended is not None:
+            self._changes.changed(ended.user_id, [ended.device_id])
+        return outcome
+
+    async def _rotate(
+        self,
+        conn: AsyncConnection,
+        old_hash: str,
+        new: NewRefreshToken,
+        session_expires_ts: int,
+        now: int,
+    ) -> tuple[Rotation, SessionInfo | None]:
+        """`rotate_refresh_token` in its transaction; the session it ended on reuse."""
+        row = (
+            await conn.execute(
+                select(refresh_tokens.c.session_id, refresh_tokens.c.state)
+                .where(
+                    refresh_tokens.c.token_hash == old_hash,
+                    refresh_tokens.c.expires_ts > now,
                 )
-            ).first()
-            if row is None:
-                return Rotation.INVALID
-            session_id: str = row.session_id
-            live = await conn.scalar(
-                select(sessions.c.session_id).where(
-                    sessions.c.session_id == session_id,
-                    sessions.c.revoked_ts.is_(None),
-                    sessions.c.expires_ts > now,
-                )
+                .with_for_update()
             )
-            if live is None:
-                return Rotation.INVALID
-            if row.state == CONSUMED:
-                await self._end_session(conn, session_id, now)
-                return Rotation.REUSED
-            if row.state == ACTIVE:
-                await self._set_state(conn, session_id, ROTATED, CONSUMED)
-            elif row.state == ROTATED:
-                await self._set_state(conn, session_id, ACTIVE, DISCARDED)
-            else:
-                return Rotation.INVALID
-            await conn.execute(
-                update(refresh_tokens)
-                .where(refresh_tokens.c.token_hash == old_hash)
-                .values(state=ROTATED)
+        ).first()
+        if row is None:
+            return Rotation.INVALID, None
+        session_id: str = row.session_id
+        live = await conn.scalar(
+            select(sessions.c.session_id).where(
+                sessions.c.session_id == session_id,
+                sessions.c.revoked_ts.is_(None),
+                sessions.c.expires_ts > now,
             )
-            await self._insert_refresh(conn, session_id, new, now)
-            await conn.execute(
-                update(session_grants)
-                .where(session_grants.c.session_id == session_id)
-                .values(pending_access_jti=new.access_jti)
-            )
-            await conn.execute(
-                update(sessions)
-                .where(sessions.c.session_id == session_id)
-                .values(expires_ts=session_expires_ts)
-            )
-        return Rotation.ROTATED
+        )
+        if live is None:
+            return Rotation.INVALID, None
+        if row.state == CONSUMED:
+            return Rotation.REUSED, await self._end_session(conn, session_id, now)
+        if row.state == ACTIVE:
+            await self._set_state(conn, session_id, ROTATED, CONSUMED)
+        elif row.state == ROTATED:
+            await self._set_state(conn, session_id, ACTIVE, DISCARDED)
+        else:
+            return Rotation.INVALID, None
+        await conn.execute(
+            update(refresh_tokens)
+            .where(refresh_tokens.c.token_hash == old_hash)
+            .values(state=ROTATED)
+        )
+        await self._insert_refresh(conn, session_id, new, now)
+        await conn.execute(
+            update(session_grants)
+            .where(session_grants.c.session_id == session_id)
+            .values(pending_access_jti=new.access_jti)
+        )
+        await conn.execute(
+            update(sessions)
+            .where(sessions.c.session_id == session_id)
+            .values(expires_ts=session_expires_ts)
+        )
+        return Rotation.ROTATED, None
 
     @staticmethod
     async def _set_state(conn: AsyncConnection, session_id: str, old: str, new: str) -> None:
@@ -330,7 +356,10 @@ class SessionStore(Store):
         """Signs the session's device out: revokes every session on the device
         (access and refresh tokens die with them) and removes the device."""
         async with self.write() as conn:
-            return await self._end_session(conn, session_id, now)
+            ended = await self._end_session(conn, session_id, now)
+        if ended is not None:
+            self._changes.changed(ended.user_id, [ended.device_id])
+        return ended
 
     async def _end_session(
         self, conn: AsyncConnection, session_id: str, now: int
@@ -374,4 +403,5 @@ class SessionStore(Store):
             result = await conn.execute(
                 delete(refresh_tokens).where(refresh_tokens.c.expires_ts <= now)
             )
+        self._changes.purged(now)
         return int(result.rowcount or 0)

@@ -1,12 +1,19 @@
-"""Accounts, devices and access-token sessions."""
+"""Accounts, devices and access-token sessions.
+
+A method that revokes sessions, removes devices or changes what a verified
+token says about its user (admin, deactivated) announces it on
+`AuthChanges` after committing, so that cached tokens die with it."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from homeserver.storage.auth_changes import AuthChanges
 from homeserver.storage.base import Store
 from homeserver.storage.tables import devices, sessions, users
 
@@ -39,6 +46,12 @@ class DeviceRecord:
 
 
 class UserStore(Store):
+    def __init__(
+        self, engine: AsyncEngine, write_lock: asyncio.Lock | None, changes: AuthChanges
+    ) -> None:
+        super().__init__(engine, write_lock)
+        self._changes = changes
+
     async def create_user(
         self,
         user_id: str,
@@ -70,7 +83,7 @@ class UserStore(Store):
         return True
 
     async def get_user(self, user_id: str) -> UserRecord | None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             row = (await conn.execute(select(users).where(users.c.user_id == user_id))).first()
         if row is None:
             return None
@@ -88,6 +101,21 @@ class UserStore(Store):
             await conn.execute(
                 update(users).where(users.c.user_id == user_id).values(password_hash=password_hash)
             )
+
+    async def set_admin(self, user_id: str, is_admin: bool) -> None:
+        async with self.write() as conn:
+            await conn.execute(
+                update(users).where(users.c.user_id == user_id).values(is_admin=is_admin)
+            )
+        self._changes.changed(user_id)
+
+    async def deactivate(self, user_id: str) -> None:
+        """Marks the account deactivated: its tokens stop working at once."""
+        async with self.write() as conn:
+            await conn.execute(
+                update(users).where(users.c.user_id == user_id).values(deactivated=True)
+            )
+        self._changes.changed(user_id)
 
     async def set_profile_field(self, user_id: str, field: str, value: str | None) -> None:
         if field not in ("displayname", "avatar_url"):
@@ -113,7 +141,7 @@ class UserStore(Store):
             .order_by(users.c.user_id)
             .limit(limit)
         )
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = (await conn.execute(query)).all()
         return [
             UserRecord(r.user_id, None, r.displayname, r.avatar_url, bool(r.is_admin), False)
@@ -153,7 +181,7 @@ class UserStore(Store):
                 )
 
     async def list_devices(self, user_id: str) -> list[DeviceRecord]:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             rows = (
                 await conn.execute(
                     select(devices)
@@ -166,7 +194,7 @@ class UserStore(Store):
         ]
 
     async def get_device(self, user_id: str, device_id: str) -> DeviceRecord | None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             r = (
                 await conn.execute(
                     select(devices).where(
@@ -205,6 +233,7 @@ class UserStore(Store):
                     devices.c.user_id == user_id, devices.c.device_id.in_(device_ids)
                 )
             )
+        self._changes.changed(user_id, device_ids)
 
     # -- sessions ----------------------------------------------------------
 
@@ -224,7 +253,7 @@ class UserStore(Store):
             )
 
     async def get_session(self, session_id: str) -> SessionRecord | None:
-        async with self.engine.connect() as conn:
+        async with self.read() as conn:
             r = (
                 await conn.execute(select(sessions).where(sessions.c.session_id == session_id))
             ).first()
@@ -259,6 +288,9 @@ class UserStore(Store):
                 await conn.execute(
                     update(sessions).where(sessions.c.session_id.in_(ids)).values(revoked_ts=now)
                 )
+        if ids:
+            # All but one device: the kept one's tokens are verified once more.
+            self._changes.changed(user_id, None if device_id is None else [device_id])
         return ids
 
     async def delete_devices_except(self, user_id: str, keep_device: str | None) -> None:

@@ -3,18 +3,35 @@ Keyed by user and room, so a change in a room wakes only the waiters of users in
 that room, with no polling anywhere.
 
 Everything a client may be woken for goes through `notify_room`,
-`notify_users` or `notify_room_ephemeral`, so that a cross-process feed (Redis
-pub/sub) can later call the same methods."""
+`notify_receipt`, `notify_users` or `notify_room_ephemeral`, so that a
+cross-process feed (Redis pub/sub) can later call the same methods.
+
+What was announced also serves as a version of the caches sync keeps: a room's
+newest event and receipt positions and a user's newest change tell a cached
+answer whether it can still be right, with no database query."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from homeserver.streams.positions import StreamPositions
 from homeserver.streams.tokens import StreamToken
+
+# A position readers can reach but nobody announced after this long was a
+# write that failed (a committed one is announced within a loop iteration or so).
+UNANNOUNCED_EXPIRY_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class _Change:
+    position: int
+    room_id: str | None
+    users: tuple[str, ...]
+    receipt_of: str | None = None  # the user whose read receipt this is
 
 
 @dataclass(eq=False)
@@ -31,9 +48,16 @@ class Notifier:
         self._users: dict[str, StreamToken] = {}
         self._by_user: dict[str, set[_Waiter]] = defaultdict(set)
         self._by_room: dict[str, set[_Waiter]] = defaultdict(set)
+        self._room_events: dict[str, int] = {}
+        self._room_receipts: dict[str, int] = {}
+        self._user_receipts: dict[str, int] = {}
         # Changes whose position readers cannot reach yet (an earlier position
         # is still being written): announced once the stream gets there.
-        self._pending: list[tuple[int, str | None, tuple[str, ...]]] = []
+        self._pending: list[_Change] = []
+        # Positions readers can reach that were not announced yet (an event
+        # sender announces after the commit, a moment later), with when.
+        self._unannounced: dict[int, float] = {}
+        self._seen_current = positions.current
         self.closed = False
         # Every change at a position after this one has been announced here, so
         # the notifier can answer "what changed since" without the database.
@@ -51,20 +75,21 @@ class Notifier:
     # -- announcing --------------------------------------------------------------
 
     def notify_room(self, room_id: str, position: int, extra_users: Iterable[str] = ()) -> None:
-        """Something durable at `position` happened in a room; `extra_users` are
-        woken too (for example the target of an invite, not yet in the room)."""
-        if position > self._positions.current:
-            self._pending.append((position, room_id, tuple(extra_users)))
-            return
-        self._wake_room(room_id, StreamToken(events=position))
-        self._wake_users(extra_users, StreamToken(events=position))
+        """A room event at `position` was persisted; `extra_users` are woken too
+        (for example the target of an invite, not yet in the room)."""
+        self._announce(_Change(position, room_id, tuple(extra_users)))
+
+    def notify_receipt(self, room_id: str, user_id: str, position: int, *, private: bool) -> None:
+        """A read receipt at `position`: seen by the room, or (private) by its
+        owner only."""
+        if private:
+            self._announce(_Change(position, None, (user_id,), receipt_of=user_id))
+        else:
+            self._announce(_Change(position, room_id, (), receipt_of=user_id))
 
     def notify_users(self, user_ids: Iterable[str], position: int) -> None:
         """Something durable at `position` concerns only these users."""
-        if position > self._positions.current:
-            self._pending.append((position, None, tuple(user_ids)))
-            return
-        self._wake_users(user_ids, StreamToken(events=position))
+        self._announce(_Change(position, None, tuple(user_ids)))
 
     def notify_room_ephemeral(self, room_id: str, stream: str, position: int) -> None:
         """An in-memory stream (`typing` or `presence`) changed for a room."""
@@ -73,16 +98,33 @@ class Notifier:
     def notify_users_ephemeral(self, user_ids: Iterable[str], stream: str, position: int) -> None:
         self._wake_users(user_ids, replace(StreamToken(), **{stream: position}))
 
+    def _announce(self, change: _Change) -> None:
+        if change.position > self._positions.current:
+            self._pending.append(change)
+            return
+        self._unannounced.pop(change.position, None)
+        token = StreamToken(events=change.position)
+        if change.receipt_of is not None:
+            self._user_receipts[change.receipt_of] = max(
+                change.position, self._user_receipts.get(change.receipt_of, 0)
+            )
+        if change.room_id is not None:
+            latest = self._room_receipts if change.receipt_of is not None else self._room_events
+            latest[change.room_id] = max(change.position, latest.get(change.room_id, 0))
+            self._wake_room(change.room_id, token)
+        self._wake_users(change.users, token)
+
     def _flush(self, current: int) -> None:
-        ready = [item for item in self._pending if item[0] <= current]
+        now = time.monotonic()
+        for position in range(self._seen_current + 1, current + 1):
+            self._unannounced[position] = now
+        self._seen_current = max(self._seen_current, current)
+        ready = [change for change in self._pending if change.position <= current]
         if not ready:
             return
-        self._pending = [item for item in self._pending if item[0] > current]
-        for position, room_id, users in ready:
-            token = StreamToken(events=position)
-            if room_id is not None:
-                self._wake_room(room_id, token)
-            self._wake_users(users, token)
+        self._pending = [change for change in self._pending if change.position > current]
+        for change in ready:
+            self._announce(change)
 
     def _wake_room(self, room_id: str, token: StreamToken) -> None:
         self._rooms[room_id] = self._rooms.get(room_id, StreamToken()).merged(token)
@@ -96,6 +138,18 @@ class Notifier:
                 waiter.event.set()
 
     # -- waiting -----------------------------------------------------------------
+
+    def settled(self, upto: int | None = None) -> bool:
+        """Whether every change readers can reach (up to `upto`) has been
+        announced. Until then what the notifier says may miss a change that is
+        already committed, and callers must ask the database."""
+        if not self._unannounced:
+            return True
+        expired = time.monotonic() - UNANNOUNCED_EXPIRY_SECONDS
+        for position, since in list(self._unannounced.items()):
+            if since < expired:
+                del self._unannounced[position]
+        return not any(upto is None or p <= upto for p in self._unannounced)
 
     def knows_since(self, position: int) -> bool:
         """Whether every durable change after `position` was announced here."""
@@ -111,6 +165,25 @@ class Notifier:
         private receipts, membership targeting them) happened after `position`."""
         known = self._users.get(user_id)
         return known is not None and known.events > position
+
+    def rooms_with_receipts_since(self, rooms: Iterable[str], position: int) -> set[str]:
+        """Rooms with a (public) read receipt after `position`; only meaningful
+        when `knows_since(position)`."""
+        return {r for r in rooms if self._room_receipts.get(r, 0) > position}
+
+    def room_event_position(self, room_id: str) -> int:
+        """The newest room event announced in the room (0: none since start)."""
+        return self._room_events.get(room_id, 0)
+
+    def user_receipt_position(self, user_id: str) -> int:
+        """The newest read receipt of the user announced (any room, private too)."""
+        return self._user_receipts.get(user_id, 0)
+
+    def user_position(self, user_id: str) -> int:
+        """The newest durable change announced for the user alone (their
+        memberships, account data, private receipts)."""
+        known = self._users.get(user_id)
+        return 0 if known is None else known.events
 
     def has_news(self, user_id: str, rooms: Iterable[str], since: StreamToken) -> bool:
         user = self._users.get(user_id)

@@ -31,14 +31,23 @@ class StreamPositions:
     @contextlib.asynccontextmanager
     async def allocate(self) -> AsyncIterator[int]:
         """Yields the next position; on exit it counts as finished."""
-        self._last_allocated += 1
-        position = self._last_allocated
-        self._in_flight.add(position)
+        position = self.reserve()
         try:
             yield position
         finally:
-            self._in_flight.discard(position)
-            self._advance()
+            self.finish(position)
+
+    def reserve(self) -> int:
+        """The next position, in flight until `finish(position)`."""
+        self._last_allocated += 1
+        position = self._last_allocated
+        self._in_flight.add(position)
+        return position
+
+    def finish(self, position: int) -> None:
+        """`position` is committed (or failed): readers may pass it."""
+        self._in_flight.discard(position)
+        self._advance()
 
     def _advance(self) -> None:
         before = self._current

@@ -69,3 +69,33 @@ async def test_a_full_queue_is_logged_and_counted(
     # State events that cannot notify are not even queued.
     await dispatcher.enqueue({**event, "type": "m.room.topic", "state_key": "", "event_id": "$s"})
     assert dispatcher.stats.events_dropped == 3
+
+
+async def test_events_cost_no_push_reads_until_someone_has_a_pusher(
+    client: TestClient,
+    server: HomeServer,
+    push_service: PushService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    alice = await client.register("alice")
+    bob = await client.register("bob")
+    room_id = await direct_chat(client, alice, bob)
+    pushers = server.push.dispatcher._pushers
+    reads: list[str] = []
+    real = pushers.notifications_for_event
+
+    async def counted(event_id: str) -> list[object]:
+        reads.append(event_id)
+        return list(await real(event_id))
+
+    monkeypatch.setattr(pushers, "notifications_for_event", counted)
+    for i in range(5):
+        await client.send_text(alice, room_id, f"nobody listens {i}")
+    await settle(server)
+    assert reads == []
+
+    # Setting a pusher is noticed at once (no waiting for the cache to expire).
+    await set_pusher(client, bob, push_service.subscription("bob").pusher())
+    pushed = await client.send_text(alice, room_id, "now bob listens")
+    await push_service.wait_for("/wpush/bob", 1)
+    assert reads[-1] == pushed

@@ -186,3 +186,25 @@ async def approve(browser: Browser, query: dict[str, str], username: str) -> str
 
 async def token_request(browser: Browser, form: dict[str, str], **headers: str) -> Page:
     return await browser.request("POST", "/oauth2/token", form=form, headers=headers)
+
+
+async def oauth_tokens(browser: Browser, username: str) -> tuple[dict[str, Any], str, str]:
+    """Signs `username` in to a new app with the code flow: (tokens, client id, device)."""
+    client = await register_client(browser)
+    verifier, challenge = pkce()
+    device = new_device_id()
+    location = await approve(
+        browser, authorize_query(client["client_id"], challenge, device), username
+    )
+    tokens = await token_request(
+        browser,
+        {
+            "grant_type": "authorization_code",
+            "code": query_of(location)["code"],
+            "redirect_uri": REDIRECT_URI,
+            "client_id": client["client_id"],
+            "code_verifier": verifier,
+        },
+    )
+    assert tokens.status == 200
+    return dict(tokens.json), client["client_id"], device

@@ -15,6 +15,7 @@ from tests.oauth.helpers import (
     approve,
     authorize_query,
     new_device_id,
+    oauth_tokens,
     pkce,
     query_of,
     register_client,
@@ -171,30 +172,9 @@ async def test_the_web_client_is_first_party(browser: Browser) -> None:
     assert tokens.status == 200, tokens.text
 
 
-async def _oauth_tokens(browser: Browser, username: str) -> tuple[dict[str, Any], str, str]:
-    client = await register_client(browser)
-    verifier, challenge = pkce()
-    device = new_device_id()
-    location = await approve(
-        browser, authorize_query(client["client_id"], challenge, device), username
-    )
-    tokens = await token_request(
-        browser,
-        {
-            "grant_type": "authorization_code",
-            "code": query_of(location)["code"],
-            "redirect_uri": REDIRECT_URI,
-            "client_id": client["client_id"],
-            "code_verifier": verifier,
-        },
-    )
-    assert tokens.status == 200
-    return dict(tokens.json), client["client_id"], device
-
-
 async def test_signing_a_device_out_kills_its_tokens(browser: Browser) -> None:
     await register_user(browser, "alice")
-    tokens, client_id, device = await _oauth_tokens(browser, "alice")
+    tokens, client_id, device = await oauth_tokens(browser, "alice")
     account = await browser.get(
         "/oauth2/account", action="org.matrix.device_view", device_id=device
     )
@@ -224,7 +204,7 @@ async def test_introspection_for_resource_servers(
 ) -> None:
     app, browser = app_and_browser
     await register_user(browser, "alice")
-    tokens, _client_id, device = await _oauth_tokens(browser, "alice")
+    tokens, _client_id, device = await oauth_tokens(browser, "alice")
     resource = await register_client(
         browser, token_endpoint_auth_method="client_secret_post", client_name="Resource"
     )

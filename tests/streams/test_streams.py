@@ -100,3 +100,56 @@ async def test_notifier_knows_what_changed_since_it_started() -> None:
     assert notifier.user_changed_since("@invited:x", 100)
     assert not notifier.user_changed_since("@b:x", for_user)
     assert not notifier.user_changed_since("@c:x", 100)
+
+
+async def test_notifier_tells_receipts_from_events() -> None:
+    positions = StreamPositions(0)
+    notifier = Notifier(positions)
+    waiter = asyncio.create_task(notifier.wait("@b:x", ["!a:x"], StreamToken(), 5))
+    await asyncio.sleep(0)
+    slow = positions.allocate()
+    event_position = await slow.__aenter__()
+    async with positions.allocate() as receipt_position:
+        pass
+    notifier.notify_receipt("!a:x", "@a:x", receipt_position, private=False)
+    # Not readable yet (the event before it is still being written).
+    assert notifier.rooms_with_receipts_since(["!a:x"], 0) == set()
+    assert notifier.user_receipt_position("@a:x") == 0
+    await slow.__aexit__(None, None, None)
+    notifier.notify_room("!a:x", event_position)
+    assert await waiter is True
+    assert notifier.rooms_with_receipts_since(["!a:x", "!b:x"], 0) == {"!a:x"}
+    assert notifier.rooms_with_receipts_since(["!a:x"], receipt_position) == set()
+    assert notifier.room_event_position("!a:x") == event_position
+    assert notifier.user_receipt_position("@a:x") == receipt_position
+    assert notifier.rooms_changed_since(["!a:x"], event_position) == {"!a:x"}
+
+    async with positions.allocate() as private_position:
+        pass
+    notifier.notify_receipt("!a:x", "@a:x", private_position, private=True)
+    assert notifier.rooms_with_receipts_since(["!a:x"], receipt_position) == set()
+    assert notifier.user_changed_since("@a:x", receipt_position)
+    assert notifier.user_position("@a:x") == private_position
+    assert notifier.user_receipt_position("@a:x") == private_position
+
+
+async def test_notifier_is_settled_only_when_everything_readable_was_announced() -> None:
+    positions = StreamPositions(0)
+    notifier = Notifier(positions)
+    assert notifier.settled()
+    # An event sender announces a moment after the commit made it readable.
+    committed = positions.reserve()
+    positions.finish(committed)
+    assert not notifier.settled() and not notifier.settled(committed)
+    assert notifier.settled(committed - 1)
+    notifier.notify_room("!a:x", committed)
+    assert notifier.settled()
+    # Announced before it is readable: settled as it becomes readable.
+    slow = positions.reserve()
+    early = positions.reserve()
+    positions.finish(early)
+    notifier.notify_room("!a:x", early)
+    positions.finish(slow)
+    assert not notifier.settled()  # `slow` failed, say: never announced
+    notifier._unannounced[slow] -= 3600
+    assert notifier.settled()
