@@ -46,6 +46,8 @@ class AttentionRegistry:
     def __init__(self) -> None:
         self._by_user: dict[str, dict[Hashable, Focus]] = defaultdict(dict)
         self._user_of: dict[Hashable, str] = {}
+        # room -> user -> how many of the user's connections watch it (focused)
+        self._watching: dict[str, dict[str, int]] = {}
 
     def report(
         self,
@@ -55,8 +57,24 @@ class AttentionRegistry:
         room_id: str | None,
         focused: bool,
     ) -> None:
-        self._by_user[user_id][connection] = Focus(device_id, room_id, focused)
+        connections = self._by_user[user_id]
+        self._unwatch(user_id, connections.get(connection))
+        focus = Focus(device_id, room_id, focused)
+        connections[connection] = focus
         self._user_of[connection] = user_id
+        if focused and room_id is not None:
+            users = self._watching.setdefault(room_id, {})
+            users[user_id] = users.get(user_id, 0) + 1
+
+    def _unwatch(self, user_id: str, focus: Focus | None) -> None:
+        if focus is None or not focus.focused or focus.room_id is None:
+            return
+        users = self._watching[focus.room_id]
+        users[user_id] -= 1
+        if not users[user_id]:
+            del users[user_id]
+            if not users:
+                del self._watching[focus.room_id]
 
     def on_focus_frame(
         self, connection: Hashable, user_id: str, device_id: str, frame: Mapping[str, Any]
@@ -72,13 +90,15 @@ class AttentionRegistry:
             return
         connections = self._by_user.get(user_id)
         if connections is not None:
-            connections.pop(connection, None)
+            self._unwatch(user_id, connections.pop(connection, None))
             if not connections:
                 del self._by_user[user_id]
 
     def is_watching(self, user_id: str, room_id: str) -> bool:
         """Whether one of the user's clients shows the room, focused."""
-        connections = self._by_user.get(user_id)
-        if not connections:
-            return False
-        return any(f.focused and f.room_id == room_id for f in connections.values())
+        return user_id in self._watching.get(room_id, ())
+
+    def watchers(self, room_id: str) -> frozenset[str]:
+        """The users with a client showing the room, focused, right now."""
+        users = self._watching.get(room_id)
+        return frozenset(users) if users else frozenset()

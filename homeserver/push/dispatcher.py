@@ -5,7 +5,9 @@ returns at once; sending a message never waits for a push service. Worker
 tasks take events from the queue, read the event's stored notification
 decisions (the same rows unread counts are made of), skip users who have a
 client focused on the room (`AttentionRegistry`) and hand one delivery per
-pusher to its sender.
+pusher to its sender. Who was looking is noted when the event is queued, the
+moment it reaches clients: a user who saw it arrive and looked away before a
+busy worker got to it is not pushed about it.
 
 A delivery that fails with 429, 5xx or a network error is tried again after
 an exponential back-off (or the service's Retry-After); a pusher the service
@@ -72,7 +74,10 @@ class PushDispatcher:
         self._senders = senders
         self.settings = settings or DispatchSettings()
         self.stats = PushStats()
-        self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(self.settings.queue_size)
+        # each event with the users who were watching its room when it was queued
+        self._queue: asyncio.Queue[tuple[dict[str, Any], frozenset[str]]] = asyncio.Queue(
+            self.settings.queue_size
+        )
         self._workers: list[asyncio.Task[None]] = []
         self._deliveries: set[asyncio.Task[None]] = set()
         self._send_slots = asyncio.Semaphore(self.settings.max_concurrent_sends)
@@ -113,7 +118,7 @@ class PushDispatcher:
         if not may_notify(event):
             return
         try:
-            self._queue.put_nowait(event)
+            self._queue.put_nowait((event, self._attention.watchers(str(event["room_id"]))))
         except asyncio.QueueFull:
             self.stats.events_dropped += 1
             logger.warning(
@@ -132,9 +137,9 @@ class PushDispatcher:
 
     async def _work(self) -> None:
         while True:
-            event = await self._queue.get()
+            event, watched_by = await self._queue.get()
             try:
-                await self._process(event)
+                await self._process(event, watched_by)
             except Exception:
                 logger.exception(
                     "push processing failed",
@@ -143,7 +148,7 @@ class PushDispatcher:
             finally:
                 self._queue.task_done()
 
-    async def _process(self, event: dict[str, Any]) -> None:
+    async def _process(self, event: dict[str, Any], watched_by: frozenset[str]) -> None:
         with_pushers = await self._pushers.users_with_pushers()
         if not with_pushers:
             return
@@ -151,7 +156,9 @@ class PushDispatcher:
         decisions = [
             d
             for d in await self._pushers.notifications_for_event(str(event["event_id"]))
-            if d.user_id != event["sender"] and not self._attention.is_watching(d.user_id, room_id)
+            if d.user_id != event["sender"]
+            and d.user_id not in watched_by
+            and not self._attention.is_watching(d.user_id, room_id)
         ]
         if not decisions:
             return

@@ -189,6 +189,7 @@ def run_chat(ana: Person, ben: Person, shots: Path, size: str) -> None:
         shown,
         ana.page.evaluate("window.__posted"),
         ana.console,
+        ana.frame_log()[-20:],
     )
     ana.page.evaluate("window.__testUnfocused = false")
 

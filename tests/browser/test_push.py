@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests.browser.conftest import FAST_SERVER_ENV
 from tests.browser.ui import Person
@@ -208,15 +208,23 @@ def fake_push_manager(sub: Subscription) -> str:
     }
 
 
-def set_unfocused(page: Page, unfocused: bool) -> None:
-    """The tab loses (or gets back) the focus: the client tells the server with a focus frame."""
-    page.evaluate(
+def set_unfocused(person: Person, unfocused: bool) -> None:
+    """The tab loses (or gets back) the focus: the client tells the server with
+    a focus frame on its stream. Waits until that frame has gone out (the
+    server takes it in as it arrives), so a message sent next finds it there."""
+    person.page.evaluate(
         "(u) => { window.__testUnfocused = u; "
         "window.dispatchEvent(new Event(u ? 'blur' : 'focus')) }",
         unfocused,
     )
-    # The frame goes out at once on the open socket; give the server a moment to take it in.
-    page.wait_for_timeout(500)
+    for _ in range(100):
+        frame = person.last_focus_sent()
+        if frame is not None and frame["focused"] is (not unfocused):
+            break
+        person.page.wait_for_timeout(50)
+    else:
+        raise AssertionError(("no focus frame went out", unfocused, person.frame_log()))
+    person.page.wait_for_timeout(200)
 
 
 class Api:
@@ -391,14 +399,14 @@ def run_push(
     ana.page.emulate_media(color_scheme="light")
     ana.close_settings()
     ana.open_room("ben")
-    # Opening the room sends a focus frame; let it reach the server before the
-    # message does (the push worker now decides within milliseconds of a send).
-    set_unfocused(ana.page, False)
+    # Opening the room sends a focus frame; it must reach the server before the
+    # message does (the push worker decides within milliseconds of a send).
+    set_unfocused(ana, False)
 
     # On screen and focused: no push. In the background: exactly one.
     ben.send("Seen on screen")
     expect(ana.message("Seen on screen")).to_be_visible()
-    set_unfocused(ana.page, True)
+    set_unfocused(ana, True)
     ben.send("Are you there?")
     first = service.wait_for(path, 1)[0]
     assert first.headers["content-encoding"] == "aes128gcm"
@@ -410,7 +418,7 @@ def run_push(
     assert payload["room_id"] == dm
     assert payload["sender"] == ben.user_id
     assert payload["sender_display_name"] == "ben"
-    assert payload["body"] == "Are you there?"
+    assert payload["body"] == "Are you there?", "\n".join(ana.frame_log())
     assert payload["prio"] == "high"
     time.sleep(1.0)
     assert [sub.decrypt(p.body)["body"] for p in service.pushes(path)] == ["Are you there?"]
@@ -419,11 +427,11 @@ def run_push(
     # nothing while the room is on screen in a focused window, a notification otherwise.
     worker = ServiceWorkerPush(ana)
     worker.clear()
-    set_unfocused(ana.page, False)
+    set_unfocused(ana, False)
     worker.deliver(payload)
     ana.page.wait_for_timeout(1500)
     assert worker.shown() == [], worker.shown()
-    set_unfocused(ana.page, True)
+    set_unfocused(ana, True)
     worker.deliver(payload)
     shown = worker.wait_shown(lambda n: n["room"] == dm)
     assert shown == [{"title": "ben", "body": "Are you there?", "tag": f"room:{dm}", "room": dm}], (
@@ -470,7 +478,7 @@ def run_push(
     time.sleep(1.0)
     bodies = [sub.decrypt(p.body)["body"] for p in service.pushes(path)]
     assert bodies == ["Are you there?", "After unmute"], bodies
-    set_unfocused(ana.page, False)
+    set_unfocused(ana, False)
 
     # A reload: the switch is still on, from the device's memory, the browser's
     # subscription and the server's pusher agreeing (nothing subscribed again).
@@ -490,7 +498,7 @@ def run_push(
     assert ana.page.evaluate("window.__pushCalls") == [{"call": "unsubscribe"}]
     assert api.get("/pushers")["pushers"] == []
     ana.close_settings()
-    set_unfocused(ana.page, True)
+    set_unfocused(ana, True)
     ben.send("After push is off")
     time.sleep(1.5)
     assert len(service.pushes(path)) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,44 @@ class Person:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.console: list[str] = []
         self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
+        # Failed loads with their URLs (the console only says "404").
+        self.page.on(
+            "response",
+            lambda r: r.status >= 400 and self.console.append(f"http {r.status}: {r.url}"),
+        )
+        # Frames on the sync stream, for waits and failure reports.
+        self.frames: list[tuple[float, str, dict[str, Any]]] = []
+        self.page.on("websocket", self._on_websocket)
         self.closed = False
+
+    def _on_websocket(self, ws: Any) -> None:
+        def record(direction: str, payload: str | bytes) -> None:
+            try:
+                frame = json.loads(payload)
+            except ValueError:
+                return
+            if isinstance(frame, dict):
+                self.frames.append((time.monotonic(), direction, frame))
+
+        ws.on("framesent", lambda p: record("sent", p))
+        ws.on("framereceived", lambda p: record("received", p))
+        ws.on("close", lambda _ws: self.frames.append((time.monotonic(), "closed", {})))
+
+    def frame_log(self) -> list[str]:
+        """The stream's frames in short (type and the fields that tell them apart)."""
+        keys = ("type", "req_id", "seq", "room_id", "focused", "errcode")
+        return [
+            f"{at:.3f} {direction} " + json.dumps({k: f[k] for k in keys if k in f})
+            for at, direction, f in self.frames
+        ]
+
+    def last_focus_sent(self) -> dict[str, Any] | None:
+        for _at, direction, frame in reversed(self.frames):
+            if direction == "closed":
+                return None  # a new connection sends its focus again
+            if direction == "sent" and frame.get("type") == "focus":
+                return frame
+        return None
 
     def _on_dialog(self, dialog: Any) -> None:
         self.dialogs.append(f"{dialog.type}: {dialog.message}")

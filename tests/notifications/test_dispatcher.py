@@ -3,8 +3,10 @@ absorbed, and a full queue drops nothing silently."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from typing import Any
 
 import pytest
 
@@ -99,3 +101,57 @@ async def test_events_cost_no_push_reads_until_someone_has_a_pusher(
     pushed = await client.send_text(alice, room_id, "now bob listens")
     await push_service.wait_for("/wpush/bob", 1)
     assert reads[-1] == pushed
+
+
+async def test_who_watched_is_noted_when_the_event_arrives_not_when_a_worker_gets_to_it(
+    client: TestClient,
+    server: HomeServer,
+    push_service: PushService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    alice = await client.register("alice")
+    bob = await client.register("bob")
+    room_id = await direct_chat(client, alice, bob)
+    await settle(server)
+    browser = push_service.subscription("bob")
+    await set_pusher(client, bob, browser.pusher())
+
+    # The workers are busy: nothing is processed until the gate opens.
+    gate = asyncio.Event()
+    dispatcher = server.push.dispatcher
+    process = dispatcher._process
+
+    async def held(event: dict[str, Any], watched_by: frozenset[str]) -> None:
+        await gate.wait()
+        await process(event, watched_by)
+
+    monkeypatch.setattr(dispatcher, "_process", held)
+    attention = server.push.attention
+    tab = object()
+    attention.report(tab, bob.user_id, bob.device_id, room_id, True)
+    await client.send_text(alice, room_id, "seen as it arrived")
+    attention.report(tab, bob.user_id, bob.device_id, room_id, False)  # then looked away
+    unseen = await client.send_text(alice, room_id, "sent while away")
+    gate.set()
+    await settle(server)
+    received = push_service.received["/wpush/bob"]
+    assert [browser.decrypt(r.body)["event_id"] for r in received] == [unseen]
+
+
+def test_attention_follows_each_connection() -> None:
+    attention = AttentionRegistry()
+    phone, laptop = object(), object()
+    attention.report(phone, "@bob:x", "PHONE", "!a:x", True)
+    attention.report(laptop, "@bob:x", "LAPTOP", "!a:x", True)
+    assert attention.watchers("!a:x") == {"@bob:x"}
+    attention.report(phone, "@bob:x", "PHONE", "!b:x", True)  # the phone switched rooms
+    assert attention.is_watching("@bob:x", "!a:x") and attention.is_watching("@bob:x", "!b:x")
+    attention.report(laptop, "@bob:x", "LAPTOP", "!a:x", False)  # the laptop lost focus
+    assert not attention.is_watching("@bob:x", "!a:x")
+    assert attention.watchers("!a:x") == frozenset()
+    attention.report(laptop, "@bob:x", "LAPTOP", None, True)  # no room on screen
+    attention.forget(phone)
+    assert attention.watchers("!b:x") == frozenset()
+    attention.forget(laptop)
+    attention.forget(laptop)  # twice is harmless
+    assert not attention._watching and not attention._by_user
