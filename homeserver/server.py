@@ -8,6 +8,7 @@ from typing import Any
 
 from homeserver.config import Config, ConfigError
 from homeserver.handlers.accounts import Accounts
+from homeserver.handlers.deactivation import Deactivation
 from homeserver.handlers.directory import Directory
 from homeserver.handlers.event_sender import EventSender
 from homeserver.handlers.keys import (
@@ -116,6 +117,7 @@ class HomeServer:
             self.unread,
         )
         self.profiles = Profiles(storage, self.sender)
+        self.deactivation = Deactivation(storage, self.membership, self.push.pushers, self.presence)
         self.directory = Directory(storage, self.server_name)
         enabled = config.rate_limits_enabled
         self.login_limiter = RateLimiter(

@@ -61,6 +61,20 @@ async def change_password() -> Response:
     return json_response({})
 
 
+@bp.post("/account/deactivate")
+@authenticated
+async def deactivate_account() -> Response:
+    server = hs()
+    body = await json_body()
+    erase = body.get("erase", False)
+    if not isinstance(erase, bool):
+        raise MatrixError(400, "M_BAD_JSON", "erase must be true or false")
+    await server.uia.check(body.get("auth"), "m.login.password", _password_stage)
+    await server.deactivation.deactivate(requester().user_id, erase=erase)
+    # No third-party identifiers are ever bound here, so there is nothing to unbind.
+    return json_response({"id_server_unbind_result": "success"})
+
+
 @bp.get("/account/3pid")
 @authenticated
 async def threepids() -> Response:

@@ -231,7 +231,11 @@ async def login() -> Response:
         return response
     try:
         user_id = await hs().accounts.check_password(username, password)
-    except MatrixError:
+    except MatrixError as exc:
+        if exc.errcode == "M_USER_DEACTIVATED":
+            return await login_page(
+                next_url, 403, username=username, error="This account has been deactivated."
+            )
         failures.failed(*keys)
         return await login_page(
             next_url, 401, username=username, error="Wrong username or password."
@@ -440,23 +444,44 @@ async def account_page() -> Response:
     if user_id is None:
         query = urlencode(list(request.args.items(multi=True)))
         return await login_page("/oauth2/account" + (f"?{query}" if query else ""))
+    notice = None
+    action = request.args.get("action")
+    if request.args.get("signed_out"):
+        notice = "The device was signed out."
+    elif action == "org.matrix.device_delete" and request.args.get("device_id"):
+        notice = "Use the Sign out button of the highlighted device to sign it out."
+    return await _account_page(
+        user_id,
+        notice=notice,
+        highlight=request.args.get("device_id"),
+        closing=action == "org.matrix.account_deactivate",
+    )
+
+
+async def _account_page(
+    user_id: str,
+    status: int = 200,
+    *,
+    notice: str | None = None,
+    highlight: str | None = None,
+    closing: bool = False,
+    closing_error: str | None = None,
+) -> Response:
     sessions = [
         {**view.__dict__, "last_seen": _ago(view.last_seen_ts)}
         for view in await oauth().list_sessions(user_id)
     ]
-    notice = None
-    if request.args.get("signed_out"):
-        notice = "The device was signed out."
-    elif request.args.get("action") == "org.matrix.device_delete" and request.args.get("device_id"):
-        notice = "Use the Sign out button of the highlighted device to sign it out."
     return await page(
         "oauth-account.html",
+        status,
         title="Your sessions",
         wide=True,
         user_id=user_id,
         sessions=sessions,
-        highlight=request.args.get("device_id"),
+        highlight=highlight,
         notice=notice,
+        closing=closing,
+        closing_error=closing_error,
     )
 
 
@@ -472,3 +497,38 @@ async def revoke_device() -> Response:
         raise PageError(400, "Your sessions", "No device was named.")
     await oauth().sign_out_device(user_id, device_id)
     return redirect_to("/oauth2/account?signed_out=1")
+
+
+@bp.post("/oauth2/account/deactivate")
+async def deactivate_account() -> Response:
+    require_available()
+    form = await checked_form()
+    user_id = await signed_in_user()
+    if user_id is None:
+        return await login_page("/oauth2/account?action=org.matrix.account_deactivate")
+    failures = oauth().failures
+    keys = (f"ip:{client_ip()}", f"user:{user_id}")
+    wait = failures.retry_after(*keys)
+    if wait:
+        return await _account_page(
+            user_id,
+            429,
+            closing=True,
+            closing_error=f"Too many wrong passwords. Please wait {wait} seconds and try again.",
+        )
+    try:
+        await hs().accounts.check_password(user_id, form.get("password") or "")
+    except MatrixError:
+        failures.failed(*keys)
+        return await _account_page(
+            user_id, 401, closing=True, closing_error="That is not your password."
+        )
+    await hs().deactivation.deactivate(user_id, erase=form.get("erase") == "1")
+    await oauth().browser.sign_out(request.cookies.get(SESSION_COOKIE))
+    response = await message(
+        200,
+        "Account deactivated",
+        f"{user_id} is closed: its devices are signed out and it has left its rooms.",
+    )
+    response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
+    return response

@@ -115,10 +115,14 @@ class Accounts:
         same answer for an unknown user, to not reveal who exists)."""
         user_id = self.resolve_login_user(identifier_user)
         user = await self._storage.users.get_user(user_id) if user_id else None
-        hashed = user.password_hash if user and not user.deactivated else None
-        if not await self._passwords.verify(hashed, password) or user_id is None:
+        hashed = user.password_hash if user else None
+        if not await self._passwords.verify(hashed, password) or user is None:
             raise forbidden("Invalid username or password")
-        return user_id
+        if user.deactivated:
+            # Only to someone who knows the password: the account is closed,
+            # not the password wrong.
+            raise MatrixError(403, "M_USER_DEACTIVATED", "This account has been deactivated")
+        return user.user_id
 
     def resolve_login_user(self, value: str) -> str | None:
         """The local user id a login identifier names (a localpart or a full

@@ -45,6 +45,7 @@ def server_metadata(base_url: str, *, registration_enabled: bool) -> dict[str, A
             "org.matrix.devices_list",
             "org.matrix.device_view",
             "org.matrix.device_delete",
+            "org.matrix.account_deactivate",
         ],
     }
     metadata["prompt_values_supported"] = ["create", "login"] if registration_enabled else ["login"]

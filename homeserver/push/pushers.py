@@ -81,6 +81,9 @@ class Pushers:
     async def list(self, user_id: str) -> list[dict[str, Any]]:
         return [_pusher_json(p) for p in await self._store.pushers_for_users([user_id])]
 
+    async def remove_all(self, user_id: str) -> int:
+        return await self._store.delete_user_pushers(user_id)
+
     async def set(self, user_id: str, device_id: str | None, body: dict[str, Any]) -> None:
         missing = [key for key in ("kind", "app_id", "pushkey") if key not in body]
         if missing:

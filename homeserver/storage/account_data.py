@@ -52,6 +52,12 @@ class AccountDataStore(Store):
             )
         return None if text is None else dict(json_loads(text))
 
+    async def erase_user(self, user_id: str) -> None:
+        """Removes all of the user's account data and saved filters."""
+        async with self.write() as conn:
+            await conn.execute(delete(account_data).where(account_data.c.user_id == user_id))
+            await conn.execute(delete(filters).where(filters.c.user_id == user_id))
+
     async def changed_since(self, user_id: str, after: int, upto: int) -> list[AccountDataItem]:
         async with self.read() as conn:
             rows = await conn.execute(

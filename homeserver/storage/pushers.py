@@ -142,6 +142,13 @@ class PusherStore(Store):
         self._pushers_changed()
         return bool(result.rowcount)
 
+    async def delete_user_pushers(self, user_id: str) -> int:
+        """Removes every pusher of the user (their account is closing)."""
+        async with self.write() as conn:
+            result = await conn.execute(delete(pushers).where(pushers.c.user_id == user_id))
+        self._pushers_changed()
+        return int(result.rowcount or 0)
+
     async def delete_if_unchanged(self, pusher: Pusher) -> bool:
         """Removes the pusher unless it was set again (with other data) since
         it was read: a push service's "gone" refers to the old subscription."""

@@ -354,3 +354,40 @@ async def test_prompt_login_asks_for_the_password_again(browser: Browser) -> Non
     page = await browser.get("/oauth2/authorize", **query)
     assert page.status == 200 and 'action="/oauth2/login"' in page.text
     assert "prompt=login" not in page.text  # after the password, no second prompt
+
+
+async def test_closing_the_account_from_the_account_page(browser: Browser) -> None:
+    await register_user(browser, "alice")
+    tokens, _client_id, _device = await oauth_tokens(browser, "alice")
+    account = await browser.get("/oauth2/account", action="org.matrix.account_deactivate")
+    assert account.status == 200
+    assert 'action="/oauth2/account/deactivate"' in account.text
+    assert 'class="closing highlight"' in account.text  # the action points at the form
+
+    # A wrong password: the page again, with the error; nothing is closed.
+    wrong = await browser.post_form(
+        "/oauth2/account/deactivate", {"csrf_token": account.csrf, "password": "not it"}
+    )
+    assert wrong.status == 401 and "That is not your password." in wrong.text
+    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    me = await browser.request("GET", f"{V3}/account/whoami", headers=auth)
+    assert me.status == 200
+    # Without the CSRF token, nothing happens either.
+    forged = await browser.post_form("/oauth2/account/deactivate", {"password": PASSWORD})
+    assert forged.status == 403
+    assert (await browser.request("GET", f"{V3}/account/whoami", headers=auth)).status == 200
+
+    closed = await browser.post_form(
+        "/oauth2/account/deactivate",
+        {"csrf_token": account.csrf, "password": PASSWORD, "erase": "1"},
+    )
+    assert closed.status == 200 and "Account deactivated" in closed.text, closed.text
+    me = await browser.request("GET", f"{V3}/account/whoami", headers=auth)
+    assert (me.status, me.json["errcode"]) == (401, "M_UNKNOWN_TOKEN")
+    # The browser is signed out, and signing in again says why it fails.
+    again = await browser.get("/oauth2/account")
+    assert "Sign in" in again.text and "@alice:localhost" not in again.text
+    login = await browser.sign_in(again, "alice")
+    assert login.status == 403 and "This account has been deactivated." in login.text
+    metadata = await browser.request("GET", "/_matrix/client/v1/auth_metadata")
+    assert "org.matrix.account_deactivate" in metadata.json["account_management_actions_supported"]
