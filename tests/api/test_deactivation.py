@@ -94,9 +94,7 @@ async def test_a_deactivated_account_is_signed_out_gone_from_rooms_and_cannot_re
     (await client.invite(bob, invited_to, alice.user_id)).ok()
     said = await client.send_text(alice, shared, "bye all")
     browser = push_service.subscription("alice")
-    (
-        await client.post(f"{V3}/pushers/set", json=browser.pusher(), token=alice.access_token)
-    ).ok()
+    (await client.post(f"{V3}/pushers/set", json=browser.pusher(), token=alice.access_token)).ok()
 
     done = await client.post(
         PATH, json={"auth": password_auth(alice, PASSWORD)}, token=alice.access_token
