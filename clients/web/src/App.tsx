@@ -80,7 +80,7 @@ function SignedIn({ session, onEnded }: { session: Session; onEnded: (message: s
 
   return (
     <ControllerContext.Provider value={controller}>
-      <ChatScreen onSignOut={signOut} />
+      <ChatScreen onSignOut={signOut} accountUri={session.oauth?.accountUri} />
     </ControllerContext.Provider>
   )
 }

@@ -109,3 +109,13 @@ export async function discoverAuth(baseUrl = '', fetchImpl?: FetchLike): Promise
   }
   return parseMetadata(data)
 }
+
+/** The Matrix account management actions the app links to. */
+export type AccountAction = 'org.matrix.devices_list' | 'org.matrix.account_deactivate'
+
+/** The account page opened at an action (`?action=`, keeping any query it has). */
+export function accountActionUrl(accountUri: string, action: AccountAction): string {
+  const url = new URL(accountUri, globalThis.location?.href)
+  url.searchParams.set('action', action)
+  return url.href
+}

@@ -1,6 +1,7 @@
 import { useId, useMemo, useState, useSyncExternalStore } from 'react'
 import { useClientState, useController } from '../app/context'
 import { describeError } from '../api/errors'
+import { accountActionUrl } from '../auth/metadata'
 import { PUSH_MESSAGES, type PushState } from '../push/webPush'
 import type { PushStatus } from '../push/reconcile'
 import { mutedRoomIds } from '../state/pushRules'
@@ -8,15 +9,56 @@ import { roomDisplayName } from '../state/rooms'
 import { BellIcon } from './icons'
 import { Modal } from './Modal'
 
-/** Settings: Web Push on this device, and the rooms that are muted. */
-export function SettingsDialog({ onClose }: { onClose: () => void }) {
+/**
+ * Settings: Web Push on this device, the rooms that are muted, and (for an
+ * OAuth session) the server's account page: sessions, and closing the account.
+ */
+export function SettingsDialog({ onClose, accountUri }: { onClose: () => void; accountUri?: string }) {
   return (
     <Modal title="Settings" onClose={onClose}>
       <div className="flex flex-col gap-6">
         <PushSettings />
         <MutedRooms />
+        {accountUri && <AccountLinks accountUri={accountUri} />}
       </div>
     </Modal>
+  )
+}
+
+const LINK =
+  'rounded-md text-sm font-medium underline underline-offset-2 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500'
+
+/** The account is managed on the server's own pages (a new tab), as OAuth 2.0 clients must. */
+function AccountLinks({ accountUri }: { accountUri: string }) {
+  const id = useId()
+  return (
+    <section aria-labelledby={`${id}-heading`}>
+      <h3 id={`${id}-heading`} className="mb-2 text-sm font-semibold text-gray-900 dark:text-gray-100">
+        Account
+      </h3>
+      <ul className="flex flex-col gap-2">
+        <li>
+          <a
+            href={accountActionUrl(accountUri, 'org.matrix.devices_list')}
+            target="_blank"
+            rel="noopener noreferrer"
+            className={`${LINK} text-indigo-700 dark:text-indigo-300`}
+          >
+            Signed-in devices
+          </a>
+        </li>
+        <li>
+          <a
+            href={accountActionUrl(accountUri, 'org.matrix.account_deactivate')}
+            target="_blank"
+            rel="noopener noreferrer"
+            className={`${LINK} text-red-700 dark:text-red-300`}
+          >
+            Deactivate account…
+          </a>
+        </li>
+      </ul>
+    </section>
   )
 }
 

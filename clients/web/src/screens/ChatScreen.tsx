@@ -21,7 +21,7 @@ type Dialog = 'create' | 'join' | 'dm' | 'settings' | null
  * (below the md breakpoint): the room list and a conversation are separate
  * views; the conversation has a back button.
  */
-export function ChatScreen({ onSignOut }: { onSignOut: () => void }) {
+export function ChatScreen({ onSignOut, accountUri }: { onSignOut: () => void; accountUri?: string }) {
   const controller = useController()
   const [selected, select] = useSelectedRoom()
   const [dialog, setDialog] = useState<Dialog>(null)
@@ -113,7 +113,7 @@ export function ChatScreen({ onSignOut }: { onSignOut: () => void }) {
           )}
         </main>
       </div>
-      {dialog === 'settings' && <SettingsDialog onClose={() => setDialog(null)} />}
+      {dialog === 'settings' && <SettingsDialog accountUri={accountUri} onClose={() => setDialog(null)} />}
       {dialog === 'create' && <CreateRoomDialog onClose={() => setDialog(null)} onCreated={openRoom} />}
       {dialog === 'join' && <JoinRoomDialog onClose={() => setDialog(null)} onJoined={openRoom} />}
       {dialog === 'dm' && (
