@@ -19,6 +19,7 @@ from homeserver.handlers.keys import (
     load_or_create_keys,
 )
 from homeserver.handlers.membership import Membership
+from homeserver.handlers.open_streams import OpenStreams
 from homeserver.handlers.pagination import Pagination
 from homeserver.handlers.passwords import Passwords
 from homeserver.handlers.presence import PresenceHandler, PresenceSettings
@@ -117,6 +118,8 @@ class HomeServer:
             self.unread,
         )
         self.profiles = Profiles(storage, self.sender)
+        self.open_streams = OpenStreams()
+        storage.auth_changes.subscribe(self.open_streams)
         self.deactivation = Deactivation(storage, self.membership, self.push.pushers, self.presence)
         self.directory = Directory(storage, self.server_name)
         enabled = config.rate_limits_enabled

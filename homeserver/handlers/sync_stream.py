@@ -158,6 +158,7 @@ class SyncStream:
         if set_presence != "offline":
             await presence.connected(requester.user_id)
         self._task = asyncio.current_task()
+        self._server.open_streams.add(requester.user_id, requester.device_id, self)
         self._spawn("sync", self._sync_loop(since, sync_filter))
         self._schedule_beat()
         try:
@@ -184,6 +185,7 @@ class SyncStream:
                 with contextlib.suppress(BaseException):
                     await task
             self._server.push.attention.forget(self)
+            self._server.open_streams.remove(requester.user_id, self)
             if set_presence != "offline":
                 await presence.disconnected(requester.user_id)
 
@@ -390,12 +392,21 @@ class SyncStream:
 
     async def _heartbeat(self, check_token: bool) -> None:
         if check_token:
-            try:
-                await self._server.tokens.verify(self._access_token)
-            except MatrixError as exc:
-                await self._send(_error_frame(exc))
-                raise CloseConnection(CLOSE_UNAUTHORIZED, exc.error) from exc
+            await self._check_token()
         await self._send({"type": "ping", "ts": int(time.time() * 1000)})
+
+    async def _check_token(self) -> None:
+        try:
+            await self._server.tokens.verify(self._access_token)
+        except MatrixError as exc:
+            await self._send(_error_frame(exc))
+            raise CloseConnection(CLOSE_UNAUTHORIZED, exc.error) from exc
+
+    def recheck_token(self) -> None:
+        """The user's sessions changed (a device signed out, the account
+        closed): a stream whose token no longer works ends now."""
+        if not self._ending and "token-check" not in self._helpers:
+            self._spawn("token-check", self._check_token())
 
     # -- client to server ------------------------------------------------------------
 

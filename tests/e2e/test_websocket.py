@@ -13,7 +13,7 @@ import pytest
 import websockets
 
 from tests.e2e.conftest import ServerProcess, StartServer
-from tests.e2e.helpers import V3, User, create_room, ok, q, register
+from tests.e2e.helpers import PASSWORD, V3, User, create_room, login, ok, q, register
 from tests.e2e.stream_client import StreamClient, timeline_bodies
 
 pytestmark = pytest.mark.e2e
@@ -303,6 +303,44 @@ async def test_logout_ends_the_stream(fast_server: ServerProcess) -> None:
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await client.frame()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+
+
+async def test_signing_a_device_out_ends_its_stream_at_once(start_server: StartServer) -> None:
+    # Heartbeats every 25 s (the default): the periodic token check would come
+    # after 50 s, so a close within seconds is the sign-out reaching the stream.
+    server = start_server(env={"STREAM_HEARTBEAT_SECONDS": "25"})
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        phone = await register(http, "alice")
+        laptop = await login(http, "alice")
+        on_phone = await StreamClient.connect(server.base_url, phone.access_token)
+        on_laptop = await StreamClient.connect(server.base_url, laptop.access_token)
+        await on_phone.sync()
+        await on_laptop.sync()
+
+        # The laptop signs the phone out.
+        body = {
+            "auth": {
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": phone.user_id},
+                "password": PASSWORD,
+            }
+        }
+        ok(
+            await http.request(
+                "DELETE", f"{V3}/devices/{q(phone.device_id)}", json=body, headers=laptop.headers
+            )
+        )
+        assert (await on_phone.expect("error", timeout=10))["errcode"] == "M_UNKNOWN_TOKEN"
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await on_phone.frame()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+
+        # The laptop's own stream goes on; closing the account ends it too.
+        room_id = await create_room(http, laptop, name="Notes")
+        await on_laptop.sync_until(lambda d: room_id in d.get("rooms", {}).get("join", {}))
+        ok(await http.post(f"{V3}/account/deactivate", json=body, headers=laptop.headers))
+        error = await on_laptop.expect("error", timeout=10)
+        assert error["errcode"] == "M_UNKNOWN_TOKEN"
 
 
 async def test_silent_peer_is_dropped_and_slow_reader_told_to_resync(
