@@ -182,6 +182,49 @@ def test_sign_in_refresh_and_sign_out(
             person.close()
 
 
+def test_closing_the_account_from_settings(
+    browser: Any, start_server: StartServer, web_dist: Path, screenshots: Path
+) -> None:
+    server = start(start_server, web_dist)
+    eve = Person(browser, server.base_url, "eve")
+    try:
+        eve.register()
+        settings = eve.open_settings()
+        link = settings.get_by_role("link", name="Deactivate account…")
+        expect(link).to_have_attribute(
+            "href", f"{server.base_url}/oauth2/account?action=org.matrix.account_deactivate"
+        )
+        with eve.context.expect_page() as opened:
+            link.click()
+        account = opened.value
+        closing = account.get_by_role("region", name="Deactivate your account")
+        expect(closing).to_be_visible()
+        # The password field has the focus: the action pointed at this form.
+        expect(closing.get_by_label("Your password")).to_be_focused()
+        closing.get_by_label("Your password").fill("not my password")
+        closing.get_by_role("button", name="Deactivate account").click()
+        expect(account.get_by_role("alert")).to_have_text("That is not your password.")
+        closing = account.get_by_role("region", name="Deactivate your account")
+        closing.get_by_label("Your password").fill(PASSWORD)
+        closing.get_by_label("Also erase my display name, picture and settings").check()
+        account.screenshot(path=str(screenshots / "desktop-account-deactivate.png"), scale="css")
+        closing.get_by_role("button", name="Deactivate account").click()
+        expect(account.get_by_role("heading", name="Account deactivated")).to_be_visible()
+        account.close()
+
+        # The app's session ends by itself (its stream is closed at once) and says so.
+        ended = eve.page.get_by_role("status").filter(has_text="Your session has ended.")
+        expect(ended).to_be_visible(timeout=20_000)
+        assert eve.session() == {}
+        # Signing in again is refused with the reason.
+        eve.open_login_page()
+        eve.fill_login("eve")
+        expect(eve.page.get_by_role("alert")).to_have_text("This account has been deactivated.")
+        assert eve.errors == [], eve.errors
+    finally:
+        eve.close()
+
+
 def test_password_form_when_oauth_is_off(
     browser: Any, start_server: StartServer, web_dist: Path
 ) -> None:
