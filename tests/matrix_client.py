@@ -49,6 +49,18 @@ class User:
     password: str
 
 
+def password_auth(user: User, password: str, session: str | None = None) -> dict[str, Any]:
+    """The `auth` of a user-interactive `m.login.password` stage."""
+    auth: dict[str, Any] = {
+        "type": "m.login.password",
+        "identifier": {"type": "m.id.user", "user": user.user_id},
+        "password": password,
+    }
+    if session is not None:
+        auth["session"] = session
+    return auth
+
+
 class TestClient:
     __test__ = False
 

@@ -10,7 +10,7 @@ import pytest
 
 from homeserver.app import create_app
 from homeserver.config import Config
-from tests.matrix_client import V3, Response, TestClient, User
+from tests.matrix_client import V3, Response, TestClient, password_auth
 
 PASSWORD = "correct horse battery"
 
@@ -262,17 +262,6 @@ async def test_logout_all(client: TestClient) -> None:
 # -- password change --------------------------------------------------------------------
 
 
-def _password_auth(user: User, password: str, session: str | None = None) -> dict[str, Any]:
-    auth: dict[str, Any] = {
-        "type": "m.login.password",
-        "identifier": {"type": "m.id.user", "user": user.user_id},
-        "password": password,
-    }
-    if session is not None:
-        auth["session"] = session
-    return auth
-
-
 async def test_change_password(client: TestClient) -> None:
     alice = await client.register("alice")
     other = (await login(client, "alice")).ok()
@@ -286,7 +275,7 @@ async def test_change_password(client: TestClient) -> None:
 
     wrong = await client.post(
         path,
-        json={"new_password": new, "auth": _password_auth(alice, "wrong password", session)},
+        json={"new_password": new, "auth": password_auth(alice, "wrong password", session)},
         token=alice.access_token,
     )
     assert wrong.status == 401, wrong.body
@@ -298,7 +287,7 @@ async def test_change_password(client: TestClient) -> None:
 
     done = await client.post(
         path,
-        json={"new_password": new, "auth": _password_auth(alice, PASSWORD, wrong.body["session"])},
+        json={"new_password": new, "auth": password_auth(alice, PASSWORD, wrong.body["session"])},
         token=alice.access_token,
     )
     assert done.ok() == {}
@@ -317,7 +306,7 @@ async def test_change_password_keeps_other_devices_when_asked(client: TestClient
         json={
             "new_password": new,
             "logout_devices": False,
-            "auth": _password_auth(alice, PASSWORD),
+            "auth": password_auth(alice, PASSWORD),
         },
         token=alice.access_token,
     )
@@ -334,7 +323,7 @@ async def test_change_password_other_users_password_does_not_count(client: TestC
     # Bob's correct credentials do not authenticate Alice's request.
     response = await client.post(
         f"{V3}/account/password",
-        json={"new_password": "a brand new password", "auth": _password_auth(bob, bob.password)},
+        json={"new_password": "a brand new password", "auth": password_auth(bob, bob.password)},
         token=alice.access_token,
     )
     assert response.status == 401 and response.body["errcode"] == "M_FORBIDDEN"
@@ -347,7 +336,7 @@ async def test_change_password_errors(client: TestClient) -> None:
     (await client.post(path, json={"new_password": "a brand new password"})).error(
         401, "M_MISSING_TOKEN"
     )
-    weak = {"new_password": "short", "auth": _password_auth(alice, PASSWORD)}
+    weak = {"new_password": "short", "auth": password_auth(alice, PASSWORD)}
     (await client.post(path, json=weak, token=alice.access_token)).error(400, "M_WEAK_PASSWORD")
     (await client.post(path, json={}, token=alice.access_token)).error(400, "M_MISSING_PARAM")
     (await login(client, "alice", PASSWORD)).ok()

@@ -3,44 +3,15 @@ account page's form (OAuth 2.0 clients, action=org.matrix.account_deactivate).""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from homeserver.config import Config
 from homeserver.server import HomeServer
 from tests.api.test_accounts import PASSWORD, login, whoami
-from tests.conftest import make_config
-from tests.matrix_client import V3, TestClient, User, q
+from tests.matrix_client import V3, TestClient, User, password_auth, q
+from tests.notifications.conftest import config, push_service  # noqa: F401 (fixtures)
 from tests.notifications.push_service import PushService
 
 PATH = f"{V3}/account/deactivate"
-
-
-@pytest.fixture
-def config(tmp_path: Path, database_url: str) -> Config:
-    return make_config(tmp_path / "data", database_url, push_allow_private_addresses=True)
-
-
-@pytest.fixture
-async def push_service() -> AsyncIterator[PushService]:
-    service = PushService()
-    await service.start()
-    yield service
-    await service.stop()
-
-
-def password_auth(user: User, password: str, session: str | None = None) -> dict[str, Any]:
-    auth: dict[str, Any] = {
-        "type": "m.login.password",
-        "identifier": {"type": "m.id.user", "user": user.user_id},
-        "password": password,
-    }
-    if session is not None:
-        auth["session"] = session
-    return auth
 
 
 def members(state: list[dict[str, Any]]) -> dict[str, str]:
@@ -81,7 +52,8 @@ async def test_deactivation_asks_for_the_password_first(client: TestClient) -> N
 
 
 async def test_a_deactivated_account_is_signed_out_gone_from_rooms_and_cannot_return(
-    client: TestClient, push_service: PushService
+    client: TestClient,
+    push_service: PushService,  # noqa: F811 (the fixture imported above)
 ) -> None:
     server: HomeServer = client.app.extensions["homeserver"]
     alice = await client.register("alice")

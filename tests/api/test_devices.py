@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.matrix_client import V3, Response, TestClient, User, q
+from tests.matrix_client import V3, Response, TestClient, User, password_auth, q
 
 PASSWORD = "correct horse battery"
 
@@ -17,17 +17,6 @@ async def login(client: TestClient, user: str, **extra: Any) -> dict[str, Any]:
         **extra,
     }
     return dict((await client.post(f"{V3}/login", json=body)).ok())
-
-
-def password_auth(user: User, password: str, session: str | None = None) -> dict[str, Any]:
-    auth: dict[str, Any] = {
-        "type": "m.login.password",
-        "identifier": {"type": "m.id.user", "user": user.user_id},
-        "password": password,
-    }
-    if session is not None:
-        auth["session"] = session
-    return auth
 
 
 async def delete_device(
