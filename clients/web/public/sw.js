@@ -81,6 +81,21 @@ function showChatNotification(payload) {
 }
 
 /**
+ * The page's show-notification. The answer goes back on the port the page
+ * sent: {ok: true} once shown, {ok: false, error} when the browser refused.
+ * A page that gets no answer sends it again (see src/app/notifications.ts).
+ */
+async function showForPage(payload, port) {
+  let answer = { ok: true }
+  try {
+    await showChatNotification(payload)
+  } catch (error) {
+    answer = { ok: false, error: error && error.message ? String(error.message) : String(error) }
+  }
+  if (port) port.postMessage(answer)
+}
+
+/**
  * Asks a window which room it shows and whether the user is looking at it
  * (the page answers on a MessageChannel, see src/app/notifications.ts).
  * `client.url` can't tell: it stays the URL the document was loaded with.
@@ -189,7 +204,7 @@ self.addEventListener('activate', (event) => {
 self.addEventListener('message', (event) => {
   const data = event.data
   if (data && data.type === 'show-notification') {
-    event.waitUntil(showChatNotification(data.payload))
+    event.waitUntil(showForPage(data.payload, event.ports && event.ports[0]))
   }
 })
 

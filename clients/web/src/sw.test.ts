@@ -29,7 +29,7 @@ function pageWindow(answer: { room_id: string | null; focused: boolean } | null,
 }
 
 /** Runs public/sw.js against a fake service worker global. */
-function loadWorker(windows: FakeWindow[] = []) {
+function loadWorker(windows: FakeWindow[] = [], opts: { refuse?: string } = {}) {
   const listeners = new Map<string, ((e: unknown) => void)[]>()
   const shown: Shown[] = []
   const opened: string[] = []
@@ -39,7 +39,10 @@ function loadWorker(windows: FakeWindow[] = []) {
     addEventListener: (type: string, fn: (e: unknown) => void) => listeners.set(type, [...(listeners.get(type) ?? []), fn]),
     skipWaiting: () => Promise.resolve(),
     registration: {
-      showNotification: async (title: string, options: Shown['options']) => void shown.push({ title, options }),
+      showNotification: async (title: string, options: Shown['options']) => {
+        if (opts.refuse) throw new TypeError(opts.refuse)
+        shown.push({ title, options })
+      },
     },
     clients: {
       matchAll: async () => windows,
@@ -153,6 +156,21 @@ describe('service worker push handler', () => {
     const sw = loadWorker()
     await sw.dispatch('message', { data: { type: 'show-notification', payload: { ...dmPayload, room_id: TEAM, room_name: 'Team' } } })
     expect(sw.shown[0]).toMatchObject({ title: 'Team', options: { body: 'Ben: Are you there?', tag: `room:${TEAM}` } })
+  })
+
+  it('answers the page on its port: shown, or why the browser refused', async () => {
+    const shownPort = { postMessage: vi.fn() }
+    const sw = loadWorker()
+    await sw.dispatch('message', { data: { type: 'show-notification', payload: dmPayload }, ports: [shownPort] })
+    expect(sw.shown).toHaveLength(1)
+    expect(shownPort.postMessage).toHaveBeenCalledWith({ ok: true })
+
+    const refused = 'No notification permission has been granted for this origin.'
+    const refusedPort = { postMessage: vi.fn() }
+    const denied = loadWorker([], { refuse: refused })
+    await denied.dispatch('message', { data: { type: 'show-notification', payload: dmPayload }, ports: [refusedPort] })
+    expect(denied.shown).toEqual([])
+    expect(refusedPort.postMessage).toHaveBeenCalledWith({ ok: false, error: refused })
   })
 
   it('a click opens the room: focuses an open window, or opens one', async () => {

@@ -90,6 +90,60 @@ export function pageAttended(): boolean {
   return document.visibilityState === 'visible' && document.hasFocus()
 }
 
+/** What the service worker answers to a show-notification (null: no answer in time). */
+export type WorkerAnswer = { ok: true } | { ok: false; error: string } | null
+
+/** Posts to the worker with a reply port and waits up to `ms` for its answer. */
+function askWorker(worker: ServiceWorker, message: object, ms: number): Promise<WorkerAnswer> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel()
+    const done = (answer: WorkerAnswer) => {
+      clearTimeout(timer)
+      channel.port1.close()
+      resolve(answer)
+    }
+    const timer = setTimeout(() => done(null), ms)
+    channel.port1.onmessage = (e: MessageEvent) => {
+      const data = e.data as { ok?: unknown; error?: unknown } | null
+      done(data && data.ok === true ? { ok: true } : { ok: false, error: String(data?.error ?? 'unknown error') })
+    }
+    try {
+      worker.postMessage(message, [channel.port2])
+    } catch {
+      done(null)
+    }
+  })
+}
+
+/**
+ * How long to wait for the worker, per attempt. A message to a worker that is
+ * starting or being stopped can go unanswered (seen in Chromium under load),
+ * so it is sent again; a notification shown twice replaces itself (same tag).
+ */
+export const WORKER_ATTEMPTS_MS = [2_000, 5_000]
+
+/**
+ * Shows the notification through the service worker; false when there is no
+ * worker, or it never answered (the page then shows it itself).
+ */
+export async function showThroughWorker(
+  registration: () => Promise<ServiceWorkerRegistration | null>,
+  payload: NotificationPayload,
+  attemptsMs: readonly number[] = WORKER_ATTEMPTS_MS,
+): Promise<boolean> {
+  for (const ms of attemptsMs) {
+    const worker = (await registration())?.active
+    if (!worker) return false
+    const answer = await askWorker(worker, { type: 'show-notification', payload }, ms)
+    if (answer?.ok) return true
+    if (answer) {
+      console.warn('Notification not shown:', answer.error)
+      return true // the browser refused: showing it from the page would be refused too
+    }
+  }
+  return false
+}
+
 /** The notifier used in the browser. `openRoom` is used for plain (non-worker) notifications. */
 export function browserNotifier(openRoom: (roomId: string) => void): Notifier {
   return {
@@ -97,12 +151,7 @@ export function browserNotifier(openRoom: (roomId: string) => void): Notifier {
     show(payload) {
       if (notificationPermission() !== 'granted') return
       void (async () => {
-        const reg = await registerServiceWorker()
-        const worker = reg?.active
-        if (worker) {
-          worker.postMessage({ type: 'show-notification', payload })
-          return
-        }
+        if (await showThroughWorker(registerServiceWorker, payload)) return
         const { title, body } = notificationText(payload)
         const n = new Notification(title, { body, tag: `room:${payload.room_id}`, icon: '/favicon.svg' })
         n.onclick = () => {
