@@ -188,6 +188,17 @@ def run_chat(ana: Person, ben: Person, shots: Path, size: str) -> None:
     expect(link).to_have_attribute("href", "https://example.org/a?b=1")
     expect(link).to_have_attribute("rel", "noopener noreferrer")
 
+    # Ana deletes a message of hers: it is gone on both sides, a note in its place.
+    ana.send("Oops, wrong chat")
+    expect(ben.message("Oops, wrong chat")).to_be_visible()
+    expect(ben.message(XSS).get_by_role("button", name="Delete message")).to_have_count(0)
+    ana.confirm_next()
+    ana.message("Oops, wrong chat").get_by_role("button", name="Delete message").click()
+    for person in (ana, ben):
+        expect(person.message("Oops, wrong chat")).to_have_count(0)
+        expect(person.message("Message deleted")).to_have_count(1)
+    assert ana.confirmed == ["confirm: Delete this message for everyone?"]
+
     # A browser notification while Ana's tab is in the background, via the service worker
     # (or from the page, when the worker does not answer in time).
     scope = ana.page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")

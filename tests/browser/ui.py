@@ -42,7 +42,9 @@ class Person:
         if init_script:
             self.context.add_init_script(init_script)
         self.page: Page = self.context.new_page()
-        self.dialogs: list[str] = []
+        self.dialogs: list[str] = []  # unexpected ones, dismissed
+        self.confirmed: list[str] = []
+        self._confirm_next = False
         self.errors: list[str] = []
         self.page.on("dialog", self._on_dialog)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
@@ -88,8 +90,17 @@ class Person:
         return None
 
     def _on_dialog(self, dialog: Any) -> None:
+        if self._confirm_next:
+            self._confirm_next = False
+            self.confirmed.append(f"{dialog.type}: {dialog.message}")
+            dialog.accept()
+            return
         self.dialogs.append(f"{dialog.type}: {dialog.message}")
         dialog.dismiss()
+
+    def confirm_next(self) -> None:
+        """The next dialog (a confirm() the person expects) is answered OK."""
+        self._confirm_next = True
 
     def close(self) -> None:
         if not self.closed:

@@ -271,3 +271,22 @@ describe('ChatController over the stream', () => {
     t.controller.stop()
   })
 })
+
+describe('ChatController.deleteMessage', () => {
+  it('redacts the message with a fresh transaction id each time', async () => {
+    const t = setup(() => ({ status: 200, body: { event_id: '$redaction' } }))
+    await t.controller.deleteMessage(ROOM, '$old')
+    await t.controller.deleteMessage(ROOM, '$old')
+    const puts = t.http.calls.filter((c) => c.method === 'PUT')
+    expect(puts).toHaveLength(2)
+    for (const call of puts) {
+      expect(call.url).toMatch(new RegExp(`/rooms/${encodeURIComponent(ROOM)}/redact/${encodeURIComponent('$old')}/[^/]+$`))
+    }
+    expect(puts[0].url).not.toBe(puts[1].url)
+  })
+
+  it('a refusal reaches the caller (the room view shows it)', async () => {
+    const t = setup(() => ({ status: 403, body: { errcode: 'M_FORBIDDEN', error: 'You may not redact this event' } }))
+    await expect(t.controller.deleteMessage(ROOM, '$old')).rejects.toThrow('You may not redact this event')
+  })
+})

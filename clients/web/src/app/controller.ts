@@ -228,6 +228,11 @@ export class ChatController {
     void this.transmit(txnId)
   }
 
+  /** Deletes a sent message for everyone (a redaction); the timeline shows it once sync brings it. */
+  async deleteMessage(roomId: string, eventId: string): Promise<void> {
+    await this.client.redact(roomId, eventId, newTxnId())
+  }
+
   discard(txnId: string): void {
     this.networkFailures.delete(txnId)
     this.store.dispatch({ type: 'echo/discard', txnId })

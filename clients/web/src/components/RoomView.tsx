@@ -22,7 +22,7 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
   const echoes = useMemo(() => roomEchoes(state.echoes, roomId), [state.echoes, roomId])
   const composerRef = useRef<HTMLTextAreaElement>(null)
   const [inviting, setInviting] = useState(false)
-  const [leaveError, setLeaveError] = useState<string | null>(null)
+  const [actionError, setActionError] = useState<string | null>(null)
   const [muteBusy, setMuteBusy] = useState(false)
   const [membersOpen, setMembersOpen] = useState(false)
   const panelId = useId()
@@ -80,24 +80,34 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
 
   async function toggleMute() {
     setMuteBusy(true)
-    setLeaveError(null)
+    setActionError(null)
     try {
       await controller.setRoomMuted(roomId, !muted)
     } catch (e) {
-      setLeaveError(`Couldn't ${muted ? 'unmute' : 'mute'} ${name}: ${describeError(e)}`)
+      setActionError(`Couldn't ${muted ? 'unmute' : 'mute'} ${name}: ${describeError(e)}`)
     } finally {
       setMuteBusy(false)
     }
   }
 
+  async function deleteMessage(eventId: string) {
+    if (!window.confirm('Delete this message for everyone?')) return
+    setActionError(null)
+    try {
+      await controller.deleteMessage(roomId, eventId)
+    } catch (e) {
+      setActionError(describeError(e))
+    }
+  }
+
   async function leave() {
     if (!window.confirm(`Leave ${name}?`)) return
-    setLeaveError(null)
+    setActionError(null)
     try {
       await controller.leaveRoom(roomId)
       onBack()
     } catch (e) {
-      setLeaveError(describeError(e))
+      setActionError(describeError(e))
     }
   }
 
@@ -146,9 +156,9 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
           {!isDirect && <HeaderButton onClick={() => setInviting(true)}>Invite</HeaderButton>}
           <HeaderButton onClick={leave}>Leave</HeaderButton>
         </header>
-        {leaveError && (
+        {actionError && (
           <p role="alert" className="bg-red-50 px-4 py-2 text-sm text-red-800 dark:bg-red-950 dark:text-red-200">
-            {leaveError}
+            {actionError}
           </p>
         )}
         <Timeline
@@ -161,6 +171,7 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
           loadOlder={loadOlder}
           onRetry={retry}
           onDiscard={discard}
+          onDelete={deleteMessage}
           onSeenLatest={markRead}
           receipts={room.receipts}
           dmPartner={partner}

@@ -6,6 +6,7 @@ import { formatDay, formatTime } from '../state/format'
 import { groupTimeline, type DisplayMessage, type TimelineItem } from '../state/grouping'
 import type { LocalEcho, Receipt, StateMap } from '../state/types'
 import { Avatar } from './Avatar'
+import { TrashIcon } from './icons'
 import { LinkifiedText } from './MessageBody'
 import { Spinner } from './ui'
 
@@ -22,6 +23,8 @@ export interface TimelineProps {
   loadOlder: () => Promise<void>
   onRetry: (txnId: string) => void
   onDiscard: (txnId: string) => void
+  /** Deletes one of the user's own sent messages (for everyone). */
+  onDelete?: (eventId: string) => void
   /** Called when the newest message is visible (the room counts as read). */
   onSeenLatest: () => void
   /** Read receipts of the members (user id → receipt). */
@@ -186,6 +189,7 @@ export function Timeline(props: TimelineProps) {
               userId={userId}
               onRetry={props.onRetry}
               onDiscard={props.onDiscard}
+              onDelete={props.onDelete}
               readInfo={readInfo}
             />
           ))}
@@ -210,6 +214,7 @@ function TimelineRow({
   userId,
   onRetry,
   onDiscard,
+  onDelete,
   readInfo,
 }: {
   item: TimelineItem
@@ -217,6 +222,7 @@ function TimelineRow({
   userId: string
   onRetry: (txnId: string) => void
   onDiscard: (txnId: string) => void
+  onDelete?: (eventId: string) => void
   readInfo: Map<string, ReadInfo>
 }) {
   if (item.kind === 'day') {
@@ -258,6 +264,7 @@ function TimelineRow({
               senderName={name}
               onRetry={onRetry}
               onDiscard={onDiscard}
+              onDelete={item.sender === userId ? onDelete : undefined}
               read={m.eventId && m.status === 'remote' ? readInfo.get(m.eventId) : undefined}
               state={state}
             />
@@ -274,6 +281,7 @@ function MessageLine({
   senderName,
   onRetry,
   onDiscard,
+  onDelete,
   read,
   state,
 }: {
@@ -282,6 +290,8 @@ function MessageLine({
   senderName: string
   onRetry: (txnId: string) => void
   onDiscard: (txnId: string) => void
+  /** Set for the user's own messages. */
+  onDelete?: (eventId: string) => void
   read?: ReadInfo
   state: StateMap
 }) {
@@ -340,6 +350,17 @@ function MessageLine({
           </span>
         )}
       </div>
+      {onDelete && message.status === 'remote' && message.eventId && !message.redacted && (
+        <button
+          type="button"
+          onClick={() => onDelete(message.eventId!)}
+          aria-label="Delete message"
+          title="Delete message"
+          className="shrink-0 rounded-md p-0.5 text-gray-500 opacity-0 group-focus-within:opacity-100 group-hover:opacity-100 hover:bg-gray-100 hover:text-red-700 focus-visible:opacity-100 focus-visible:outline-2 focus-visible:outline-indigo-500 [@media(hover:none)]:opacity-100 dark:text-gray-400 dark:hover:bg-gray-800 dark:hover:text-red-300"
+        >
+          <TrashIcon className="h-4 w-4" />
+        </button>
+      )}
       {showTime && (
         <time
           className="invisible shrink-0 pt-0.5 text-xs text-gray-500 group-hover:visible group-focus-within:visible dark:text-gray-400"

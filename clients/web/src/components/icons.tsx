@@ -24,3 +24,11 @@ export function BellIcon({ muted = false, className = 'h-5 w-5' }: { muted?: boo
     </svg>
   )
 }
+
+export function TrashIcon({ className = 'h-5 w-5' }: { className?: string }) {
+  return (
+    <svg viewBox="0 0 20 20" className={className} aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.6">
+      <path strokeLinecap="round" strokeLinejoin="round" d="M4 6h12M8 6V4.5h4V6M5.5 6l.8 10h7.4l.8-10M8.5 9v4.5M11.5 9v4.5" />
+    </svg>
+  )
+}
