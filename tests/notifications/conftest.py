@@ -15,7 +15,7 @@ from homeserver.push.retry import RetryPolicy
 from homeserver.server import HomeServer
 from tests.conftest import make_config
 from tests.matrix_client import V3, TestClient, User
-from tests.notifications.push_service import PushService
+from tests.notifications.push_service import PushService, Subscription
 
 FAST_RETRIES = RetryPolicy(max_attempts=4, base_delay_seconds=0.05, max_delay_seconds=0.5)
 
@@ -43,6 +43,20 @@ def server(client: TestClient) -> HomeServer:
 async def settle(server: HomeServer) -> None:
     """Waits until every push of the events sent so far has been dealt with."""
     await server.push.dispatcher.wait_idle()
+
+
+async def dm_with_pusher(
+    client: TestClient, server: HomeServer, push_service: PushService
+) -> tuple[User, User, str, Subscription]:
+    """Alice and Bob in a DM; Bob's browser has a Web Push pusher (pushes to
+    /wpush/bob). Returns alice, bob, the room and Bob's subscription."""
+    alice = await client.register("alice")
+    bob = await client.register("bob")
+    room_id = await direct_chat(client, alice, bob)
+    await settle(server)
+    browser = push_service.subscription("bob")
+    await set_pusher(client, bob, browser.pusher())
+    return alice, bob, room_id, browser
 
 
 async def set_pusher(client: TestClient, user: User, body: dict[str, Any]) -> None:

@@ -15,18 +15,14 @@ from homeserver.push.dispatcher import DispatchSettings, PushDispatcher
 from homeserver.server import HomeServer
 from homeserver.storage.pushers import push_stores
 from tests.matrix_client import TestClient
-from tests.notifications.conftest import direct_chat, set_pusher, settle
+from tests.notifications.conftest import direct_chat, dm_with_pusher, set_pusher, settle
 from tests.notifications.push_service import PushService
 
 
 async def test_sending_does_not_wait_for_a_slow_push_service(
     client: TestClient, server: HomeServer, push_service: PushService
 ) -> None:
-    alice = await client.register("alice")
-    bob = await client.register("bob")
-    room_id = await direct_chat(client, alice, bob)
-    await settle(server)
-    await set_pusher(client, bob, push_service.subscription("bob").pusher())
+    alice, _bob, room_id, _browser = await dm_with_pusher(client, server, push_service)
     push_service.answer("/wpush/bob", 201, delay=3.0)
     started = time.monotonic()
     await client.send_text(alice, room_id, "are you there?")
@@ -38,12 +34,7 @@ async def test_sending_does_not_wait_for_a_slow_push_service(
 async def test_a_burst_of_messages_is_pushed_completely(
     client: TestClient, server: HomeServer, push_service: PushService
 ) -> None:
-    alice = await client.register("alice")
-    bob = await client.register("bob")
-    room_id = await direct_chat(client, alice, bob)
-    await settle(server)
-    browser = push_service.subscription("bob")
-    await set_pusher(client, bob, browser.pusher())
+    alice, _bob, room_id, browser = await dm_with_pusher(client, server, push_service)
     sent = [await client.send_text(alice, room_id, f"message {i}") for i in range(40)]
     await settle(server)
     received = push_service.received["/wpush/bob"]
@@ -109,12 +100,7 @@ async def test_who_watched_is_noted_when_the_event_arrives_not_when_a_worker_get
     push_service: PushService,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    alice = await client.register("alice")
-    bob = await client.register("bob")
-    room_id = await direct_chat(client, alice, bob)
-    await settle(server)
-    browser = push_service.subscription("bob")
-    await set_pusher(client, bob, browser.pusher())
+    alice, bob, room_id, browser = await dm_with_pusher(client, server, push_service)
 
     # The workers are busy: nothing is processed until the gate opens.
     gate = asyncio.Event()

@@ -22,6 +22,7 @@ from tests.matrix_client import V3, TestClient, User, q
 from tests.notifications.conftest import (
     FAST_RETRIES,
     direct_chat,
+    dm_with_pusher,
     pushers,
     set_pusher,
     settle,
@@ -107,11 +108,7 @@ async def test_group_messages_carry_the_room_name_and_low_priority(
 async def test_a_muted_room_is_not_pushed(
     client: TestClient, server: HomeServer, push_service: PushService
 ) -> None:
-    alice = await client.register("alice")
-    bob = await client.register("bob")
-    room_id = await direct_chat(client, alice, bob)
-    await settle(server)
-    await set_pusher(client, bob, push_service.subscription("bob").pusher())
+    alice, bob, room_id, _browser = await dm_with_pusher(client, server, push_service)
     before = await unread(client, bob, room_id)
     mute = {
         "conditions": [{"kind": "event_match", "key": "room_id", "pattern": room_id}],
@@ -146,11 +143,7 @@ async def _focus(ws: Any, room_id: str | None, focused: bool) -> None:
 async def test_a_user_looking_at_the_room_is_not_pushed(
     client: TestClient, server: HomeServer, push_service: PushService
 ) -> None:
-    alice = await client.register("alice")
-    bob = await client.register("bob")
-    room_id = await direct_chat(client, alice, bob)
-    await settle(server)
-    await set_pusher(client, bob, push_service.subscription("bob").pusher())
+    alice, bob, room_id, _browser = await dm_with_pusher(client, server, push_service)
     path = "/wpush/bob"
 
     async with client.app.test_client().websocket(
@@ -195,11 +188,7 @@ async def test_a_user_looking_at_the_room_is_not_pushed(
 async def test_gone_subscription_removes_the_pusher(
     client: TestClient, server: HomeServer, push_service: PushService
 ) -> None:
-    alice = await client.register("alice")
-    bob = await client.register("bob")
-    room_id = await direct_chat(client, alice, bob)
-    await settle(server)
-    await set_pusher(client, bob, push_service.subscription("bob").pusher())
+    alice, bob, room_id, _browser = await dm_with_pusher(client, server, push_service)
     push_service.answer("/wpush/bob", 410)
     await client.send_text(alice, room_id, "hello?")
     await settle(server)
@@ -214,12 +203,7 @@ async def test_gone_subscription_removes_the_pusher(
 async def test_server_errors_are_retried_with_back_off(
     client: TestClient, server: HomeServer, push_service: PushService
 ) -> None:
-    alice = await client.register("alice")
-    bob = await client.register("bob")
-    room_id = await direct_chat(client, alice, bob)
-    await settle(server)
-    browser = push_service.subscription("bob")
-    await set_pusher(client, bob, browser.pusher())
+    alice, bob, room_id, browser = await dm_with_pusher(client, server, push_service)
     push_service.answer("/wpush/bob", 500)
     push_service.answer("/wpush/bob", 503)
     event_id = await client.send_text(alice, room_id, "third time lucky")
@@ -239,11 +223,7 @@ async def test_rate_limited_pushes_wait_for_retry_after(
     server.push.dispatcher.settings = DispatchSettings(
         retry=RetryPolicy(max_attempts=3, base_delay_seconds=30, max_delay_seconds=60)
     )
-    alice = await client.register("alice")
-    bob = await client.register("bob")
-    room_id = await direct_chat(client, alice, bob)
-    await settle(server)
-    await set_pusher(client, bob, push_service.subscription("bob").pusher())
+    alice, _bob, room_id, _browser = await dm_with_pusher(client, server, push_service)
     push_service.answer("/wpush/bob", 429, {"Retry-After": "0"})
     started = time.monotonic()
     await client.send_text(alice, room_id, "hi")
@@ -255,11 +235,7 @@ async def test_rate_limited_pushes_wait_for_retry_after(
 async def test_failures_give_up_after_the_last_attempt(
     client: TestClient, server: HomeServer, push_service: PushService
 ) -> None:
-    alice = await client.register("alice")
-    bob = await client.register("bob")
-    room_id = await direct_chat(client, alice, bob)
-    await settle(server)
-    await set_pusher(client, bob, push_service.subscription("bob").pusher())
+    alice, bob, room_id, _browser = await dm_with_pusher(client, server, push_service)
     for _ in range(FAST_RETRIES.max_attempts):
         push_service.answer("/wpush/bob", 502)
     await client.send_text(alice, room_id, "hi")
@@ -305,11 +281,7 @@ async def test_each_device_gets_its_push_until_it_signs_out(
 async def test_pushes_are_checked_against_the_guard_again_before_sending(
     client: TestClient, server: HomeServer, push_service: PushService
 ) -> None:
-    alice = await client.register("alice")
-    bob = await client.register("bob")
-    room_id = await direct_chat(client, alice, bob)
-    await settle(server)
-    await set_pusher(client, bob, push_service.subscription("bob").pusher())
+    alice, _bob, room_id, _browser = await dm_with_pusher(client, server, push_service)
     # As if 127.0.0.1 had been a public address at registration (DNS changes).
     server.push.guard.allow_private_addresses = False
     await client.send_text(alice, room_id, "hi")
