@@ -309,12 +309,7 @@ async def test_content_is_left_out_when_configured(
     async with _private_server(tmp_path, database_url) as client:
         server: HomeServer = client.app.extensions["homeserver"]
         server.push.dispatcher.settings = DispatchSettings(retry=FAST_RETRIES)
-        alice = await client.register("alice")
-        bob = await client.register("bob")
-        room_id = await direct_chat(client, alice, bob)
-        await settle(server)
-        browser = push_service.subscription("bob")
-        await set_pusher(client, bob, browser.pusher())
+        alice, _bob, room_id, browser = await dm_with_pusher(client, server, push_service)
         await client.send_text(alice, room_id, "my secret plans")
         await settle(server)
         [push] = push_service.received["/wpush/bob"]

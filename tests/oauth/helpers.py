@@ -129,6 +129,19 @@ async def register_user(browser: Browser, username: str) -> str:
     return str(page.json["user_id"])
 
 
+async def password_login(browser: Browser, username: str = "alice", **extra: Any) -> dict[str, Any]:
+    """`POST /login` with the password (a standard Matrix client's sign-in)."""
+    body = {
+        "type": "m.login.password",
+        "identifier": {"type": "m.id.user", "user": username},
+        "password": PASSWORD,
+        **extra,
+    }
+    page = await browser.request("POST", "/_matrix/client/v3/login", json=body)
+    assert page.status == 200, page.text
+    return dict(page.json)
+
+
 async def register_client(browser: Browser, **metadata: Any) -> dict[str, Any]:
     body = {
         "client_name": "Test app",

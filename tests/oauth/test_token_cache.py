@@ -18,7 +18,14 @@ from homeserver.handlers.tokens import Requester
 from homeserver.server import HomeServer
 from homeserver.storage.sessions import NewSession
 from homeserver.util import now_ms
-from tests.oauth.helpers import PASSWORD, Browser, matrix_scope, oauth_tokens, register_user
+from tests.oauth.helpers import (
+    PASSWORD,
+    Browser,
+    matrix_scope,
+    oauth_tokens,
+    password_login,
+    register_user,
+)
 
 V3 = "/_matrix/client/v3"
 App = tuple[Any, Browser]
@@ -27,18 +34,6 @@ App = tuple[Any, Browser]
 def _server(app: Any) -> HomeServer:
     server: HomeServer = app.extensions["homeserver"]
     return server
-
-
-async def _login(browser: Browser, username: str = "alice", **extra: Any) -> dict[str, Any]:
-    body = {
-        "type": "m.login.password",
-        "identifier": {"type": "m.id.user", "user": username},
-        "password": PASSWORD,
-        **extra,
-    }
-    page = await browser.request("POST", f"{V3}/login", json=body)
-    assert page.status == 200, page.text
-    return dict(page.json)
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -101,7 +96,7 @@ async def test_repeat_use_reads_nothing_and_checks_no_signature(
     app, browser = app_and_browser
     server = _server(app)
     await register_user(browser, "alice")
-    token = (await _login(browser))["access_token"]
+    token = (await password_login(browser))["access_token"]
     counts = _count_calls(monkeypatch, server)
     assert (await _whoami(browser, token)).json["user_id"] == "@alice:localhost"
     assert counts == {"decode": 1, "sessions.get": 1, "users.get_user": 1}
@@ -116,7 +111,7 @@ async def test_expired_token_is_refused_even_if_cached(
     app, browser = app_and_browser
     server = _server(app)
     await register_user(browser, "alice")
-    token = (await _login(browser, refresh_token=True))["access_token"]
+    token = (await password_login(browser, refresh_token=True))["access_token"]
     await _cached(browser, server, token)
     later_s, later_ms = time.time() + 301, now_ms() + 301_000
     monkeypatch.setattr(time, "time", lambda: later_s)
@@ -132,7 +127,7 @@ async def test_refreshed_token_is_cached_only_once_confirmed(
     app, browser = app_and_browser
     server = _server(app)
     await register_user(browser, "alice")
-    login = await _login(browser, refresh_token=True)
+    login = await password_login(browser, refresh_token=True)
     await _cached(browser, server, login["access_token"])
 
     async def refresh(token: str) -> Any:
@@ -167,7 +162,10 @@ async def test_logout_evicts_only_that_device(app_and_browser: App) -> None:
     app, browser = app_and_browser
     server = _server(app)
     await register_user(browser, "alice")
-    phone, laptop = (await _login(browser))["access_token"], (await _login(browser))["access_token"]
+    phone, laptop = (
+        (await password_login(browser))["access_token"],
+        (await password_login(browser))["access_token"],
+    )
     await _cached(browser, server, phone)
     await _cached(browser, server, laptop)
     assert (await browser.request("POST", f"{V3}/logout", json={}, headers=_auth(phone))).status
@@ -180,7 +178,10 @@ async def test_logout_all_evicts_every_device(app_and_browser: App) -> None:
     app, browser = app_and_browser
     server = _server(app)
     await register_user(browser, "alice")
-    phone, laptop = (await _login(browser))["access_token"], (await _login(browser))["access_token"]
+    phone, laptop = (
+        (await password_login(browser))["access_token"],
+        (await password_login(browser))["access_token"],
+    )
     await _cached(browser, server, phone)
     await _cached(browser, server, laptop)
     done = await browser.request("POST", f"{V3}/logout/all", json={}, headers=_auth(phone))
@@ -201,7 +202,7 @@ async def test_deleting_a_device_evicts_it(app_and_browser: App) -> None:
     app, browser = app_and_browser
     server = _server(app)
     await register_user(browser, "alice")
-    phone, laptop = await _login(browser), await _login(browser)
+    phone, laptop = await password_login(browser), await password_login(browser)
     await _cached(browser, server, phone["access_token"])
     await _cached(browser, server, laptop["access_token"])
     deleted = await browser.request(
@@ -219,7 +220,10 @@ async def test_password_change_evicts_the_other_devices(app_and_browser: App) ->
     app, browser = app_and_browser
     server = _server(app)
     await register_user(browser, "alice")
-    phone, laptop = (await _login(browser))["access_token"], (await _login(browser))["access_token"]
+    phone, laptop = (
+        (await password_login(browser))["access_token"],
+        (await password_login(browser))["access_token"],
+    )
     await _cached(browser, server, phone)
     await _cached(browser, server, laptop)
     changed = await browser.request(
@@ -277,7 +281,7 @@ async def test_deactivation_evicts(app_and_browser: App) -> None:
     app, browser = app_and_browser
     server = _server(app)
     await register_user(browser, "alice")
-    token = (await _login(browser))["access_token"]
+    token = (await password_login(browser))["access_token"]
     await _cached(browser, server, token)
     await server.storage.users.deactivate("@alice:localhost")
     await _refused(browser, token)
@@ -287,7 +291,7 @@ async def test_admin_flag_change_is_seen_at_once(app_and_browser: App) -> None:
     app, browser = app_and_browser
     server = _server(app)
     await register_user(browser, "alice")
-    token = (await _login(browser))["access_token"]
+    token = (await password_login(browser))["access_token"]
     assert not (await server.tokens.verify(token)).is_admin
     await server.storage.users.set_admin("@alice:localhost", True)
     assert (await server.tokens.verify(token)).is_admin
@@ -354,7 +358,7 @@ async def test_verify_cost_cached_and_uncached(
     app, browser = app_and_browser
     server = _server(app)
     await register_user(browser, "alice")
-    token = (await _login(browser))["access_token"]
+    token = (await password_login(browser))["access_token"]
     uncached_runs, cached_runs = 200, 20_000
     start = time.perf_counter()
     for _ in range(uncached_runs):

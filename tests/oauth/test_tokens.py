@@ -14,7 +14,7 @@ from homeserver.handlers.keys import TokenKeyRing, generate_token_key, load_toke
 from homeserver.oauth.housekeeping import Housekeeping
 from homeserver.server import HomeServer
 from homeserver.util import now_ms
-from tests.oauth.helpers import PASSWORD, Browser, register_user
+from tests.oauth.helpers import Browser, password_login, register_user
 
 V3 = "/_matrix/client/v3"
 
@@ -22,18 +22,6 @@ V3 = "/_matrix/client/v3"
 def _server(app: Any) -> HomeServer:
     server: HomeServer = app.extensions["homeserver"]
     return server
-
-
-async def _login(browser: Browser, username: str, **extra: Any) -> dict[str, Any]:
-    body = {
-        "type": "m.login.password",
-        "identifier": {"type": "m.id.user", "user": username},
-        "password": PASSWORD,
-        **extra,
-    }
-    page = await browser.request("POST", f"{V3}/login", json=body)
-    assert page.status == 200, page.text
-    return dict(page.json)
 
 
 async def _whoami(browser: Browser, token: str) -> Any:
@@ -57,7 +45,7 @@ async def test_password_login_keeps_long_lived_tokens(
 ) -> None:
     app, browser = app_and_browser
     await register_user(browser, "alice")
-    login = await _login(browser, "alice")
+    login = await password_login(browser, "alice")
     assert "refresh_token" not in login and "expires_in_ms" not in login
     claims = jwt.decode(login["access_token"], _server(app).keys.tokens.verification_keys()).claims
     assert claims["exp"] - claims["iat"] == 365 * 86400
@@ -71,7 +59,7 @@ async def test_expired_tampered_and_foreign_tokens_are_rejected(
 ) -> None:
     app, browser = app_and_browser
     await register_user(browser, "alice")
-    token = (await _login(browser, "alice"))["access_token"]
+    token = (await password_login(browser, "alice"))["access_token"]
     assert (await _whoami(browser, _resign(app, token))).status == 200
     now = int(time.time())
     cases = {
@@ -118,7 +106,7 @@ async def test_tokens_from_before_oauth_still_work(
     old = jwt.encode(header, claims, key.key)
     assert (await _whoami(browser, old)).json["device_id"] == "OLDDEVICE"
     # The same claim set naming a new session is refused.
-    login = await _login(browser, "alice")
+    login = await password_login(browser, "alice")
     sid = jwt.decode(login["access_token"], server.keys.tokens.verification_keys()).claims["sid"]
     forged = jwt.encode(header, {**claims, "jti": sid}, key.key)
     assert (await _whoami(browser, forged)).status == 401
@@ -129,7 +117,7 @@ async def test_legacy_refresh_rotates_with_grace_and_detects_reuse(
 ) -> None:
     _app, browser = app_and_browser
     await register_user(browser, "alice")
-    login = await _login(browser, "alice", refresh_token=True)
+    login = await password_login(browser, "alice", refresh_token=True)
     assert login["expires_in_ms"] == 300_000 and login["refresh_token"].startswith("hsr_")
     first = login["refresh_token"]
 
@@ -155,7 +143,7 @@ async def test_legacy_refresh_rotates_with_grace_and_detects_reuse(
 async def test_logout_kills_the_refresh_token(app_and_browser: tuple[Any, Browser]) -> None:
     _app, browser = app_and_browser
     await register_user(browser, "alice")
-    login = await _login(browser, "alice", refresh_token=True)
+    login = await password_login(browser, "alice", refresh_token=True)
     headers = {"Authorization": f"Bearer {login['access_token']}"}
     assert (await browser.request("POST", f"{V3}/logout", json={}, headers=headers)).status == 200
     refreshed = await browser.request(
