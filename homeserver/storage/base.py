@@ -31,6 +31,19 @@ class Store:
         """A connection for reading (`async with self.read() as conn`)."""
         return self._reader.connect()
 
+    @property
+    def single_statement_writes(self) -> bool:
+        """Whether `write_statement` may be used (PostgreSQL): there a single
+        statement outside a transaction is atomic and durable on its own."""
+        return self._reader is not self.engine
+
+    def write_statement(self) -> AsyncConnection:
+        """A connection outside any transaction, for a write that is one
+        statement: one round trip instead of BEGIN, the statement and COMMIT."""
+        if not self.single_statement_writes:
+            raise RuntimeError("single-statement writes need PostgreSQL")
+        return self._reader.connect()
+
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction. SQLite has one writer at a time; taking turns

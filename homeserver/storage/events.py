@@ -8,10 +8,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, delete, func, insert, or_, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Select, and_, bindparam, func, or_, select, tuple_, update
 
-from homeserver.storage.base import Store, upsert_many
+from homeserver.storage.base import Store
+from homeserver.storage.multi_table_write import MultiTableWrite, TableWrite
 from homeserver.storage.receipts import PushAction, push_action_rows
 from homeserver.storage.tables import (
     current_state,
@@ -130,10 +130,6 @@ _EVENT_ID_FOR_TXN = select(transaction_ids.c.event_id).where(
     transaction_ids.c.device_id == bindparam("device_id"),
     transaction_ids.c.txn_id == bindparam("txn_id"),
 )
-_DELETE_EXTREMITY = delete(forward_extremities).where(
-    forward_extremities.c.room_id == bindparam("room_id"),
-    forward_extremities.c.event_id == bindparam("event_id"),
-)
 _EVENT_BY_ID = select(*_EVENT_COLUMNS).where(events.c.event_id == bindparam("event_id"))
 
 
@@ -199,124 +195,130 @@ def _last_per_key(keyed_rows: Iterable[tuple[Any, dict[str, Any]]]) -> list[dict
     return list(dict(keyed_rows).values())
 
 
+# What persisting a batch of events writes, in this order.
+_PERSIST_WRITES = (
+    TableWrite(rooms),
+    TableWrite(events),
+    TableWrite(event_edges),
+    TableWrite(event_auth_edges),
+    TableWrite(forward_extremities, "delete", ("room_id", "event_id"), label="old_extremities"),
+    TableWrite(forward_extremities, label="new_extremities"),
+    TableWrite(current_state, "upsert", ("room_id", "type", "state_key")),
+    TableWrite(memberships, "upsert", ("room_id", "user_id")),
+    TableWrite(transaction_ids),
+    TableWrite(event_push_actions),
+)
+_PERSIST_AT_ONCE = MultiTableWrite(_PERSIST_WRITES)
+
+
+def _persist_rows(batch: Sequence[PendingEvent]) -> dict[str, list[dict[str, Any]]]:
+    """The rows of each of `_PERSIST_WRITES` for the batch."""
+    # Each event replaces its prev_events as a forward extremity; an event that
+    # a later one of the batch builds on is never one itself.
+    referenced = {(p.room_id, prev) for p in batch for prev in p.event.get("prev_events", [])}
+    return {
+        "rooms": [_room_row(p.new_room) for p in batch if p.new_room is not None],
+        "events": [_event_row(p) for p in batch],
+        "event_edges": [
+            {"event_id": p.event_id, "prev_event_id": prev, "room_id": p.room_id}
+            for p in batch
+            for prev in p.event.get("prev_events", [])
+        ],
+        "event_auth_edges": [
+            {"event_id": p.event_id, "auth_event_id": auth}
+            for p in batch
+            for auth in p.event.get("auth_events", [])
+        ],
+        "old_extremities": [
+            {"room_id": room_id, "event_id": event_id} for room_id, event_id in referenced
+        ],
+        "new_extremities": [
+            {"room_id": p.room_id, "event_id": p.event_id}
+            for p in batch
+            if (p.room_id, p.event_id) not in referenced
+        ],
+        "current_state": _last_per_key(
+            (
+                (p.room_id, p.event["type"], p.state_key),
+                {
+                    "room_id": p.room_id,
+                    "type": p.event["type"],
+                    "state_key": p.state_key,
+                    "event_id": p.event_id,
+                    "stream_ordering": p.stream_ordering,
+                },
+            )
+            for p in batch
+            if p.state_key is not None
+        ),
+        "memberships": _last_per_key(
+            (
+                (p.room_id, p.state_key),
+                {
+                    "room_id": p.room_id,
+                    "user_id": p.state_key,
+                    "membership": p.membership,
+                    "event_id": p.event_id,
+                    "stream_ordering": p.stream_ordering,
+                    "forgotten": False,
+                },
+            )
+            for p in batch
+            if p.membership is not None and p.state_key is not None
+        ),
+        "transaction_ids": [
+            {
+                "user_id": p.event["sender"],
+                "device_id": p.txn.device_id,
+                "txn_id": p.txn.txn_id,
+                "event_id": p.event_id,
+                "room_id": p.room_id,
+                "created_ts": p.event["origin_server_ts"],
+            }
+            for p in batch
+            if p.txn is not None
+        ],
+        "event_push_actions": [
+            row
+            for p in batch
+            for row in push_action_rows(p.room_id, p.event_id, p.stream_ordering, p.push_actions)
+        ],
+    }
+
+
 class EventStore(Store):
     # -- writing -------------------------------------------------------------
 
     async def persist_events(self, batch: Sequence[PendingEvent]) -> None:
         """Writes the events, in order, with their DAG edges, the rooms' new
         forward extremities, the state and membership changes, transaction ids
-        and push actions, all in one database transaction: one statement per
-        table for the whole batch, however many events and rooms it holds.
+        and push actions, all at once: on PostgreSQL in one statement, on
+        SQLite in one transaction with one statement per table for the whole
+        batch, however many events and rooms it holds.
 
         Later events may build on earlier ones of the same batch (their
         `prev_events`), as the event sender chains them before they commit."""
         if not batch:
             return
+        rows = _persist_rows(batch)
+        redactions = [p for p in batch if p.redacted_target is not None]
+        # A redaction rewrites its target, which may be an event of this very
+        # batch: that needs the statements in order, not one snapshot.
+        if self.single_statement_writes and not redactions:
+            async with self.write_statement() as conn:
+                await conn.execute(_PERSIST_AT_ONCE.statement, _PERSIST_AT_ONCE.parameters(rows))
+            return
         async with self.write() as conn:
-            new_rooms = [p.new_room for p in batch if p.new_room is not None]
-            if new_rooms:
-                await conn.execute(insert(rooms), [_room_row(r) for r in new_rooms])
-            await conn.execute(insert(events), [_event_row(p) for p in batch])
-            edges = [
-                {"event_id": p.event_id, "prev_event_id": prev, "room_id": p.room_id}
-                for p in batch
-                for prev in p.event.get("prev_events", [])
-            ]
-            if edges:
-                await conn.execute(insert(event_edges), edges)
-            auth_edges = [
-                {"event_id": p.event_id, "auth_event_id": auth}
-                for p in batch
-                for auth in p.event.get("auth_events", [])
-            ]
-            if auth_edges:
-                await conn.execute(insert(event_auth_edges), auth_edges)
-            await self._replace_extremities(conn, batch)
-            state_rows = _last_per_key(
-                (
-                    (p.room_id, p.event["type"], p.state_key),
-                    {
-                        "room_id": p.room_id,
-                        "type": p.event["type"],
-                        "state_key": p.state_key,
-                        "event_id": p.event_id,
-                        "stream_ordering": p.stream_ordering,
-                    },
-                )
-                for p in batch
-                if p.state_key is not None
-            )
-            if state_rows:
+            for write in _PERSIST_WRITES:
+                if rows[write.name]:
+                    await conn.execute(write.statement(conn), rows[write.name])
+            for p in redactions:
+                assert p.redacted_target is not None
                 await conn.execute(
-                    upsert_many(conn, current_state, ("room_id", "type", "state_key")), state_rows
+                    update(events)
+                    .where(events.c.event_id == p.redacted_target["event_id"])
+                    .values(json=json_dumps(p.redacted_target), redacted_by=p.event_id)
                 )
-            membership_rows = _last_per_key(
-                (
-                    (p.room_id, p.state_key),
-                    {
-                        "room_id": p.room_id,
-                        "user_id": p.state_key,
-                        "membership": p.membership,
-                        "event_id": p.event_id,
-                        "stream_ordering": p.stream_ordering,
-                        "forgotten": False,
-                    },
-                )
-                for p in batch
-                if p.membership is not None and p.state_key is not None
-            )
-            if membership_rows:
-                await conn.execute(
-                    upsert_many(conn, memberships, ("room_id", "user_id")), membership_rows
-                )
-            txn_rows = [
-                {
-                    "user_id": p.event["sender"],
-                    "device_id": p.txn.device_id,
-                    "txn_id": p.txn.txn_id,
-                    "event_id": p.event_id,
-                    "room_id": p.room_id,
-                    "created_ts": p.event["origin_server_ts"],
-                }
-                for p in batch
-                if p.txn is not None
-            ]
-            if txn_rows:
-                await conn.execute(insert(transaction_ids), txn_rows)
-            action_rows = [
-                row
-                for p in batch
-                for row in push_action_rows(
-                    p.room_id, p.event_id, p.stream_ordering, p.push_actions
-                )
-            ]
-            if action_rows:
-                await conn.execute(insert(event_push_actions), action_rows)
-            for p in batch:
-                if p.redacted_target is not None:
-                    await conn.execute(
-                        update(events)
-                        .where(events.c.event_id == p.redacted_target["event_id"])
-                        .values(json=json_dumps(p.redacted_target), redacted_by=p.event_id)
-                    )
-
-    @staticmethod
-    async def _replace_extremities(conn: AsyncConnection, batch: Sequence[PendingEvent]) -> None:
-        """Each event replaces its prev_events as a forward extremity; an event
-        that a later one of the batch builds on is never one itself."""
-        referenced = {(p.room_id, prev) for p in batch for prev in p.event.get("prev_events", [])}
-        if referenced:
-            await conn.execute(
-                _DELETE_EXTREMITY,
-                [{"room_id": room_id, "event_id": event_id} for room_id, event_id in referenced],
-            )
-        newest = [
-            {"room_id": p.room_id, "event_id": p.event_id}
-            for p in batch
-            if (p.room_id, p.event_id) not in referenced
-        ]
-        if newest:
-            await conn.execute(insert(forward_extremities), newest)
 
     async def forget_room(self, room_id: str, user_id: str) -> None:
         async with self.write() as conn:
