@@ -86,10 +86,10 @@ class HomeServer:
         )
         self.typing = TypingHandler(storage, self.notifier)
         self.receipts = ReceiptHandler(storage, self.positions, self.notifier)
-        self.presence = PresenceHandler(storage, self.notifier, presence_settings)
         self.sender.add_listener(self._after_event)
         self.sender.add_listener(self.push.dispatcher.enqueue)
         self.user_rooms = UserRooms(storage, self.notifier)
+        self.presence = PresenceHandler(storage, self.notifier, self.user_rooms, presence_settings)
         self.recent_events = RecentEvents(storage, self.notifier)
         self.unread = UnreadCache(
             storage, self.notifier, self.positions, self.sender.last_committed

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from homeserver.errors import MatrixError
+from homeserver.handlers.user_rooms import UserRooms
 from homeserver.storage import Storage
 from homeserver.streams.notifier import Notifier
 from homeserver.streams.positions import EphemeralStream
@@ -37,6 +38,8 @@ STATES = ("online", "unavailable", "offline")
 MAX_STATUS_LENGTH = 256
 # Within this many ms of the last activity a user counts as currently active.
 CURRENTLY_ACTIVE_MS = 60_000
+# The expiry check lets other work run after this many users.
+EXPIRY_SLICE = 200
 
 
 @dataclass
@@ -69,10 +72,15 @@ class PresenceSettings:
 
 class PresenceHandler:
     def __init__(
-        self, storage: Storage, notifier: Notifier, settings: PresenceSettings | None = None
+        self,
+        storage: Storage,
+        notifier: Notifier,
+        user_rooms: UserRooms,
+        settings: PresenceSettings | None = None,
     ) -> None:
         self._storage = storage
         self._notifier = notifier
+        self._user_rooms = user_rooms
         self._settings = settings or PresenceSettings()
         self.stream = EphemeralStream()
         self._users: dict[str, _UserPresence] = {}
@@ -187,7 +195,7 @@ class PresenceHandler:
         entry.dirty = True
         entry.position = self.stream.advance()
         self.changes_announced += 1
-        rows = await self._storage.events.get_rooms_for_user(user_id, ("join",))
+        rows = await self._user_rooms.rooms_for_user(user_id)
         entry.rooms = frozenset(r.room_id for r in rows)
         self._pending_rooms.update(entry.rooms)
         # The user's own devices see their presence too.
@@ -221,9 +229,12 @@ class PresenceHandler:
         connection and no recent sync become offline."""
         now = time.monotonic()
         wall = now_ms()
-        for user_id, entry in list(self._users.items()):
+        for index, (user_id, entry) in enumerate(list(self._users.items())):
             if entry.state == "offline":
                 continue
+            if index % EXPIRY_SLICE == EXPIRY_SLICE - 1:
+                # Thousands of users going idle together must not hold up requests.
+                await asyncio.sleep(0)
             gone = (
                 entry.connections == 0
                 and now > entry.sync_until + self._settings.offline_grace_seconds
