@@ -7,7 +7,7 @@ import itertools
 import os
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 import orjson
@@ -100,14 +100,30 @@ async def send_text(
     return str(data["event_id"])
 
 
-async def send_text_raw(conn: RawConnection, user: User, room_id: str, text: str) -> str:
+async def send_text_raw(
+    conn: RawConnection, user: User, room_id: str, text: str, txn: str | None = None
+) -> str:
     """`send_text` over the bench's light client (see rawhttp.py)."""
-    url = f"{V3}/rooms/{q(room_id)}/send/m.room.message/{q(next_txn())}"
+    url = f"{V3}/rooms/{q(room_id)}/send/m.room.message/{q(txn or next_txn())}"
     body = orjson.dumps({"msgtype": "m.text", "body": text})
-    status, data = await conn.request("PUT", url, user.access_token, body)
+    return str(
+        _raw_ok("PUT", url, *await conn.request("PUT", url, user.access_token, body))["event_id"]
+    )
+
+
+async def sync_raw(
+    conn: RawConnection, user: User, since: str, timeout_ms: int, sync_filter: str
+) -> dict[str, Any]:
+    """An incremental long-poll `sync` over the bench's light client."""
+    query = urlencode({"timeout": str(timeout_ms), "since": since, "filter": sync_filter})
+    url = f"{V3}/sync?{query}"
+    return _raw_ok("GET", url, *await conn.request("GET", url, user.access_token))  # type: ignore[no-any-return]
+
+
+def _raw_ok(method: str, url: str, status: int, data: bytes) -> Any:
     if status != 200:
-        raise ApiError(f"PUT {url} -> {status}: {data[:500]!r}")
-    return str(orjson.loads(data)["event_id"])
+        raise ApiError(f"{method} {url.split('?')[0]} -> {status}: {data[:500]!r}")
+    return orjson.loads(data)
 
 
 async def sync(

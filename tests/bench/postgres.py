@@ -52,6 +52,25 @@ async def drop_database(name: str) -> None:
         await connection.close()
 
 
+async def quiesce(databases: list[str]) -> None:
+    """After set-up and before anything is timed: vacuums and analyzes each
+    database (what autovacuum would otherwise start in the middle of a
+    measurement, after set-up's thousands of rows), then a checkpoint, so that
+    set-up's dirty pages are on disk and no workload's commits wait behind
+    their writing. Each server's database is treated alike."""
+    for database in databases:
+        connection = await asyncpg.connect(ADMIN_DSN.rsplit("/", 1)[0] + "/" + database)
+        try:
+            await connection.execute("VACUUM (ANALYZE)")
+        finally:
+            await connection.close()
+    connection = await asyncpg.connect(ADMIN_DSN)
+    try:
+        await connection.execute("CHECKPOINT")
+    finally:
+        await connection.close()
+
+
 async def postmaster_pid() -> int:
     connection = await asyncpg.connect(ADMIN_DSN)
     try:

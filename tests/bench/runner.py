@@ -61,6 +61,17 @@ def _versions(started: Sequence[ServerUnderTest], pg_version: str | None) -> dic
     return versions
 
 
+async def _quiesce(started: Sequence[ServerUnderTest], log: Log) -> None:
+    """Lets set-up's after-effects pass before the first measurement: the
+    databases vacuumed and checkpointed, every server's CPU quiet."""
+    began = time.monotonic()
+    databases = [s.pg_database for s in started if s.pg_database is not None]
+    if databases:
+        await postgres.quiesce(databases)
+    await asyncio.gather(*(workloads.settle(s) for s in started))
+    log(f"databases and servers quiet after {time.monotonic() - began:.1f} s")
+
+
 async def run(options: Options) -> int:
     run_id = dt.datetime.now().strftime("%Y%m%d_%H%M%S")
     out_dir = options.out_dir
@@ -112,6 +123,7 @@ async def run(options: Options) -> int:
         populations = {s.name: p for s, p in zip(started, pops, strict=True)}
         setup = {name: p.setup_seconds for name, p in populations.items()}
         log(f"set-up done at {log.elapsed:.0f} s")
+        await _quiesce(started, log)
         bench = workloads.Bench(
             pool=pool,
             meter=Meter(pool, postmaster),

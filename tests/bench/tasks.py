@@ -13,7 +13,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import httpx
 import orjson
 
 from tests.bench import matrix
@@ -34,7 +33,6 @@ def _user(raw: dict[str, str]) -> User:
 
 async def _receive(
     base_url: str,
-    http: httpx.AsyncClient,
     user: User,
     since: str,
     transport: str,
@@ -42,7 +40,9 @@ async def _receive(
     connected: asyncio.Event | None = None,
     timeline_limit: int = 50,
 ) -> None:
-    """Receives until cancelled."""
+    """Receives until cancelled: over the WebSocket stream, or long-poll
+    `/sync` on a connection of its own over the bench's light HTTP client,
+    which costs the client (and so the machine) the least per response."""
     sync_filter = matrix.timeline_filter(timeline_limit)
     if transport == "websocket":
         stream = await SyncStream.connect(base_url, user, since, sync_filter=sync_filter)
@@ -57,10 +57,14 @@ async def _receive(
     if connected is not None:
         connected.set()
     filter_json = orjson.dumps(sync_filter).decode()
-    while True:
-        body = await matrix.sync(http, user, since, LONG_POLL_MS, sync_filter=filter_json)
-        since = body["next_batch"]
-        on_body(body)
+    conn = RawConnection.for_url(base_url)
+    try:
+        while True:
+            body = await matrix.sync_raw(conn, user, since, LONG_POLL_MS, filter_json)
+            since = body["next_batch"]
+            on_body(body)
+    finally:
+        conn.close()
 
 
 async def _wait_until(wall_time: float) -> None:
@@ -106,51 +110,50 @@ async def latency(
     latencies: list[float] = []
     acks: list[float] = []
     timeouts = 0
-    async with matrix.new_client(base_url, 4) as http:
-        connected = asyncio.Event()
-        receiving = asyncio.create_task(
-            _receive(base_url, http, b, since, transport, on_body, connected)
-        )
-        sending_stream: SyncStream | None = None
-        reader: asyncio.Task[None] | None = None
-        try:
-            await connected.wait()
-            if send_over == "websocket":
-                sending_stream = await SyncStream.connect(base_url, a, since)
-                reader = asyncio.create_task(sending_stream.run(lambda _body: None))
-            await asyncio.sleep(0.2)
-            # One untimed message first: it opens the sender's connection, so
-            # no timed message pays for a TCP handshake.
-            for index in range(-1, count):
-                text = f"{tag}:{index}"
-                waiting[text] = asyncio.Event()
-                started = time.monotonic()
-                txn = matrix.next_txn()
-                if sending_stream is not None:
-                    await sending_stream.send_message(room_id, txn, text)
-                else:
-                    await matrix.send_text(http, a, room_id, text, txn)
-                ack_ms = (time.monotonic() - started) * 1000
-                try:
-                    async with asyncio.timeout(timeout):
-                        await waiting[text].wait()
-                except TimeoutError:
-                    timeouts += 1
-                    continue
-                if index >= 0:
-                    acks.append(ack_ms)
-                    latencies.append((arrived[text] - started) * 1000)
-                if receiving.done():
-                    receiving.result()
-        finally:
-            for task in (receiving, reader):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(BaseException):
-                        await task
+    connected = asyncio.Event()
+    receiving = asyncio.create_task(_receive(base_url, b, since, transport, on_body, connected))
+    sending_conn = RawConnection.for_url(base_url)
+    sending_stream: SyncStream | None = None
+    reader: asyncio.Task[None] | None = None
+    try:
+        await connected.wait()
+        if send_over == "websocket":
+            sending_stream = await SyncStream.connect(base_url, a, since)
+            reader = asyncio.create_task(sending_stream.run(lambda _body: None))
+        await asyncio.sleep(0.2)
+        # One untimed message first: it opens the sender's connection, so
+        # no timed message pays for a TCP handshake.
+        for index in range(-1, count):
+            text = f"{tag}:{index}"
+            waiting[text] = asyncio.Event()
+            started = time.monotonic()
+            txn = matrix.next_txn()
             if sending_stream is not None:
-                with contextlib.suppress(Exception):
-                    await sending_stream.close()
+                await sending_stream.send_message(room_id, txn, text)
+            else:
+                await matrix.send_text_raw(sending_conn, a, room_id, text, txn)
+            ack_ms = (time.monotonic() - started) * 1000
+            try:
+                async with asyncio.timeout(timeout):
+                    await waiting[text].wait()
+            except TimeoutError:
+                timeouts += 1
+                continue
+            if index >= 0:
+                acks.append(ack_ms)
+                latencies.append((arrived[text] - started) * 1000)
+            if receiving.done():
+                receiving.result()
+    finally:
+        for task in (receiving, reader):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        if sending_stream is not None:
+            with contextlib.suppress(Exception):
+                await sending_stream.close()
+        sending_conn.close()
     return {"latency_ms": latencies, "ack_ms": acks, "timeouts": timeouts, "wakeups": wakeups}
 
 
@@ -268,55 +271,53 @@ async def listen(
 
     gate = asyncio.Semaphore(connect_concurrency)
     settled = [asyncio.Event() for _ in members]
-    async with matrix.new_client(base_url, len(members) + 2, timeout=120) as http:
 
-        async def run_one(index: int, user: User) -> None:
-            connected = asyncio.Event()
-            try:
-                async with gate:
-                    task = asyncio.create_task(
-                        _receive(
-                            base_url,
-                            http,
-                            user,
-                            since,
-                            transport,
-                            on_body_for(index),
-                            connected,
-                            timeline_limit,
-                        )
+    async def run_one(index: int, user: User) -> None:
+        connected = asyncio.Event()
+        try:
+            async with gate:
+                task = asyncio.create_task(
+                    _receive(
+                        base_url,
+                        user,
+                        since,
+                        transport,
+                        on_body_for(index),
+                        connected,
+                        timeline_limit,
                     )
-                    waiting = asyncio.create_task(connected.wait())
-                    await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
-                    waiting.cancel()
-                settled[index].set()
-                await task
-            except asyncio.CancelledError:
-                task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
-                raise
-            except Exception:
-                counts["errors"] += 1
-            finally:
-                settled[index].set()
-
-        runners = [asyncio.create_task(run_one(i, u)) for i, u in enumerate(members)]
-        await asyncio.gather(*(event.wait() for event in settled))
-        ctx.emit({"connected": len(members) - counts["errors"]})
-        while True:
-            signal = await ctx.signals.get()
-            if signal == "reset":
-                for key in counts:
-                    counts[key] = 0 if key != "errors" else counts[key]
-                ctx.emit({"reset": True})
-            else:
-                break
-        for runner in runners:
-            runner.cancel()
-        for runner in runners:
+                )
+                waiting = asyncio.create_task(connected.wait())
+                await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+                waiting.cancel()
+            settled[index].set()
+            await task
+        except asyncio.CancelledError:
+            task.cancel()
             with contextlib.suppress(BaseException):
-                await runner
+                await task
+            raise
+        except Exception:
+            counts["errors"] += 1
+        finally:
+            settled[index].set()
+
+    runners = [asyncio.create_task(run_one(i, u)) for i, u in enumerate(members)]
+    await asyncio.gather(*(event.wait() for event in settled))
+    ctx.emit({"connected": len(members) - counts["errors"]})
+    while True:
+        signal = await ctx.signals.get()
+        if signal == "reset":
+            for key in counts:
+                counts[key] = 0 if key != "errors" else counts[key]
+            ctx.emit({"reset": True})
+        else:
+            break
+    for runner in runners:
+        runner.cancel()
+    for runner in runners:
+        with contextlib.suppress(BaseException):
+            await runner
     return counts
 
 
