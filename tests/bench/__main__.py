@@ -62,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         help="record each server with py-spy during each workload (profiles in the log folder;"
         " sampling costs the servers some CPU: figures from such a run are not for the table)",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also run this homeserver as of git revision REV (from a temporary worktree),"
+        " as baseline-<database> beside each ours-<database>, with a ratio column",
+    )
     args = parser.parse_args(argv)
     profile = PROFILES[args.profile or ("quick" if args.quick else "full")]
     if args.set:
@@ -78,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         workloads=only,
         out_dir=Path(args.out),
         py_spy=args.py_spy,
+        baseline=args.baseline,
     )
     return asyncio.run(_run_until_signalled(options))
 

@@ -50,8 +50,8 @@ def build_rows(results: Results, servers: Sequence[str]) -> list[Row]:
     return rows
 
 
-def pair_ratio(row: Row, database: str) -> float | None:
-    return ratio(row.values.get(f"ours-{database}"), row.values.get(f"synapse-{database}"))
+def pair_ratio(row: Row, database: str, other: str = "synapse") -> float | None:
+    return ratio(row.values.get(f"ours-{database}"), row.values.get(f"{other}-{database}"))
 
 
 def _fmt(value: float | None) -> str:
@@ -73,9 +73,18 @@ def _fmt_ratio(value: float | None) -> str:
 
 def table(rows: Sequence[Row], servers: Sequence[str]) -> str:
     """A Markdown table (readable as plain text too)."""
-    databases = [db for db in ("postgresql", "sqlite") if f"synapse-{db}" in servers]
+    pairs = [
+        (other, db)
+        for other in ("synapse", "baseline")
+        for db in ("postgresql", "sqlite")
+        if f"{other}-{db}" in servers
+    ]
     headers = ["measurement", "unit", *servers]
-    headers += [f"ours÷Synapse ({'PG' if db == 'postgresql' else 'SQLite'})" for db in databases]
+    headers += [
+        f"ours÷{'Synapse' if other == 'synapse' else 'baseline'} "
+        f"({'PG' if db == 'postgresql' else 'SQLite'})"
+        for other, db in pairs
+    ]
     lines = [headers]
     for row in rows:
         cells = [
@@ -83,7 +92,7 @@ def table(rows: Sequence[Row], servers: Sequence[str]) -> str:
             row.unit,
         ]
         cells += [_fmt(row.values.get(s)) for s in servers]
-        cells += [_fmt_ratio(pair_ratio(row, db)) for db in databases]
+        cells += [_fmt_ratio(pair_ratio(row, db, other)) for other, db in pairs]
         lines.append(cells)
     widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
     out = []

@@ -34,6 +34,8 @@ class Options:
     workloads: list[str]
     out_dir: Path
     py_spy: bool = False
+    # A git revision of this homeserver to run beside the current code.
+    baseline: str | None = None
 
 
 class Log:
@@ -108,11 +110,20 @@ async def run(options: Options) -> int:
     failures: list[str] = []
     setup: dict[str, Any] = {}
     versions: dict[str, str] = {}
+    baseline: tuple[Path, str] | None = None
     try:
+        if options.baseline is not None:
+            source = root / "baseline-source"
+            commit = await asyncio.to_thread(servers.checkout_baseline, options.baseline, source)
+            baseline = (source, commit)
+            log(f"baseline: {options.baseline} ({commit}) from {source}")
+            wanted += [
+                f"baseline-{s.split('-', 1)[1]}" for s in list(wanted) if s.startswith("ours-")
+            ]
         await pool.start()
         for name in wanted:
             family, database = name.split("-", 1)
-            server = servers.make_server(family, database, root, log_dir, run_id)
+            server = servers.make_server(family, database, root, log_dir, run_id, baseline)
             started.append(server)
         await asyncio.gather(*(s.start() for s in started))
         log("servers up: " + ", ".join(f"{s.name} (pid {s.pid})" for s in started))
@@ -153,6 +164,8 @@ async def run(options: Options) -> int:
     finally:
         await pool.close()
         await asyncio.gather(*(s.stop() for s in started), return_exceptions=True)
+        if baseline is not None:
+            await asyncio.to_thread(servers.remove_baseline, baseline[0])
 
     names = [s.name for s in started]
     rows = report.build_rows(results, names)

@@ -279,13 +279,70 @@ def synapse_version() -> str:
         return ""
 
 
+@dataclass
+class BaselineServer(OurServer):
+    """This homeserver as of an earlier commit (`--baseline`), run from a git
+    worktree beside the current code, so that a change is measured against
+    what it changes in the same run, under the same machine noise."""
+
+    family: str = "baseline"
+    source_dir: Path = REPO
+    revision: str = ""
+
+    def environment(self) -> dict[str, str]:
+        env = super().environment()
+        # Ahead of the editable install of the current checkout.
+        env["PYTHONPATH"] = str(self.source_dir)
+        return env
+
+    def version(self) -> str:
+        return self.revision
+
+
+def checkout_baseline(revision: str, into: Path) -> str:
+    """A detached worktree of `revision` at `into`; returns its short commit id."""
+    subprocess.run(
+        ["git", "-C", str(REPO), "worktree", "add", "--detach", "--force", str(into), revision],
+        check=True,
+        capture_output=True,
+    )
+    return subprocess.run(
+        ["git", "-C", str(into), "rev-parse", "--short", "HEAD"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def remove_baseline(path: Path) -> None:
+    subprocess.run(
+        ["git", "-C", str(REPO), "worktree", "remove", "--force", str(path)],
+        check=False,
+        capture_output=True,
+    )
+
+
 def make_server(
-    family: str, database_kind: str, root: Path, log_dir: Path, run_id: str
+    family: str,
+    database_kind: str,
+    root: Path,
+    log_dir: Path,
+    run_id: str,
+    baseline: tuple[Path, str] | None = None,
 ) -> ServerUnderTest:
     work_dir = root / f"{family}-{database_kind}"
     if family == "ours":
         return OurServer(
             database_kind=database_kind, work_dir=work_dir, log_dir=log_dir, run_id=run_id
+        )
+    if family == "baseline" and baseline is not None:
+        return BaselineServer(
+            database_kind=database_kind,
+            work_dir=work_dir,
+            log_dir=log_dir,
+            run_id=run_id,
+            source_dir=baseline[0],
+            revision=baseline[1],
         )
     if family == "synapse":
         return SynapseServer(
