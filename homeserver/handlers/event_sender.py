@@ -56,6 +56,19 @@ class SentEvent:
     stream_ordering: int | None
 
 
+@dataclass(frozen=True)
+class _EventRequest:
+    """What a local user asked to send."""
+
+    room_id: str
+    sender: str
+    event_type: str
+    content: dict[str, Any]
+    state_key: str | None
+    txn: TxnRecord | None
+    new_room: NewRoom | None
+
+
 class EventSender:
     def __init__(
         self,
@@ -144,49 +157,38 @@ class EventSender:
             canonical_json(content)
         except ValueError as exc:
             raise MatrixError(400, "M_BAD_JSON", f"Event content is not valid: {exc}") from exc
+        request = _EventRequest(room_id, sender, event_type, content, state_key, txn, new_room)
         if txn is None:
-            return await self._send(room_id, sender, event_type, content, state_key, None, new_room)
+            return await self._send(request)
         key = (sender, txn.device_id, txn.txn_id)
         same = self._txns_in_flight.get(key)
         if same is not None:
             # The same request twice at once: both get the one event.
             return SentEvent((await asyncio.shield(same)).event_id, None)
-        sending = asyncio.ensure_future(
-            self._send(room_id, sender, event_type, content, state_key, txn, new_room)
-        )
+        sending = asyncio.ensure_future(self._send(request))
         self._txns_in_flight[key] = sending
         try:
             return await sending
         finally:
             del self._txns_in_flight[key]
 
-    async def _send(
-        self,
-        room_id: str,
-        sender: str,
-        event_type: str,
-        content: dict[str, Any],
-        state_key: str | None,
-        txn: TxnRecord | None,
-        new_room: NewRoom | None,
-    ) -> SentEvent:
+    async def _send(self, request: _EventRequest) -> SentEvent:
+        txn = request.txn
         if txn is not None:
             existing = await self._storage.events.get_event_id_for_txn(
-                sender, txn.device_id, txn.txn_id
+                request.sender, txn.device_id, txn.txn_id
             )
             if existing is not None:
                 return SentEvent(existing, None)
         try:
-            async with self._room_lock(room_id):
-                event, committed = await self._build_and_submit(
-                    room_id, sender, event_type, content, state_key, txn, new_room
-                )
+            async with self._room_lock(request.room_id):
+                event, committed = await self._build_and_submit(request)
             position = await committed
         except IntegrityError:
             # Two requests raced with the same transaction id: the other won.
             if txn is not None:
                 existing = await self._storage.events.get_event_id_for_txn(
-                    sender, txn.device_id, txn.txn_id
+                    request.sender, txn.device_id, txn.txn_id
                 )
                 if existing is not None:
                     return SentEvent(existing, None)
@@ -199,31 +201,26 @@ class EventSender:
         return SentEvent(event["event_id"], position)
 
     async def _build_and_submit(
-        self,
-        room_id: str,
-        sender: str,
-        event_type: str,
-        content: dict[str, Any],
-        state_key: str | None,
-        txn: TxnRecord | None,
-        new_room: NewRoom | None,
+        self, request: _EventRequest
     ) -> tuple[dict[str, Any], Awaitable[int]]:
         """Builds the event on the room's cached state and queues it to be
         written; returns it and what completes (with its stream position) once
         it is committed."""
+        room_id = request.room_id
         for _ in range(MAX_BUILD_ATTEMPTS):
-            room = self._rooms.new_room(room_id) if new_room is not None else None
+            room = self._rooms.new_room(room_id) if request.new_room is not None else None
             room = room or await self._rooms.get(room_id)
             if room is None:
                 # The same answer as for a room one is not in: existence does not leak.
                 raise forbidden("You are not a member of this room")
-            built = await self._build(
-                room, room_id, sender, event_type, content, state_key, new_room is None
-            )
+            built = await self._build(room, request)
             if self._rooms.peek(room_id) is not room:
                 continue
             event, redacted_target, actions = built
-            replaced = room.state.get((event_type, state_key)) if state_key is not None else None
+            state_key = request.state_key
+            replaced = (
+                room.state.get((request.event_type, state_key)) if state_key is not None else None
+            )
             position = self._positions.reserve()
             self._rooms.apply(room, event, redacted_target)
             room.in_flight += 1
@@ -232,8 +229,8 @@ class EventSender:
                     event,
                     position,
                     replaces_state=replaced["event_id"] if replaced else None,
-                    txn=txn,
-                    new_room=new_room,
+                    txn=request.txn,
+                    new_room=request.new_room,
                     redacted_target=redacted_target,
                     push_actions=tuple(actions),
                 )
@@ -250,24 +247,17 @@ class EventSender:
         return position
 
     async def _build(
-        self,
-        room: CachedRoom,
-        room_id: str,
-        sender: str,
-        event_type: str,
-        content: dict[str, Any],
-        state_key: str | None,
-        with_push_actions: bool,
+        self, room: CachedRoom, request: _EventRequest
     ) -> tuple[dict[str, Any], dict[str, Any] | None, list[PushAction]]:
         event: dict[str, Any] = {
-            "room_id": room_id,
-            "sender": sender,
-            "type": event_type,
-            "content": content,
+            "room_id": request.room_id,
+            "sender": request.sender,
+            "type": request.event_type,
+            "content": request.content,
             "origin_server_ts": now_ms(),
         }
-        if state_key is not None:
-            event["state_key"] = state_key
+        if request.state_key is not None:
+            event["state_key"] = request.state_key
         state = room.state
         auth_keys = auth_types_for_event(event)
         auth_state = {key: state[key] for key in auth_keys if key in state}
@@ -290,7 +280,8 @@ class EventSender:
             raise MatrixError(413, "M_TOO_LARGE", "Event is larger than 64 KiB")
 
         actions: list[PushAction] = []
-        if with_push_actions and may_notify(event):
+        # A new room's first events notify nobody: nobody else is in it yet.
+        if request.new_room is None and may_notify(event):
             actions = await self._push_actions.for_event(event, room.joined_members(), auth_state)
         return event, redacted_target, actions
 

@@ -65,6 +65,24 @@ async def test_concurrent_retries_store_one_event(client: TestClient) -> None:
     assert await page_all(client, alice, room_id, "b", 50) == ["racy"]
 
 
+async def test_a_retry_after_leaving_gets_the_event_sent(client: TestClient) -> None:
+    """The retry of a send that went through is answered with its event even
+    when no new event could be sent now; a new transaction is refused."""
+    alice = await client.register("alice")
+    bob = await client.register("bob")
+    room_id = await client.create_room(alice, preset="public_chat")
+    await client.join(bob, room_id)
+    first = await client.send_text(bob, room_id, "before leaving", txn_id="t1")
+    (await client.post(f"{V3}/rooms/{q(room_id)}/leave", token=bob.access_token, json={})).ok()
+    assert await client.send_text(bob, room_id, "before leaving", txn_id="t1") == first
+    refused = await client.put(
+        f"{V3}/rooms/{q(room_id)}/send/m.room.message/t2",
+        token=bob.access_token,
+        json={"msgtype": "m.text", "body": "after leaving"},
+    )
+    refused.error(403, "M_FORBIDDEN")
+
+
 async def test_get_event_and_transaction_id_echo(client: TestClient) -> None:
     alice = await client.register("alice")
     room_id = await client.create_room(alice)
