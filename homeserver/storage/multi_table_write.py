@@ -66,7 +66,15 @@ class TableWrite:
         return tuple(column.name for column in self.table.columns)
 
     def statement(self, connection: AsyncConnection) -> Executable:
-        """This write alone, to run with its list of rows (any database)."""
+        """This write alone, to run with its list of rows (any database);
+        built once per dialect, as building costs more than running it."""
+        key = (self, connection.dialect.name)
+        statement = _SINGLE_STATEMENTS.get(key)
+        if statement is None:
+            statement = _SINGLE_STATEMENTS[key] = self._build_statement(connection)
+        return statement
+
+    def _build_statement(self, connection: AsyncConnection) -> Executable:
         if self.kind == "delete":
             return delete(self.table).where(
                 and_(*(self.table.c[key] == bindparam(key) for key in self.keys))
@@ -74,6 +82,9 @@ class TableWrite:
         if self.kind == "upsert":
             return upsert_many(connection, self.table, self.keys)
         return insert(self.table)
+
+
+_SINGLE_STATEMENTS: dict[tuple[TableWrite, str], Executable] = {}
 
 
 def _array_type(table: Table, column: str) -> str:
