@@ -167,6 +167,20 @@ def test_goals_compare_against_synapse_on_postgresql() -> None:
     assert found["PostgreSQL: ≥ 5x Synapse's acknowledged msg/s (10 rooms)"] is None
 
 
+def test_table_has_a_ratio_column_for_each_reference_server() -> None:
+    row = report.Row(
+        "latency/longpoll/p50",
+        "p50",
+        "ms",
+        "lower",
+        {"ours-postgresql": 3.0, "synapse-postgresql": 30.0, "baseline-postgresql": 4.0},
+    )
+    servers = ["ours-postgresql", "baseline-postgresql", "synapse-postgresql"]
+    header, _, line = report.table([row], servers).splitlines()
+    assert header.split("|")[-3:-1] == [" ours÷Synapse (PG) ", " ours÷baseline (PG) "]
+    assert [c.strip() for c in line.split("|")[-3:-1]] == ["0.10x", "0.75x"]
+
+
 # -- /proc parsing and the profiles ---------------------------------------------------------
 
 
