@@ -147,7 +147,7 @@ QUICK = Profile(
 )
 
 # The issue's counts everywhere, with time budgets to match: not for `make
-# bench` (it takes about half an hour with two servers), but runnable as
+# bench` (it took 744 s with the three default servers), but runnable as
 # `make bench BENCH_ARGS="--profile issue --servers ours-postgresql,synapse-postgresql"`.
 ISSUE = replace(
     FULL,
