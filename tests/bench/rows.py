@@ -52,11 +52,13 @@ def history_ends(pages: Sequence[float], k: int = 10) -> tuple[float | None, flo
 
 
 def fanout_wakeups(records: Records) -> float | None:
-    last = [r for r in records if "wakeups_last_round" in r]
-    if not last:
+    """Sync responses per member per message, over the rounds (each counts
+    what its own messages woke)."""
+    counted = [r for r in records if "wakeups" in r]
+    deliveries = sum(int(r["members"]) * int(r["messages"]) for r in counted)
+    if not deliveries:
         return None
-    r = last[-1]
-    return float(r["wakeups_last_round"]) / float(r["members"] * r["messages"])
+    return sum(float(r["wakeups"]) for r in counted) / deliveries
 
 
 def _latency(variant: str, name: str) -> list[RowSpec]:

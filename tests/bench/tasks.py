@@ -308,9 +308,10 @@ async def listen(
     while True:
         signal = await ctx.signals.get()
         if signal == "reset":
+            # What was counted since the last reset goes with the answer.
+            ctx.emit({"reset": True, "counts": dict(counts)})
             for key in counts:
                 counts[key] = 0 if key != "errors" else counts[key]
-            ctx.emit({"reset": True})
         else:
             break
     for runner in runners:

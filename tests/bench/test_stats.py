@@ -143,6 +143,15 @@ def test_latency_rows_pool_samples_across_rounds() -> None:
     assert built["latency/longpoll/cpu"] == pytest.approx(10.0)  # 40 ms over 4 messages
 
 
+def test_fanout_wakeups_are_per_member_per_message_over_the_rounds() -> None:
+    records = [
+        {"members": 10, "messages": 2, "wakeups": 20},
+        {"members": 10, "messages": 2, "wakeups": 24},
+    ]
+    assert rows.fanout_wakeups(records) == pytest.approx(1.1)
+    assert rows.fanout_wakeups([{"members": 10, "messages": 2}]) is None
+
+
 # -- goals --------------------------------------------------------------------------------
 
 

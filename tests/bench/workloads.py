@@ -130,12 +130,15 @@ class _Arrivals:
         self.times: list[float] = []
         self.connected = asyncio.Event()
         self.reset = asyncio.Event()
+        # The listen task's counts up to its last reset.
+        self.counts: dict[str, int] = {}
         self.changed = asyncio.Event()
 
     def on_event(self, data: dict[str, Any]) -> None:
         if "connected" in data:
             self.connected.set()
         elif "reset" in data:
+            self.counts = dict(data.get("counts", {}))
             self.reset.set()
         elif "body" in data:
             self.times.append(float(data["last"]))
@@ -293,12 +296,19 @@ class _FanoutListeners:
         for arrivals in self.arrivals:
             await arrivals.connected.wait()
 
-    async def reset(self) -> None:
+    async def reset(self) -> dict[str, int]:
+        """Starts counting afresh; returns the counts since the last reset,
+        summed over the listen tasks."""
         for arrivals, task in zip(self.arrivals, self.tasks, strict=True):
             arrivals.reset.clear()
             task.signal("reset")
         for arrivals in self.arrivals:
             await arrivals.reset.wait()
+        totals: dict[str, int] = defaultdict(int)
+        for arrivals in self.arrivals:
+            for key, value in arrivals.counts.items():
+                totals[key] += value
+        return dict(totals)
 
     async def stop(self) -> list[dict[str, int]]:
         for task in self.tasks:
@@ -370,6 +380,8 @@ async def fanout(bench: Bench, results: Results) -> None:
                             else:
                                 lasts.append(out[0])
                                 middles.append(out[1])
+                    # What this round's messages woke, and nothing after it.
+                    woken = await group.reset()
                     _add(
                         results,
                         key,
@@ -380,6 +392,7 @@ async def fanout(bench: Bench, results: Results) -> None:
                             "last_ms": lasts,
                             "median_member_ms": middles,
                             "timeouts": timeouts,
+                            "wakeups": woken.get("wakeups", 0),
                             "usage": usage.to_json(),
                         },
                     )
@@ -387,11 +400,8 @@ async def fanout(bench: Bench, results: Results) -> None:
                         f"  {key} {server.name} round {round_index + 1}: "
                         f"last member p50 {sorted(lasts)[len(lasts) // 2] if lasts else -1:.0f} ms"
                     )
-            # Wake-ups counted since the last reset: the final round of each server.
             for server in servers:
                 counts = await listeners[server.name].stop()
-                wakeups = sum(c["wakeups"] for c in counts)
-                results[key][server.name][-1]["wakeups_last_round"] = wakeups
                 results[key][server.name][-1]["listener_errors"] = sum(c["errors"] for c in counts)
         finally:
             for client in clients.values():
