@@ -120,7 +120,9 @@ class HomeServer:
         self.profiles = Profiles(storage, self.sender)
         self.open_streams = OpenStreams()
         storage.auth_changes.subscribe(self.open_streams)
-        self.deactivation = Deactivation(storage, self.membership, self.push.pushers, self.presence)
+        self.deactivation = Deactivation(
+            storage, self.accounts, self.membership, self.push.pushers, self.presence
+        )
         self.directory = Directory(storage, self.server_name)
         enabled = config.rate_limits_enabled
         self.login_limiter = RateLimiter(

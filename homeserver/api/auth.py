@@ -176,5 +176,5 @@ async def logout() -> Response:
 @bp.post("/logout/all")
 @authenticated
 async def logout_all() -> Response:
-    await hs().accounts.logout_all(requester())
+    await hs().accounts.logout_all(requester().user_id)
     return json_response({})

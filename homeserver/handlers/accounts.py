@@ -149,6 +149,7 @@ class Accounts:
     async def logout(self, requester: Requester) -> None:
         await self._storage.users.delete_devices(requester.user_id, [requester.device_id], now_ms())
 
-    async def logout_all(self, requester: Requester) -> None:
-        await self._storage.users.revoke_sessions(requester.user_id, now_ms())
-        await self._storage.users.delete_devices_except(requester.user_id, None)
+    async def logout_all(self, user_id: str) -> None:
+        """Signs out every device of the user (their refresh tokens with them)."""
+        await self._storage.users.revoke_sessions(user_id, now_ms())
+        await self._storage.users.delete_devices_except(user_id, None)

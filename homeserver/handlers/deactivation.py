@@ -19,11 +19,11 @@ import logging
 from dataclasses import dataclass
 
 from homeserver.errors import MatrixError
+from homeserver.handlers.accounts import Accounts
 from homeserver.handlers.membership import Membership
 from homeserver.handlers.presence import PresenceHandler
 from homeserver.push.pushers import Pushers
 from homeserver.storage import Storage
-from homeserver.util import now_ms
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +41,13 @@ class Deactivation:
     def __init__(
         self,
         storage: Storage,
+        accounts: Accounts,
         membership: Membership,
         pushers: Pushers,
         presence: PresenceHandler,
     ) -> None:
         self._storage = storage
+        self._accounts = accounts
         self._membership = membership
         self._pushers = pushers
         self._presence = presence
@@ -53,8 +55,7 @@ class Deactivation:
     async def deactivate(self, user_id: str, *, erase: bool) -> DeactivationResult:
         users = self._storage.users
         await users.deactivate(user_id)
-        await users.revoke_sessions(user_id, now_ms())
-        await users.delete_devices_except(user_id, None)
+        await self._accounts.logout_all(user_id)
         left = failed = 0
         for row in await self._storage.events.get_rooms_for_user(user_id, LEFT_BEHIND):
             try:

@@ -230,11 +230,11 @@ class PresenceHandler:
         now = time.monotonic()
         wall = now_ms()
         for index, (user_id, entry) in enumerate(list(self._users.items())):
-            if entry.state == "offline":
-                continue
             if index % EXPIRY_SLICE == EXPIRY_SLICE - 1:
                 # Thousands of users going idle together must not hold up requests.
                 await asyncio.sleep(0)
+            if entry.state == "offline":
+                continue
             gone = (
                 entry.connections == 0
                 and now > entry.sync_until + self._settings.offline_grace_seconds

@@ -35,7 +35,7 @@ class Store:
     def single_statement_writes(self) -> bool:
         """Whether `write_statement` may be used (PostgreSQL): there a single
         statement outside a transaction is atomic and durable on its own."""
-        return self._reader is not self.engine
+        return self.engine.dialect.name == "postgresql"
 
     def write_statement(self) -> AsyncConnection:
         """A connection outside any transaction, for a write that is one

@@ -48,7 +48,7 @@ _ARRAY_TYPES: tuple[tuple[type, str], ...] = (
 class TableWrite:
     """Rows going to one table: inserted, upserted (on conflict of `keys`,
     the other columns are replaced) or deleted (rows matching on `keys`).
-    `name` tells the rows apart when one table has two writes."""
+    `label` names the write (and its rows) when one table has two writes."""
 
     table: Table
     kind: Literal["insert", "upsert", "delete"] = "insert"

@@ -117,7 +117,8 @@ async def sync_raw(
     """An incremental long-poll `sync` over the bench's light client."""
     query = urlencode({"timeout": str(timeout_ms), "since": since, "filter": sync_filter})
     url = f"{V3}/sync?{query}"
-    return _raw_ok("GET", url, *await conn.request("GET", url, user.access_token))  # type: ignore[no-any-return]
+    body: dict[str, Any] = _raw_ok("GET", url, *await conn.request("GET", url, user.access_token))
+    return body
 
 
 def _raw_ok(method: str, url: str, status: int, data: bytes) -> Any:
