@@ -68,7 +68,8 @@ def create_app(config: Config) -> Quart:
 
     @app.before_serving
     async def start() -> None:
-        app.extensions["homeserver"] = await HomeServer.start(config)
+        if "homeserver" not in app.extensions:  # `homeserver run` starts it before serving
+            app.extensions["homeserver"] = await HomeServer.start(config)
 
     @app.after_serving
     async def stop() -> None:

@@ -38,12 +38,7 @@ def run(config: Config) -> None:
     # Our frames are small; the stream rejects big ones itself, this bounds memory.
     hyper.websocket_max_message_size = 1024 * 1024
     app = create_app(config)
-    print(
-        f"homeserver listening on http://{config.bind_address}:{config.port} "
-        f"(server name {config.server_name}, data in {config.data_dir})",
-        flush=True,
-    )
-    _run_loop(_serve(app, hyper))
+    _run_loop(_serve(app, hyper, config))
 
 
 def _run_loop(main: Coroutine[Any, Any, None]) -> None:
@@ -57,10 +52,26 @@ def _run_loop(main: Coroutine[Any, Any, None]) -> None:
     uvloop.run(main)
 
 
-async def _serve(app: Quart, hyper: HypercornConfig) -> None:
+async def _serve(app: Quart, hyper: HypercornConfig, config: Config) -> None:
     """Serves until SIGINT/SIGTERM; then ends pending long polls and streams at
     once, so that they answer instead of being cancelled after the grace time."""
     from hypercorn.asyncio import serve
+
+    from homeserver.server import HomeServer
+    from homeserver.storage.writer_lock import DatabaseInUse
+
+    # Started here rather than in the app's start-up hook, so that a refusal is
+    # one clear line and an exit code, not a lifespan traceback.
+    try:
+        app.extensions["homeserver"] = await HomeServer.start(config)
+    except DatabaseInUse as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    print(
+        f"homeserver listening on http://{config.bind_address}:{config.port} "
+        f"(server name {config.server_name}, data in {config.data_dir})",
+        flush=True,
+    )
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -84,13 +95,29 @@ async def _migrate(config: Config) -> None:
 
 
 async def _create_user(config: Config, localpart: str, password: str, admin: bool) -> str:
-    from homeserver.server import HomeServer
+    """Writes one user row and nothing of the streams, so it runs beside a
+    server that holds the database (it does not start one)."""
+    from homeserver.handlers.accounts import Accounts
+    from homeserver.handlers.keys import LEGACY_TOKEN_KEY_FILE, load_or_create_keys
+    from homeserver.handlers.passwords import Passwords
+    from homeserver.handlers.tokens import TokenService
+    from homeserver.storage import Storage
 
-    server = await HomeServer.start(config)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    keys = await asyncio.to_thread(
+        load_or_create_keys, config.signing_key_path, config.data_dir / LEGACY_TOKEN_KEY_FILE
+    )
+    storage = await Storage.open(config.effective_database_url)
     try:
-        return await server.accounts.register(localpart, password, is_admin=admin)
+        tokens = TokenService(storage, keys, config.base_url, config.access_token_lifetime_seconds)
+        passwords = Passwords(config.argon2_time_cost, config.argon2_memory_kib)
+        accounts = Accounts(
+            storage, passwords, tokens, config.server_name, config.password_min_length
+        )
+        accounts.check_password_strength(password)
+        return await accounts.register(localpart, password, is_admin=admin)
     finally:
-        await server.stop()
+        await storage.close()
 
 
 def main(argv: list[str] | None = None) -> None:

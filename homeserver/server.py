@@ -43,6 +43,7 @@ from homeserver.push.service import PushService, load_vapid_key
 from homeserver.push.vapid import VapidKey
 from homeserver.ratelimit import RateLimiter
 from homeserver.storage import Storage
+from homeserver.storage.writer_lock import WriterLock
 from homeserver.streams.notifier import Notifier
 from homeserver.streams.positions import StreamPositions
 
@@ -139,6 +140,8 @@ class HomeServer:
         self.oauth = OAuthService(
             config, storage, self.tokens, keys.tokens, keys.event_key.private_bytes_raw()
         )
+        # Replaced by the lock `start` takes; a server built directly holds none.
+        self.writer_lock = WriterLock()
         self.oauth_housekeeping = Housekeeping(
             config, keys.tokens, config.data_dir / TOKEN_KEYS_FILE, self.oauth
         )
@@ -154,30 +157,47 @@ class HomeServer:
             config.data_dir / LEGACY_TOKEN_KEY_FILE,
             max(config.access_token_lifetime_seconds, config.refreshable_access_lifetime_seconds),
         )
+        # Before migrations too: a running server's schema is not changed under it.
+        writer_lock = await WriterLock.acquire(config.effective_database_url)
+        try:
+            return await cls._start_locked(config, keys, writer_lock)
+        except BaseException:
+            await writer_lock.release()
+            raise
+
+    @classmethod
+    async def _start_locked(
+        cls, config: Config, keys: ServerKeys, writer_lock: WriterLock
+    ) -> HomeServer:
         storage = await Storage.open(config.effective_database_url)
-        start = await storage.max_stream_position()
-        logger.info(
-            "homeserver ready",
-            extra={"server_name": config.server_name, "stream_position": start},
-        )
-        server = cls(
-            config,
-            storage,
-            keys,
-            start,
-            PresenceSettings(
-                idle_after_seconds=config.presence_idle_seconds,
-                offline_grace_seconds=config.presence_offline_grace_seconds,
-                check_interval_seconds=min(
-                    5.0, max(0.5, config.presence_offline_grace_seconds / 2)
+        try:
+            start = await storage.max_stream_position()
+            server = cls(
+                config,
+                storage,
+                keys,
+                start,
+                PresenceSettings(
+                    idle_after_seconds=config.presence_idle_seconds,
+                    offline_grace_seconds=config.presence_offline_grace_seconds,
+                    check_interval_seconds=min(
+                        5.0, max(0.5, config.presence_offline_grace_seconds / 2)
+                    ),
                 ),
-            ),
-            vapid=await load_vapid_key(config),
-        )
+                vapid=await load_vapid_key(config),
+            )
+        except BaseException:
+            await storage.close()
+            raise
+        server.writer_lock = writer_lock
         await server.presence.start()
         await server.push.start()
         await server.oauth.register_first_party_clients()
         await server.oauth_housekeeping.start()
+        logger.info(
+            "homeserver ready",
+            extra={"server_name": config.server_name, "stream_position": start},
+        )
         return server
 
     async def _after_event(self, event: dict[str, Any]) -> None:
@@ -193,3 +213,4 @@ class HomeServer:
         await self.presence.stop()
         await self.sender.drain()
         await self.storage.close()
+        await self.writer_lock.release()
