@@ -160,13 +160,12 @@ class EventSender:
         *,
         state_key: str | None = None,
         txn: TxnRecord | None = None,
-        new_room: NewRoom | None = None,
     ) -> SentEvent:
         try:
             canonical_json(content)
         except ValueError as exc:
             raise MatrixError(400, "M_BAD_JSON", f"Event content is not valid: {exc}") from exc
-        request = _EventRequest(room_id, sender, event_type, content, state_key, txn, new_room)
+        request = _EventRequest(room_id, sender, event_type, content, state_key, txn, None)
         if txn is None:
             return await self._send(request)
         key = (sender, txn.device_id, txn.txn_id)
