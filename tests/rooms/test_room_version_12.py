@@ -230,3 +230,30 @@ async def test_version_11_stays_the_default(client: TestClient) -> None:
     state = await state_of(client, alice, room_id)
     assert state[("m.room.create", "")]["content"]["room_version"] == "11"
     assert state[("m.room.power_levels", "")]["content"]["users"] == {alice.user_id: 100}
+
+
+async def test_typing_receipts_context_and_members(client: TestClient) -> None:
+    alice = await client.register("alice")
+    bob = await client.register("bob")
+    room_id = await client.create_room(alice, room_version="12", preset="public_chat")
+    (await client.join(bob, room_id)).ok()
+    since = (await client.sync(bob))["next_batch"]
+    typing = f"{V3}/rooms/{q(room_id)}/typing/{q(alice.user_id)}"
+    (
+        await client.put(typing, json={"typing": True, "timeout": 30000}, token=alice.access_token)
+    ).ok()
+    event_id = await client.send_text(alice, room_id, "read me")
+    receipt = f"{V3}/rooms/{q(room_id)}/receipt/m.read/{q(event_id)}"
+    (await client.post(receipt, json={}, token=bob.access_token)).ok()
+    synced = await client.sync(alice, since=since)
+    ephemeral = synced["rooms"]["join"][room_id]["ephemeral"]["events"]
+    receipts = [e for e in ephemeral if e["type"] == "m.receipt"]
+    assert receipts and bob.user_id in receipts[0]["content"][event_id]["m.read"]
+    context = (
+        await client.get(f"{V3}/rooms/{q(room_id)}/context/{q(event_id)}", token=bob.access_token)
+    ).ok()
+    assert context["event"]["event_id"] == event_id
+    members = (
+        await client.get(f"{V3}/rooms/{q(room_id)}/joined_members", token=bob.access_token)
+    ).ok()
+    assert set(members["joined"]) == {alice.user_id, bob.user_id}
