@@ -11,7 +11,7 @@ from quart import Blueprint, Response
 
 from homeserver.api.common import CLIENT_V3, authenticated, hs, json_response
 from homeserver.errors import MatrixError
-from homeserver.handlers.room_creation import ROOM_VERSION, SUPPORTED_ROOM_VERSIONS
+from homeserver.handlers.room_creation import ROOM_VERSION, ROOM_VERSION_STABILITY
 
 bp = Blueprint("discovery", __name__)
 
@@ -69,7 +69,7 @@ async def capabilities() -> Response:
         {
             "capabilities": {
                 "m.change_password": {"enabled": True},
-                "m.room_versions": {"default": ROOM_VERSION, "available": SUPPORTED_ROOM_VERSIONS},
+                "m.room_versions": {"default": ROOM_VERSION, "available": ROOM_VERSION_STABILITY},
                 "m.set_displayname": {"enabled": True},
                 "m.set_avatar_url": {"enabled": True},
                 "m.3pid_changes": {"enabled": False},

@@ -3,20 +3,28 @@
 from collections.abc import Mapping
 from typing import Any
 
+from homeserver.events.room_versions import ROOM_V11, RoomVersion
+
 __all__ = ["auth_types_for_event"]
 
 
-def auth_types_for_event(event: Mapping[str, Any]) -> list[tuple[str, str]]:
+def auth_types_for_event(
+    event: Mapping[str, Any], room_version: RoomVersion = ROOM_V11
+) -> list[tuple[str, str]]:
     """The ``(type, state_key)`` pairs whose current state events authorise ``event``.
 
-    Empty for ``m.room.create``. Otherwise: the create event, the power levels, the
-    sender's membership and, for membership events, the target's membership, the join
-    rules (for join, invite and knock), the third-party invite named by the invite's
-    token, and the authorising user's membership for restricted joins.
+    Empty for ``m.room.create``. Otherwise: the create event (not from room version 12,
+    where the room ID implies it), the power levels, the sender's membership and, for
+    membership events, the target's membership, the join rules (for join, invite and
+    knock), the third-party invite named by the invite's token, and the authorising
+    user's membership for restricted joins.
     """
     if event.get("type") == "m.room.create":
         return []
-    selected: list[tuple[str, str]] = [("m.room.create", ""), ("m.room.power_levels", "")]
+    selected: list[tuple[str, str]] = []
+    if not room_version.room_id_is_create_event_hash:
+        selected.append(("m.room.create", ""))
+    selected.append(("m.room.power_levels", ""))
     sender = event.get("sender")
     if isinstance(sender, str):
         selected.append(("m.room.member", sender))

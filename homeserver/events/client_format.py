@@ -6,6 +6,7 @@ from typing import Any
 
 from homeserver.events.hashing import compute_reference_hash_event_id
 from homeserver.events.redaction import redact_event
+from homeserver.events.room_ids import room_id_of
 
 __all__ = ["to_client_event"]
 
@@ -40,7 +41,8 @@ def to_client_event(
         "type": source.get("type"),
     }
     if include_room_id:
-        client_event["room_id"] = source.get("room_id")
+        # A room version 12 create event has no room_id of its own; clients still get one.
+        client_event["room_id"] = room_id_of(source)
     if "state_key" in source:
         client_event["state_key"] = source["state_key"]
     redacts = _redaction_target(source)

@@ -1,12 +1,13 @@
-"""Authorisation of ``m.room.power_levels`` events (room version 11, rule 9)."""
+"""Authorisation of ``m.room.power_levels`` events (room version 11 rule 9, 12 rule 10)."""
 
 from collections.abc import Mapping
 from typing import Any
 
 from homeserver.events.errors import AuthError
 from homeserver.events.identifiers import is_valid_user_id
-from homeserver.events.power_levels import get_user_power_level, parse_power_level
-from homeserver.events.state import StateMap, content_of, power_levels_content
+from homeserver.events.power_levels import get_user_power_level, parse_power_level, room_creators
+from homeserver.events.room_versions import ROOM_V11, RoomVersion
+from homeserver.events.state import StateMap, content_of, create_event, power_levels_content
 
 __all__ = ["check_power_levels_change"]
 
@@ -23,10 +24,20 @@ _LEVEL_MAPS = ("events", "notifications")
 _MISSING = object()
 
 
-def check_power_levels_change(event: Mapping[str, Any], auth_state: StateMap) -> None:
-    """Raise AuthError if the new power levels are malformed or exceed the sender's power."""
+def check_power_levels_change(
+    event: Mapping[str, Any], auth_state: StateMap, room_version: RoomVersion = ROOM_V11
+) -> None:
+    """Raise AuthError if the new power levels are malformed or exceed the sender's power.
+
+    From room version 12 they may not name the room's creators either: their power is
+    infinite and not the power levels' to give.
+    """
     new = content_of(event)
     _validate(new)
+    if room_version.creators_have_infinite_power:
+        listed = room_creators(create_event(auth_state)).intersection(new.get("users", {}))
+        if listed:
+            raise AuthError(f"power levels may not list the room's creators: {sorted(listed)}")
     old = power_levels_content(auth_state)
     if old is None:
         return

@@ -8,19 +8,25 @@ Validation of new power levels events is the job of the authorisation rules.
 from collections.abc import Mapping
 from typing import Any
 
-from homeserver.events.state import StateMap, create_event, power_levels_content
+from homeserver.events.identifiers import is_valid_user_id
+from homeserver.events.room_versions import room_version_of_create
+from homeserver.events.state import StateMap, content_of, create_event, power_levels_content
 
 __all__ = [
     "CREATOR_DEFAULT_LEVEL",
+    "INFINITE_POWER_LEVEL",
     "NAMED_LEVEL_DEFAULTS",
     "as_power_level",
     "get_named_level",
     "get_required_level_for_event",
     "get_user_power_level",
     "parse_power_level",
+    "room_creators",
 ]
 
 CREATOR_DEFAULT_LEVEL = 100
+INFINITE_POWER_LEVEL = 2**63
+"""The power of room version 12 creators: above any level JSON can carry (2**53 - 1)."""
 NAMED_LEVEL_DEFAULTS: Mapping[str, int] = {
     "ban": 50,
     "kick": 50,
@@ -66,15 +72,33 @@ def get_named_level(name: str, auth_state: StateMap, default: int) -> int:
     return as_power_level(content.get(name), default)
 
 
+def room_creators(create: Mapping[str, Any] | None) -> frozenset[str]:
+    """The room's creators: the create event's sender and, from room version 12, the
+    valid user IDs in its ``additional_creators``."""
+    if create is None:
+        return frozenset()
+    sender = create.get("sender")
+    creators = {sender} if isinstance(sender, str) else set()
+    if room_version_of_create(create).creators_have_infinite_power:
+        extra = content_of(create).get("additional_creators")
+        if isinstance(extra, list):
+            creators.update(user for user in extra if is_valid_user_id(user))
+    return frozenset(creators)
+
+
 def get_user_power_level(user_id: str, auth_state: StateMap) -> int:
     """The user's power level.
 
-    Without a power levels event, the room creator (the ``sender`` of the create event, as
-    of room version 11) has 100 and everyone else 0.
+    From room version 12 the room's creators have :data:`INFINITE_POWER_LEVEL` whatever
+    the power levels say. Without a power levels event, the room creator (the ``sender``
+    of the create event, as of room version 11) has 100 and everyone else 0.
     """
+    create = create_event(auth_state)
+    creators_are_infinite = room_version_of_create(create).creators_have_infinite_power
+    if creators_are_infinite and user_id in room_creators(create):
+        return INFINITE_POWER_LEVEL
     content = power_levels_content(auth_state)
     if content is None:
-        create = create_event(auth_state)
         is_creator = create is not None and create.get("sender") == user_id
         return CREATOR_DEFAULT_LEVEL if is_creator else 0
     users_default = as_power_level(

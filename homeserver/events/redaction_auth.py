@@ -15,6 +15,7 @@ from homeserver.events.power_levels import (
     get_named_level,
     get_user_power_level,
 )
+from homeserver.events.room_ids import room_id_of
 from homeserver.events.state import StateMap, content_of
 
 __all__ = ["can_apply_redaction", "check_client_redaction", "redacted_event_id"]
@@ -34,7 +35,7 @@ def _has_redact_power(user_id: str, auth_state: StateMap) -> bool:
 
 
 def _same_room(redaction: Mapping[str, Any], original: Mapping[str, Any]) -> bool:
-    return redaction.get("room_id") == original.get("room_id")
+    return room_id_of(redaction) == room_id_of(original)
 
 
 def can_apply_redaction(

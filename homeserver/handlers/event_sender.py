@@ -1,8 +1,9 @@
 """Creating, authorising and persisting events on behalf of local users.
 
-Every event a local user causes goes through `EventSender.send`: it builds the
-event on the room's current forward extremities, checks the room version 11
-authorization rules against the current state, hashes and signs it, hands it to
+Every event a local user causes goes through `EventSender.send` (a new room's
+create event through `EventSender.create_room`): it builds the event on the
+room's current forward extremities, checks the authorization rules of the
+room's version against the current state, hashes and signs it, hands it to
 the persister (which commits concurrent events together, with their edges and
 state changes), and once it is committed wakes the notifier. A per-room lock
 serialises building so that each event extends the last; it is released before
@@ -21,7 +22,9 @@ from sqlalchemy.exc import IntegrityError
 
 from homeserver.errors import MatrixError, forbidden
 from homeserver.events import (
+    MAX_PDU_BYTES,
     AuthError,
+    RoomVersion,
     auth_types_for_event,
     canonical_json,
     check_auth,
@@ -29,6 +32,8 @@ from homeserver.events import (
     compute_reference_hash_event_id,
     hash_and_sign_event,
     redact_event,
+    room_id_of,
+    room_version_of_create,
 )
 from homeserver.handlers.event_persister import EventPersister
 from homeserver.handlers.keys import ServerKeys
@@ -44,7 +49,8 @@ from homeserver.util import now_ms
 logger = logging.getLogger(__name__)
 
 MAX_PREV_EVENTS = 10
-MAX_EVENT_BYTES = 65_536
+MAX_EVENT_BYTES = MAX_PDU_BYTES
+_CREATE = ("m.room.create", "")
 # Building starts again if the room's cached state was dropped meanwhile (an
 # earlier event of the room failed to persist); this many times at most.
 MAX_BUILD_ATTEMPTS = 3
@@ -67,6 +73,9 @@ class _EventRequest:
     state_key: str | None
     txn: TxnRecord | None
     new_room: NewRoom | None
+    # A new room's create event, built before its room id is known (room version 12
+    # derives the id from the event).
+    prebuilt: dict[str, Any] | None = None
 
 
 class EventSender:
@@ -151,13 +160,12 @@ class EventSender:
         *,
         state_key: str | None = None,
         txn: TxnRecord | None = None,
-        new_room: NewRoom | None = None,
     ) -> SentEvent:
         try:
             canonical_json(content)
         except ValueError as exc:
             raise MatrixError(400, "M_BAD_JSON", f"Event content is not valid: {exc}") from exc
-        request = _EventRequest(room_id, sender, event_type, content, state_key, txn, new_room)
+        request = _EventRequest(room_id, sender, event_type, content, state_key, txn, None)
         if txn is None:
             return await self._send(request)
         key = (sender, txn.device_id, txn.txn_id)
@@ -171,6 +179,46 @@ class EventSender:
             return await sending
         finally:
             del self._txns_in_flight[key]
+
+    async def create_room(
+        self,
+        creator: str,
+        content: dict[str, Any],
+        room_version: RoomVersion,
+        *,
+        room_id: str | None,
+        is_public: bool,
+    ) -> str:
+        """Sends a new room's m.room.create event and returns the room's id: the
+        `room_id` given, or from room version 12 (which takes none) the id the
+        create event defines."""
+        try:
+            canonical_json(content)
+        except ValueError as exc:
+            raise MatrixError(400, "M_BAD_JSON", f"Event content is not valid: {exc}") from exc
+        event: dict[str, Any] = {
+            "sender": creator,
+            "type": "m.room.create",
+            "state_key": "",
+            "content": content,
+            "origin_server_ts": now_ms(),
+            "auth_events": [],
+            "prev_events": [],
+            "depth": 1,
+        }
+        if not room_version.room_id_is_create_event_hash:
+            event["room_id"] = room_id
+        try:
+            check_auth(event, {}, room_version)
+        except AuthError as exc:
+            raise MatrixError(400, "M_BAD_JSON", f"Invalid creation content: {exc}") from exc
+        self._hash_sign_and_measure(event)
+        new_room_id = str(room_id_of(event))
+        new_room = NewRoom(new_room_id, room_version.identifier, creator, is_public, now_ms())
+        await self._send(
+            _EventRequest(new_room_id, creator, "m.room.create", content, "", None, new_room, event)
+        )
+        return new_room_id
 
     async def _send(self, request: _EventRequest) -> SentEvent:
         txn = request.txn
@@ -249,6 +297,8 @@ class EventSender:
     async def _build(
         self, room: CachedRoom, request: _EventRequest
     ) -> tuple[dict[str, Any], dict[str, Any] | None, list[PushAction]]:
+        if request.prebuilt is not None:
+            return request.prebuilt, None, []
         event: dict[str, Any] = {
             "room_id": request.room_id,
             "sender": request.sender,
@@ -259,31 +309,38 @@ class EventSender:
         if request.state_key is not None:
             event["state_key"] = request.state_key
         state = room.state
-        auth_keys = auth_types_for_event(event)
+        room_version = room_version_of_create(state.get(_CREATE))
+        auth_keys = auth_types_for_event(event, room_version)
         auth_state = {key: state[key] for key in auth_keys if key in state}
         event["auth_events"] = sorted(e["event_id"] for e in auth_state.values())
+        # The rules always need the create event; room version 12 implies it by the
+        # room id instead of listing it.
+        if _CREATE in state:
+            auth_state[_CREATE] = state[_CREATE]
         extremities = sorted(room.extremities, key=lambda pair: pair[1], reverse=True)
         extremities = extremities[:MAX_PREV_EVENTS]
         event["prev_events"] = [event_id for event_id, _ in extremities]
         event["depth"] = max((depth for _, depth in extremities), default=0) + 1
 
         try:
-            check_auth(event, auth_state)
+            check_auth(event, auth_state, room_version)
         except AuthError as exc:
             raise forbidden(str(exc)) from exc
 
         redacted_target = await self._redaction_target(event, auth_state)
-
-        hash_and_sign_event(event, self._server_name, self._keys.event_key_id, self._keys.event_key)
-        event["event_id"] = compute_reference_hash_event_id(event)
-        if len(canonical_json(event)) > MAX_EVENT_BYTES:
-            raise MatrixError(413, "M_TOO_LARGE", "Event is larger than 64 KiB")
+        self._hash_sign_and_measure(event)
 
         actions: list[PushAction] = []
         # A new room's first events notify nobody: nobody else is in it yet.
         if request.new_room is None and may_notify(event):
             actions = await self._push_actions.for_event(event, room.joined_members(), auth_state)
         return event, redacted_target, actions
+
+    def _hash_sign_and_measure(self, event: dict[str, Any]) -> None:
+        hash_and_sign_event(event, self._server_name, self._keys.event_key_id, self._keys.event_key)
+        event["event_id"] = compute_reference_hash_event_id(event)
+        if len(canonical_json(event)) > MAX_EVENT_BYTES:
+            raise MatrixError(413, "M_TOO_LARGE", "Event is larger than 64 KiB")
 
     async def _redaction_target(
         self, event: dict[str, Any], auth_state: dict[tuple[str, str], dict[str, Any]]

@@ -8,7 +8,8 @@ from homeserver.errors import MatrixError
 
 _LOCALPART = re.compile(r"^[a-z0-9._=\-/+]+$")
 _USER_ID = re.compile(r"^@([^:]+):(.+)$")
-_ROOM_ID = re.compile(r"^![^:]+:.+$")
+# `!opaque:server`, or from room version 12 `!` + the create event's hash, no server part.
+_ROOM_ID = re.compile(r"^![^:\s]+(:.+)?$")
 _ALIAS = re.compile(r"^#([^:\s]+):(.+)$")
 
 

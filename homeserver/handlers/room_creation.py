@@ -6,15 +6,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeserver.errors import MatrixError, bad_json
+from homeserver.events import (
+    DEFAULT_ROOM_VERSION,
+    SUPPORTED_ROOM_VERSIONS,
+    RoomVersion,
+    UnsupportedRoomVersionError,
+    get_room_version,
+)
+from homeserver.events.identifiers import is_valid_user_id
 from homeserver.handlers.event_sender import EventSender
 from homeserver.handlers.identifiers import parse_user_id
 from homeserver.handlers.membership import Membership
 from homeserver.storage import Storage
-from homeserver.storage.events import NewRoom
-from homeserver.util import now_ms, random_string
+from homeserver.util import random_string
 
-ROOM_VERSION = "11"
-SUPPORTED_ROOM_VERSIONS = {"11": "stable"}
+ROOM_VERSION = DEFAULT_ROOM_VERSION.identifier
+"""The version of rooms created without asking for one."""
+ROOM_VERSION_STABILITY = {identifier: "stable" for identifier in SUPPORTED_ROOM_VERSIONS}
 
 _PRESETS: dict[str, dict[str, str]] = {
     "private_chat": {"join_rule": "invite", "history_visibility": "shared", "guest": "can_join"},
@@ -39,6 +47,7 @@ class CreateRoomRequest:
     initial_state: list[dict[str, Any]]
     power_override: dict[str, Any] | None
     creation_content: dict[str, Any]
+    room_version: RoomVersion = DEFAULT_ROOM_VERSION
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> CreateRoomRequest:
@@ -48,11 +57,14 @@ class CreateRoomRequest:
         preset = body.get("preset") or ("public_chat" if visibility == "public" else "private_chat")
         if preset not in _PRESETS:
             raise MatrixError(400, "M_INVALID_PARAM", f"Unknown preset {preset!r}")
-        version = body.get("room_version", ROOM_VERSION)
-        if version not in SUPPORTED_ROOM_VERSIONS:
+        try:
+            room_version = get_room_version(body.get("room_version", ROOM_VERSION))
+        except UnsupportedRoomVersionError:
             raise MatrixError(
-                400, "M_UNSUPPORTED_ROOM_VERSION", f"Room version {version!r} is not supported"
-            )
+                400,
+                "M_UNSUPPORTED_ROOM_VERSION",
+                f"Room version {body.get('room_version')!r} is not supported",
+            ) from None
         name, topic = body.get("name"), body.get("topic")
         for field, value in (("name", name), ("topic", topic)):
             if value is not None and not isinstance(value, str):
@@ -82,6 +94,8 @@ class CreateRoomRequest:
         creation_content = body.get("creation_content", {})
         if not isinstance(creation_content, dict):
             raise bad_json("creation_content must be an object")
+        if room_version.creators_have_infinite_power:
+            _check_additional_creators(creation_content)
         return cls(
             preset=preset,
             is_public=visibility == "public",
@@ -93,7 +107,38 @@ class CreateRoomRequest:
             initial_state=initial_state,
             power_override=override,
             creation_content=creation_content,
+            room_version=room_version,
         )
+
+    def creators(self, creator: str) -> set[str]:
+        """Who has a creator's power in the new room (room version 12: the creator,
+        any `additional_creators`, and a trusted private chat's invitees)."""
+        if not self.room_version.creators_have_infinite_power:
+            return {creator}
+        return {
+            creator,
+            *self.creation_content.get("additional_creators", []),
+            *self._co_creators(),
+        }
+
+    def _co_creators(self) -> list[str]:
+        return self.invite if self.preset == "trusted_private_chat" else []
+
+
+def _check_creators_not_in_power_override(request: CreateRoomRequest, creators: set[str]) -> None:
+    users = (request.power_override or {}).get("users")
+    if not request.room_version.creators_have_infinite_power or not isinstance(users, dict):
+        return
+    if listed := creators.intersection(users):
+        raise MatrixError(
+            400, "M_INVALID_PARAM", f"Room creators cannot be given a power level: {sorted(listed)}"
+        )
+
+
+def _check_additional_creators(creation_content: dict[str, Any]) -> None:
+    extra = creation_content.get("additional_creators", [])
+    if not isinstance(extra, list) or not all(is_valid_user_id(user) for user in extra):
+        raise bad_json("creation_content.additional_creators must be a list of user ids")
 
 
 class RoomCreation:
@@ -118,19 +163,25 @@ class RoomCreation:
             if await self._storage.users.get_user(user_id) is None:
                 raise MatrixError(400, "M_INVALID_PARAM", f"Unknown user {user_id}")
 
-        room_id = f"!{random_string(18)}:{self._server_name}"
+        version = request.room_version
+        creators = request.creators(creator)
+        _check_creators_not_in_power_override(request, creators)
         preset = _PRESETS[request.preset]
         send = self._sender.send
 
-        create_content = {**request.creation_content, "room_version": ROOM_VERSION}
+        create_content = {**request.creation_content, "room_version": version.identifier}
         create_content.pop("creator", None)
-        await send(
-            room_id,
+        if extra := sorted(creators - {creator}):
+            create_content["additional_creators"] = extra
+        room_id = await self._sender.create_room(
             creator,
-            "m.room.create",
             create_content,
-            state_key="",
-            new_room=NewRoom(room_id, ROOM_VERSION, creator, request.is_public, now_ms()),
+            version,
+            # From room version 12 the room id is derived from the create event.
+            room_id=None
+            if version.room_id_is_create_event_hash
+            else f"!{random_string(18)}:{self._server_name}",
+            is_public=request.is_public,
         )
         await self._membership.join(room_id, creator)
 
@@ -177,8 +228,10 @@ class RoomCreation:
 
     @staticmethod
     def _power_levels(creator: str, request: CreateRoomRequest) -> dict[str, Any]:
-        users = {creator: 100}
-        if request.preset == "trusted_private_chat":
+        # Room version 12 creators have infinite power, outside the power levels.
+        infinite = request.room_version.creators_have_infinite_power
+        users = {} if infinite else {creator: 100}
+        if request.preset == "trusted_private_chat" and not infinite:
             users.update({user_id: 100 for user_id in request.invite})
         content: dict[str, Any] = {
             "users": users,
@@ -189,7 +242,8 @@ class RoomCreation:
                 "m.room.history_visibility": 100,
                 "m.room.canonical_alias": 50,
                 "m.room.avatar": 50,
-                "m.room.tombstone": 100,
+                # Above every other level: only creators can upgrade a v12 room.
+                "m.room.tombstone": 150 if infinite else 100,
                 "m.room.server_acl": 100,
                 "m.room.encryption": 100,
             },

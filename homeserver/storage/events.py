@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, func, or_, select, tuple_, update
 
+from homeserver.events.room_ids import room_id_of
 from homeserver.storage.base import Store
 from homeserver.storage.multi_table_write import MultiTableWrite, TableWrite
 from homeserver.storage.receipts import PushAction, push_action_rows
@@ -40,7 +41,7 @@ class _EventFields:
 
     @property
     def room_id(self) -> str:
-        return str(self.event["room_id"])
+        return str(room_id_of(self.event))
 
     @property
     def state_key(self) -> str | None:
