@@ -14,25 +14,19 @@ import pytest
 
 from homeserver.events.room_versions import ROOM_V11, ROOM_V12
 
+from tests.tools.synapse import require_synapse
+
 from .random_rooms import random_room
 
-REPO = Path(__file__).resolve().parents[2]
-SYNAPSE_PYTHON = REPO / ".bench-venv" / "bin" / "python"
 SCRIPT = Path(__file__).with_name("synapse_state_res.py")
 ROOMS = 40
 
 
-def _require_synapse() -> None:
-    probe = [str(SYNAPSE_PYTHON), "-c", "import synapse.event_auth, synapse.state.v2"]
-    if not SYNAPSE_PYTHON.exists() or subprocess.run(probe, capture_output=True).returncode:
-        pytest.skip("Synapse is not installed in .bench-venv (make bench installs it)")
-
-
 def test_state_resolution_agrees_with_synapse() -> None:
-    _require_synapse()
+    synapse_python = require_synapse("synapse.event_auth", "synapse.state.v2")
     rooms = [random_room(seed, ROOM_V12 if seed % 2 else ROOM_V11) for seed in range(ROOMS)]
     done = subprocess.run(
-        [str(SYNAPSE_PYTHON), str(SCRIPT)],
+        [str(synapse_python), str(SCRIPT)],
         input=json.dumps(rooms),
         capture_output=True,
         text=True,
