@@ -1,7 +1,7 @@
 """Our state resolution agrees with Synapse's on random rooms (room versions 11 and 12).
 
 Synapse runs from the benchmark's virtual environment (``.bench-venv``, which
-``make bench`` installs); without it this test is skipped.
+``make test`` and ``make bench`` install); without it this test is skipped.
 """
 
 from __future__ import annotations
@@ -10,10 +10,7 @@ import json
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from homeserver.events.room_versions import ROOM_V11, ROOM_V12
-
 from tests.tools.synapse import require_synapse
 
 from .random_rooms import random_room
