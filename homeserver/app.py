@@ -3,6 +3,7 @@ and the body size limit."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 
@@ -65,11 +66,14 @@ def create_app(config: Config) -> Quart:
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(web_client.bp)
+    # Set once the HomeServer runs: the federation app (own listener) waits on it.
+    app.extensions["homeserver_started"] = asyncio.Event()
 
     @app.before_serving
     async def start() -> None:
         if "homeserver" not in app.extensions:  # `homeserver run` starts it before serving
             app.extensions["homeserver"] = await HomeServer.start(config)
+        app.extensions["homeserver_started"].set()
 
     @app.after_serving
     async def stop() -> None:

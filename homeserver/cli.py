@@ -38,7 +38,34 @@ def run(config: Config) -> None:
     # Our frames are small; the stream rejects big ones itself, this bounds memory.
     hyper.websocket_max_message_size = 1024 * 1024
     app = create_app(config)
-    _run_loop(_serve(app, hyper, config))
+    listeners = [(app, hyper)]
+    if config.enable_federation:
+        listeners.append(_federation_listener(config, app))
+    _run_loop(_serve(listeners, config))
+
+
+def _federation_listener(config: Config, client_app: Quart) -> tuple[Quart, HypercornConfig]:
+    """The HTTPS listener for the server-server API (only loaded when enabled)."""
+    from hypercorn.config import Config as HypercornConfig
+
+    from federation.app import create_federation_app
+
+    if not config.tls_certificate_path or not config.tls_private_key_path:
+        raise ConfigError(
+            "enable_federation needs tls_certificate_path and tls_private_key_path "
+            "(federation is HTTPS)"
+        )
+    for path in (config.tls_certificate_path, config.tls_private_key_path):
+        if not Path(path).is_file():
+            raise ConfigError(f"TLS file not found: {path}")
+    hyper = HypercornConfig()
+    hyper.bind = [f"{config.bind_address}:{config.federation_port}"]
+    hyper.certfile = config.tls_certificate_path
+    hyper.keyfile = config.tls_private_key_path
+    hyper.accesslog = None
+    hyper.keep_alive_timeout = 75
+    hyper.graceful_timeout = 3
+    return create_federation_app(config, client_app), hyper
 
 
 def _run_loop(main: Coroutine[Any, Any, None]) -> None:
@@ -52,18 +79,20 @@ def _run_loop(main: Coroutine[Any, Any, None]) -> None:
     uvloop.run(main)
 
 
-async def _serve(app: Quart, hyper: HypercornConfig, config: Config) -> None:
-    """Serves until SIGINT/SIGTERM; then ends pending long polls and streams at
-    once, so that they answer instead of being cancelled after the grace time."""
+async def _serve(listeners: list[tuple[Quart, HypercornConfig]], config: Config) -> None:
+    """Serves every listener until SIGINT/SIGTERM; then ends pending long polls
+    and streams at once, so that they answer instead of being cancelled after
+    the grace time. The first listener's app owns the HomeServer."""
     from hypercorn.asyncio import serve
 
     from homeserver.server import HomeServer
     from homeserver.storage.writer_lock import DatabaseInUse
 
+    main_app = listeners[0][0]
     # Started here rather than in the app's start-up hook, so that a refusal is
     # one clear line and an exit code, not a lifespan traceback.
     try:
-        app.extensions["homeserver"] = await HomeServer.start(config)
+        main_app.extensions["homeserver"] = await HomeServer.start(config)
     except DatabaseInUse as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
@@ -72,6 +101,11 @@ async def _serve(app: Quart, hyper: HypercornConfig, config: Config) -> None:
         f"(server name {config.server_name}, data in {config.data_dir})",
         flush=True,
     )
+    if config.enable_federation:
+        print(
+            f"federation listening on https://{config.bind_address}:{config.federation_port}",
+            flush=True,
+        )
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -80,11 +114,13 @@ async def _serve(app: Quart, hyper: HypercornConfig, config: Config) -> None:
 
     async def shutdown_trigger() -> None:
         await stop.wait()
-        server = app.extensions.get("homeserver")
+        server = main_app.extensions.get("homeserver")
         if server is not None:
             server.notifier.close()
 
-    await serve(app, hyper, shutdown_trigger=shutdown_trigger)  # type: ignore[arg-type]
+    async with asyncio.TaskGroup() as group:
+        for app, hyper in listeners:
+            group.create_task(serve(app, hyper, shutdown_trigger=shutdown_trigger))  # type: ignore[arg-type]
 
 
 async def _migrate(config: Config) -> None:
@@ -139,7 +175,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"configuration error: {exc}", file=sys.stderr)
         sys.exit(2)
     if args.command == "run":
-        run(config)
+        try:
+            run(config)
+        except ConfigError as exc:
+            print(f"configuration error: {exc}", file=sys.stderr)
+            sys.exit(2)
     elif args.command == "migrate":
         configure_logging(config.log_level)
         asyncio.run(_migrate(config))

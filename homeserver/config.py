@@ -82,6 +82,19 @@ class Config:
     # Pushes carry a preview of the message (and, to push gateways, the event
     # content); false sends only who wrote where.
     push_include_content: bool = True
+    # -- federation (README "Federation") --------------------------------------
+    # Off by default: then nothing of federation listens or is loaded.
+    enable_federation: bool = False
+    # The HTTPS listener for /_matrix/federation/* and /_matrix/key/* (on
+    # bind_address), with its certificate chain and key (PEM files).
+    federation_port: int = 8448
+    tls_certificate_path: str = ""
+    tls_private_key_path: str = ""
+    # Extra CA certificates (PEM) trusted when verifying other servers.
+    federation_ca_file: str = ""
+    # Other servers may be reached on loopback and private addresses (tests,
+    # closed networks); otherwise only public addresses.
+    federation_allow_private_addresses: bool = False
 
     @property
     def effective_database_url(self) -> str:
@@ -92,8 +105,17 @@ class Config:
         return self.data_dir / self.signing_key_file
 
     @property
+    def server_host(self) -> str:
+        """The server name without a port (`127.0.0.1:8448` -> `127.0.0.1`,
+        `[::1]:8448` -> `[::1]`)."""
+        name = self.server_name
+        if name.startswith("["):
+            return name[: name.find("]") + 1] if "]" in name else name
+        return name.rsplit(":", 1)[0] if ":" in name else name
+
+    @property
     def base_url(self) -> str:
-        return self.public_baseurl or f"http://{self.server_name}:{self.port}"
+        return self.public_baseurl or f"http://{self.server_host}:{self.port}"
 
     def to_yaml_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -127,6 +149,12 @@ _ENV_OVERRIDES: dict[str, str] = {
     "STREAM_HEARTBEAT_SECONDS": "stream_heartbeat_seconds",
     "STREAM_WINDOW": "stream_window",
     "STREAM_STALL_SECONDS": "stream_stall_seconds",
+    "ENABLE_FEDERATION": "enable_federation",
+    "FEDERATION_PORT": "federation_port",
+    "TLS_CERTIFICATE_PATH": "tls_certificate_path",
+    "TLS_PRIVATE_KEY_PATH": "tls_private_key_path",
+    "FEDERATION_CA_FILE": "federation_ca_file",
+    "FEDERATION_ALLOW_PRIVATE_ADDRESSES": "federation_allow_private_addresses",
 }
 
 
@@ -212,7 +240,9 @@ def write_config(config: Config, path: Path) -> None:
         "# ENABLE_OAUTH, REFRESHABLE_ACCESS_LIFETIME_SECONDS, SESSION_IDLE_LIFETIME_SECONDS,\n"
         "# JWT_SIGNING_ALG, JWT_ROTATION_DAYS, OAUTH_INTROSPECTION_CLIENTS,\n"
         "# OAUTH_DEVICE_CODE_LIFETIME_SECONDS, OAUTH_DEVICE_POLL_INTERVAL_SECONDS,\n"
-        "# PUSH_ALLOW_PRIVATE_ADDRESSES, PUSH_INCLUDE_CONTENT\n"
+        "# PUSH_ALLOW_PRIVATE_ADDRESSES, PUSH_INCLUDE_CONTENT,\n"
+        "# ENABLE_FEDERATION, FEDERATION_PORT, TLS_CERTIFICATE_PATH, TLS_PRIVATE_KEY_PATH,\n"
+        "# FEDERATION_CA_FILE, FEDERATION_ALLOW_PRIVATE_ADDRESSES\n"
         "# (and DATA_DIR for this folder).\n"
         "# database_url empty means SQLite in this folder (homeserver.db).\n"
     )

@@ -42,6 +42,15 @@ async def well_known() -> Response:
     return json_response({"m.homeserver": {"base_url": hs().config.base_url}})
 
 
+@bp.get("/.well-known/matrix/server")
+async def well_known_server() -> Response:
+    """Where other servers reach our federation listener; 404 with federation off."""
+    config = hs().config
+    if not config.enable_federation:
+        raise MatrixError(404, "M_NOT_FOUND", "Federation is not enabled on this server")
+    return json_response({"m.server": f"{config.server_host}:{config.federation_port}"})
+
+
 @bp.get("/_matrix/client/v1/auth_metadata")
 async def auth_metadata() -> Response:
     """The OAuth 2.0 server metadata (RFC 8414), or 404 M_UNRECOGNIZED when OAuth

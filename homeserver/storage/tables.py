@@ -358,3 +358,31 @@ pushers = Table(
 
 # The push worker reads an event's stored decisions by event id.
 Index("ix_event_push_actions_event_id", event_push_actions.c.event_id)
+
+# Other servers' signing keys (federation): one row per server and key id,
+# from their /_matrix/key/v2/server answers (verified on arrival). Old keys are
+# kept (`expired_ts` set) so that old events stay verifiable.
+server_keys = Table(
+    "server_keys",
+    metadata,
+    Column("server_name", String(255), primary_key=True),
+    Column("key_id", String(255), primary_key=True),
+    # Unpadded base64 ed25519 public key.
+    Column("verify_key", String(64), nullable=False),
+    # Until when the key may be used, already capped at fetch time + 7 days.
+    Column("valid_until_ts", BigInteger, nullable=False),
+    # When the server stopped using the key (an `old_verify_keys` entry), or null.
+    Column("expired_ts", BigInteger, nullable=True),
+    Column("fetched_ts", BigInteger, nullable=False),
+)
+
+# The newest verified /_matrix/key/v2/server answer of each server, as received,
+# for answering key queries as a notary (counter-signed, never re-encoded).
+server_key_responses = Table(
+    "server_key_responses",
+    metadata,
+    Column("server_name", String(255), primary_key=True),
+    Column("response_json", Text, nullable=False),
+    Column("valid_until_ts", BigInteger, nullable=False),
+    Column("fetched_ts", BigInteger, nullable=False),
+)

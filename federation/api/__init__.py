@@ -1,0 +1,1 @@
+"""The server-server endpoints: thin blueprints over the federation services."""

@@ -1,0 +1,51 @@
+"""The federation services of one homeserver, wired once: the outbound
+client, the keyring and the notary, over the homeserver's storage and keys."""
+
+from __future__ import annotations
+
+import asyncio
+
+from federation.client import FederationClient, tls_context
+from federation.keyring import Keyring
+from federation.notary import Notary
+from federation.queries import Queries
+from homeserver.push.ssrf import OutboundGuard
+from homeserver.server import HomeServer
+
+
+class Federation:
+    def __init__(self, homeserver: HomeServer, client: FederationClient) -> None:
+        keys = homeserver.keys
+        self.homeserver = homeserver
+        self.server_name = homeserver.server_name
+        self.client = client
+        self.keyring = Keyring(
+            homeserver.storage.server_keys,
+            client.fetch_server_keys,
+            self.server_name,
+            {keys.event_key_id: keys.event_key.public_key()},
+        )
+        self.notary = Notary(
+            homeserver.storage.server_keys,
+            self.keyring,
+            self.server_name,
+            keys.event_key_id,
+            keys.event_key,
+        )
+        self.queries = Queries(homeserver)
+
+    @classmethod
+    async def start(cls, homeserver: HomeServer) -> Federation:
+        config = homeserver.config
+        context = await asyncio.to_thread(tls_context, config.federation_ca_file)
+        client = FederationClient(
+            homeserver.server_name,
+            homeserver.keys.event_key_id,
+            homeserver.keys.event_key,
+            OutboundGuard(config.federation_allow_private_addresses),
+            context,
+        )
+        return cls(homeserver, client)
+
+    async def stop(self) -> None:
+        await self.client.close()
