@@ -163,8 +163,9 @@ class SyncHandler:
             now = self.current_token()
             rooms = [m.room_id for m in await self._user_rooms.rooms_for_user(requester.user_id)]
             if self._nothing_since(requester.user_id, rooms, since):
-                # A long poll that comes back for more: nothing to compute.
-                result = SyncResult(next_batch=now)
+                # A long poll that comes back for more: nothing to compute
+                # (the device's key counts are in memory).
+                result = SyncResult(next_batch=now, e2ee=await self._e2ee.idle(requester))
             else:
                 result = await self._next_delta(requester, since, now, sync_filter, max_step)
                 if not result.is_empty():

@@ -61,10 +61,19 @@ class E2eeSync:
             sections.device_lists = await self._device_lists.delta(
                 user_id, joined_rooms, moves, min(since.events, now.events), now.events
             )
-        counts = await self._device_keys.counts(user_id, device_id)
+        await self._add_counts(requester, sections)
+        return sections
+
+    async def idle(self, requester: Requester) -> E2eeSections:
+        """The sections of a sync with nothing new: the key counts alone."""
+        sections = E2eeSections()
+        await self._add_counts(requester, sections)
+        return sections
+
+    async def _add_counts(self, requester: Requester, sections: E2eeSections) -> None:
+        counts = await self._device_keys.counts(requester.user_id, requester.device_id)
         sections.one_time_keys_count = dict(counts.one_time_keys)
         sections.unused_fallback_key_types = list(counts.unused_fallback_types)
-        return sections
 
     async def acknowledge(self, requester: Requester, since: StreamToken) -> None:
         """The client has the response that ended at `since`."""
