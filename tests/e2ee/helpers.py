@@ -12,7 +12,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from homeserver.events.b64 import encode_base64
-from homeserver.events.signing import encode_verify_key, sign_json
+from homeserver.events.canonical_json import canonical_json
+from homeserver.events.signing import encode_verify_key
 from tests.matrix_client import V3, Response, TestClient, User, password_auth
 
 _key_ids = itertools.count(1)
@@ -31,10 +32,17 @@ class SigningKey:
         return encode_verify_key(self.private.public_key())
 
     def sign(self, obj: dict[str, Any], user_id: str, key_id: str | None = None) -> dict[str, Any]:
-        """A signed copy of `obj` (the key id defaults to ed25519:<public key>)."""
-        return sign_json(
-            copy.deepcopy(obj), user_id, key_id or f"ed25519:{self.public}", self.private
+        """A signed copy of `obj` (the key id defaults to ed25519:<public key>),
+        over the canonical JSON of it without `signatures` and `unsigned`."""
+        signed = copy.deepcopy(obj)
+        payload = canonical_json(
+            {k: v for k, v in signed.items() if k not in ("signatures", "unsigned")}
         )
+        signature = encode_base64(self.private.sign(payload))
+        signed.setdefault("signatures", {}).setdefault(user_id, {})[
+            key_id or f"ed25519:{self.public}"
+        ] = signature
+        return signed
 
 
 @dataclass
@@ -107,20 +115,13 @@ async def login(client: TestClient, user: User, device_id: str | None = None) ->
 async def shared_room(
     client: TestClient, owner: User, *others: User, encrypted: bool = True
 ) -> str:
+    """A room (encrypted by default) that the others join."""
+    encryption = {"algorithm": "m.megolm.v1.aes-sha2"}
     initial_state = (
-        [
-            {
-                "type": "m.room.encryption",
-                "state_key": "",
-                "content": {"algorithm": "m.megolm.v1.aes-sha2"},
-            }
-        ]
-        if encrypted
-        else []
+        [{"type": "m.room.encryption", "state_key": "", "content": encryption}] if encrypted else []
     )
-    room_id = await client.create_room(owner, preset="private_chat", initial_state=initial_state)
+    room_id = await client.create_room(owner, preset="public_chat", initial_state=initial_state)
     for other in others:
-        (await client.invite(owner, room_id, other.user_id)).ok()
         (await client.join(other, room_id)).ok()
     return room_id
 
