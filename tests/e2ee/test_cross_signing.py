@@ -127,6 +127,11 @@ async def test_signing_another_users_master_key(client: TestClient) -> None:
     found = await query(client, alice, {bob.user_id: []})
     usk_id = f"ed25519:{alice_keys.user_signing.public}"
     assert usk_id in found["master_keys"][bob.user_id]["signatures"][alice.user_id]
+    # Only alice sees whom she verified.
+    carol = await client.register("carol")
+    for other in (bob, carol):
+        seen = await query(client, other, {bob.user_id: []})
+        assert alice.user_id not in seen["master_keys"][bob.user_id].get("signatures", {})
 
 
 async def test_signatures_that_do_not_verify_are_failures(client: TestClient) -> None:

@@ -111,8 +111,10 @@ class CrossSigning:
                 except MatrixError as exc:
                     failures.setdefault(user_id, {})[key_id] = key_error(exc.errcode, exc.error)
         await store.add_signatures(accepted)
-        for user_id in sorted({s.user_id for s in accepted}):
-            await self._device_lists.mark_changed(user_id)
+        if accepted:
+            # Signatures on one's own keys are news to everyone tracking one;
+            # those on other users' keys are seen by oneself alone.
+            await self._device_lists.mark_changed(me)
         return {"failures": failures}
 
     async def _check_signed(

@@ -129,7 +129,10 @@ class DeviceKeys:
         stored = await store.query_device_keys(wanted)
         signatures: dict[tuple[str, str], list[Signature]] = {}
         for s in await store.get_signatures(wanted):
-            signatures.setdefault((s.user_id, s.key_id), []).append(s)
+            # Who verified whom is the verifier's business: a signature by
+            # another user (their user-signing key) is shown to that user only.
+            if s.signer_user_id in (s.user_id, requester.user_id):
+                signatures.setdefault((s.user_id, s.key_id), []).append(s)
         names = await self._display_names(stored)
         device_keys: dict[str, dict[str, Any]] = {user_id: {} for user_id in wanted}
         for user_id, devices in stored.items():
