@@ -64,8 +64,6 @@ class CrossSigning:
         }
         if not changes:
             return  # the same keys again: nothing to authorise
-        if "master" in existing:
-            await reauthenticate()
         if "master" in uploaded:
             master: str | None = uploaded["master"][1]
         else:
@@ -82,6 +80,9 @@ class CrossSigning:
         ):
             # Keys signed by the old master key would no longer verify.
             raise bad_json("A new master_key needs new self_signing_key and user_signing_key")
+        if "master" in existing:
+            # Checked last, so that a request refused anyway costs no password.
+            await reauthenticate()
         await store.set_cross_signing_keys(
             user_id,
             [
