@@ -17,14 +17,17 @@ from homeserver.api import (
     directory,
     discovery,
     ephemeral,
+    keys,
     oauth,
     oauth_pages,
     push,
     room_events,
+    room_keys,
     room_state,
     rooms,
     sync,
     sync_socket,
+    to_device,
     web_client,
 )
 from homeserver.api.common import json_response
@@ -63,6 +66,9 @@ def create_app(config: Config) -> Quart:
         oauth_pages,
         sync_socket,
         push,
+        keys,
+        to_device,
+        room_keys,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(web_client.bp)

@@ -10,6 +10,7 @@ from homeserver.config import Config, ConfigError
 from homeserver.handlers.accounts import Accounts
 from homeserver.handlers.deactivation import Deactivation
 from homeserver.handlers.directory import Directory
+from homeserver.handlers.e2ee.service import E2ee
 from homeserver.handlers.event_sender import EventSender
 from homeserver.handlers.keys import (
     LEGACY_TOKEN_KEY_FILE,
@@ -103,6 +104,7 @@ class HomeServer:
         self.visibility = Visibility(storage)
         self.serializer = EventSerializer(storage)
         self.pagination = Pagination(storage)
+        self.e2ee = E2ee(storage, self.positions, self.notifier, self.user_rooms, self.server_name)
         self.sync = SyncHandler(
             storage,
             self.positions,
@@ -117,6 +119,7 @@ class HomeServer:
             self.user_rooms,
             self.recent_events,
             self.unread,
+            self.e2ee.sync,
         )
         self.profiles = Profiles(storage, self.sender)
         self.open_streams = OpenStreams()

@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from homeserver.handlers.e2ee.device_lists import MembershipMoves
+from homeserver.handlers.e2ee.sync_sections import E2eeSections, E2eeSync
 from homeserver.handlers.filters import SyncFilter
 from homeserver.handlers.presence import PresenceHandler
 from homeserver.handlers.receipts import ReceiptHandler
@@ -55,20 +57,23 @@ class SyncResult:
     leave: dict[str, Any] = field(default_factory=dict)
     account_data: list[dict[str, Any]] = field(default_factory=list)
     presence: list[dict[str, Any]] = field(default_factory=list)
+    e2ee: E2eeSections = field(default_factory=E2eeSections)
 
     def is_empty(self) -> bool:
-        return not (self.join or self.invite or self.leave or self.account_data or self.presence)
+        return (
+            not (self.join or self.invite or self.leave or self.account_data or self.presence)
+            and self.e2ee.is_empty()
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body = {
             "next_batch": self.next_batch.serialize(),
             "rooms": {"join": self.join, "invite": self.invite, "leave": self.leave, "knock": {}},
             "account_data": {"events": self.account_data},
             "presence": {"events": self.presence},
-            "to_device": {"events": []},
-            "device_lists": {"changed": [], "left": []},
-            "device_one_time_keys_count": {},
         }
+        self.e2ee.add_to(body)
+        return body
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class SyncHandler:
         user_rooms: UserRooms,
         recent_events: RecentEvents,
         unread: UnreadCache,
+        e2ee: E2eeSync,
     ) -> None:
         self._storage = storage
         self._positions = positions
@@ -112,13 +118,16 @@ class SyncHandler:
         self._user_rooms = user_rooms
         self._recent_events = recent_events
         self._unread = unread
+        self._e2ee = e2ee
         self._compute_gate = asyncio.Semaphore(CONCURRENT_COMPUTES)
 
     def current_token(self) -> StreamToken:
+        current = self._positions.current
         return StreamToken(
-            events=self._positions.current,
+            events=current,
             typing=self._typing.stream.current,
             presence=self._presence.stream.current,
+            to_device=current,
         )
 
     async def wait_for_sync(
@@ -130,15 +139,22 @@ class SyncHandler:
         full_state: bool = False,
         timeout_ms: int = 0,
         max_step: int | None = None,
+        acknowledge: bool = True,
     ) -> SyncResult:
         """Computes the delta since `since`; when it is empty, waits (event-driven,
         up to the timeout) for something to arrive.
+
+        With `acknowledge`, `since` tells that the client received the
+        response it ended: its to-device messages up to there are deleted.
+        (The WebSocket stream acknowledges them when the client acks a frame.)
 
         With `max_step`, a delta covers at most that many positions of the
         events stream, so that no room's timeline in it can be `limited` when
         `max_step` is at most the timeline limit: a client far behind gets
         everything it missed in several deltas instead of one with gaps."""
         deadline = time.monotonic() + min(max(timeout_ms, 0), MAX_TIMEOUT_MS) / 1000
+        if since is not None and acknowledge:
+            await self._e2ee.acknowledge(requester, since)
         if since is None or full_state:
             return await self.compute(
                 requester, since, self.current_token(), sync_filter, full_state=full_state
@@ -147,8 +163,9 @@ class SyncHandler:
             now = self.current_token()
             rooms = [m.room_id for m in await self._user_rooms.rooms_for_user(requester.user_id)]
             if self._nothing_since(requester.user_id, rooms, since):
-                # A long poll that comes back for more: nothing to compute.
-                result = SyncResult(next_batch=now)
+                # A long poll that comes back for more: nothing to compute
+                # (the device's key counts are in memory).
+                result = SyncResult(next_batch=now, e2ee=await self._e2ee.idle(requester))
             else:
                 result = await self._next_delta(requester, since, now, sync_filter, max_step)
                 if not result.is_empty():
@@ -169,7 +186,7 @@ class SyncHandler:
         delta need not be computed to know it is empty)."""
         notifier = self._notifier
         return (
-            notifier.knows_since(since.events)
+            notifier.knows_since(min(since.events, since.to_device))
             and notifier.settled()
             and not notifier.has_news(user_id, rooms, since)
         )
@@ -233,6 +250,8 @@ class SyncHandler:
         )
         # Rows changed after `now` are left for the next sync.
         rows = [r for r in rows if r.stream_ordering <= ctx.now]
+        result.e2ee = await self._e2ee_sections(ctx, rows)
+        result.next_batch = replace(now, to_device=result.e2ee.to_device_upto)
         rows = [r for r in rows if sync_filter.rooms.allows_room(r.room_id)]
         changed_membership = {
             r.room_id for r in rows if ctx.since is None or r.stream_ordering > ctx.since
@@ -304,6 +323,19 @@ class SyncHandler:
             ctx, joined_ids, self._new_room_mates(ctx, result, changed_membership)
         )
         return result
+
+    async def _e2ee_sections(self, ctx: _Context, rows: list[MembershipRow]) -> E2eeSections:
+        """To-device messages, device-list changes and key counts (over all
+        the user's rooms: room filters do not hide whose keys changed)."""
+        moved = [r for r in rows if ctx.since is not None and r.stream_ordering > ctx.since]
+        moves = MembershipMoves(
+            joined_rooms=[r.room_id for r in moved if r.membership == "join"],
+            left_rooms=[r.room_id for r in moved if r.membership in ("leave", "ban")],
+        )
+        joined = [r.room_id for r in rows if r.membership == "join"]
+        return await self._e2ee.sections(
+            ctx.requester, ctx.since_token, ctx.now_token, joined, moves
+        )
 
     @staticmethod
     def _new_room_mates(

@@ -126,6 +126,9 @@ class SyncStream:
         self._requester: Requester | None = None
         self._seq = 0
         self._acked = 0
+        # (seq, to-device position) of sent frames that carried to-device
+        # messages: they are deleted once the client acks the frame.
+        self._to_device_frames: deque[tuple[int, int]] = deque()
         # Created only while the window is full.
         self._ack_event: asyncio.Event | None = None
         self._last_heard = time.monotonic()
@@ -324,13 +327,20 @@ class SyncStream:
             # Steps no longer than the timeline limit: the stream never skips events.
             async with _delta_gate():
                 result = await sync.wait_for_sync(
-                    requester, token, sync_filter, max_step=sync_filter.timeline.timeline_limit()
+                    requester,
+                    token,
+                    sync_filter,
+                    max_step=sync_filter.timeline.timeline_limit(),
+                    # The client's own `since` acknowledges; later ones only once acked.
+                    acknowledge=token is since,
                 )
             if token is not None and result.is_empty():
                 token = result.next_batch
                 await self._park(requester.user_id, token)
                 continue
             self._seq += 1
+            if result.e2ee.to_device:
+                self._to_device_frames.append((self._seq, result.next_batch.to_device))
             await self._send(
                 {
                     "type": "sync",
@@ -471,6 +481,13 @@ class SyncStream:
         self._acked = max(self._acked, seq)
         if self._ack_event is not None:
             self._ack_event.set()
+        received = 0
+        while self._to_device_frames and self._to_device_frames[0][0] <= seq:
+            received = self._to_device_frames.popleft()[1]
+        if received and self._requester is not None:
+            await self._server.e2ee.to_device.acknowledge(
+                self._requester.user_id, self._requester.device_id, received
+            )
 
     async def _run_requests(self, outbox: deque[dict[str, Any]]) -> None:
         """Client requests run one at a time, in the order they arrived; the

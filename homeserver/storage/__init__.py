@@ -8,13 +8,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from homeserver.storage.account_data import AccountDataStore
 from homeserver.storage.auth_changes import AuthChanges
+from homeserver.storage.e2ee_keys import E2eeKeyStore
 from homeserver.storage.engine import create_engine, run_migrations
 from homeserver.storage.events import EventStore
+from homeserver.storage.key_backup import KeyBackupStore
 from homeserver.storage.oauth import OAuthStore
 from homeserver.storage.presence import PresenceStore
 from homeserver.storage.receipts import ReceiptStore
 from homeserver.storage.server_keys import ServerKeyStore
 from homeserver.storage.sessions import SessionStore
+from homeserver.storage.to_device import ToDeviceStore
 from homeserver.storage.users import UserStore
 
 
@@ -32,6 +35,9 @@ class Storage:
         self.receipts = ReceiptStore(engine, write_lock)
         self.presence = PresenceStore(engine, write_lock)
         self.server_keys = ServerKeyStore(engine, write_lock)
+        self.e2ee_keys = E2eeKeyStore(engine, write_lock)
+        self.to_device = ToDeviceStore(engine, write_lock)
+        self.key_backup = KeyBackupStore(engine, write_lock)
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Storage:
@@ -45,6 +51,8 @@ class Storage:
             await self.events.get_max_stream_ordering(),
             await self.account_data.get_max_stream_ordering(),
             await self.receipts.get_max_stream_ordering(),
+            await self.e2ee_keys.get_max_stream_ordering(),
+            await self.to_device.get_max_stream_ordering(),
         )
 
     async def close(self) -> None:

@@ -386,3 +386,128 @@ server_key_responses = Table(
     Column("valid_until_ts", BigInteger, nullable=False),
     Column("fetched_ts", BigInteger, nullable=False),
 )
+
+# -- End-to-end encryption -----------------------------------------------------
+# The server stores and routes keys and encrypted messages; it never sees
+# plaintext. Key objects are kept as the JSON the client uploaded (clients
+# verify signatures over it); signatures added later by other keys
+# (POST /keys/signatures/upload) are kept apart and merged in when served.
+
+e2e_device_keys = Table(
+    "e2e_device_keys",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("device_id", String(255), primary_key=True),
+    Column("key_json", Text, nullable=False),
+)
+
+e2e_one_time_keys = Table(
+    "e2e_one_time_keys",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("device_id", String(255), primary_key=True),
+    Column("algorithm", String(128), primary_key=True),
+    Column("key_id", String(255), primary_key=True),
+    Column("key_json", Text, nullable=False),
+)
+
+# One fallback key per device and algorithm; `used` once claimed (it stays
+# claimable until the device uploads a new one).
+e2e_fallback_keys = Table(
+    "e2e_fallback_keys",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("device_id", String(255), primary_key=True),
+    Column("algorithm", String(128), primary_key=True),
+    Column("key_id", String(255), nullable=False),
+    Column("key_json", Text, nullable=False),
+    Column("used", Boolean, nullable=False, default=False),
+)
+
+# A user's master, self_signing and user_signing keys.
+e2e_cross_signing_keys = Table(
+    "e2e_cross_signing_keys",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("key_type", String(32), primary_key=True),
+    Column("public_key", String(255), nullable=False),
+    Column("key_json", Text, nullable=False),
+)
+
+# Signatures uploaded after the key they sign: on a device (`key_id` is the
+# device id) or a cross-signing key (`key_id` is its public key).
+e2e_key_signatures = Table(
+    "e2e_key_signatures",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("key_id", String(255), primary_key=True),
+    Column("signer_user_id", String(255), primary_key=True),
+    Column("signer_key_id", String(255), primary_key=True),
+    Column("signature", Text, nullable=False),
+)
+
+# The newest change of each user's devices or cross-signing keys, at a
+# position of the global stream (sync's `device_lists.changed`).
+device_list_changes = Table(
+    "device_list_changes",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("stream_ordering", BigInteger, nullable=False, index=True),
+)
+
+# Each device's inbox of to-device messages, until a sync acknowledges them.
+to_device_messages = Table(
+    "to_device_messages",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("device_id", String(255), primary_key=True),
+    Column("stream_ordering", BigInteger, primary_key=True, autoincrement=False),
+    Column("sender", String(255), nullable=False),
+    Column("type", String(255), nullable=False),
+    Column("content", Text, nullable=False),
+)
+
+# sendToDevice transaction ids already handled, per sending device.
+to_device_txns = Table(
+    "to_device_txns",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("device_id", String(255), primary_key=True),
+    Column("txn_id", String(255), primary_key=True),
+    Column("created_ts", BigInteger, nullable=False),
+)
+
+# Stream positions that must survive the rows that held them (acknowledged
+# to-device messages are deleted): the next start-up resumes after them.
+stream_heads = Table(
+    "stream_heads",
+    metadata,
+    Column("stream", String(64), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+# Server-side key backup: versions (`deleted` ones stay, so numbers are never
+# reused) and the encrypted room keys of each.
+room_key_backup_versions = Table(
+    "room_key_backup_versions",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("version", BigInteger, primary_key=True, autoincrement=False),
+    Column("algorithm", String(255), nullable=False),
+    Column("auth_data", Text, nullable=False),
+    Column("etag", BigInteger, nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+)
+
+room_key_backup_keys = Table(
+    "room_key_backup_keys",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("version", BigInteger, primary_key=True, autoincrement=False),
+    Column("room_id", String(255), primary_key=True),
+    Column("session_id", String(255), primary_key=True),
+    Column("first_message_index", BigInteger, nullable=False),
+    Column("forwarded_count", BigInteger, nullable=False),
+    Column("is_verified", Boolean, nullable=False),
+    Column("session_data", Text, nullable=False),
+)

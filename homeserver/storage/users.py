@@ -2,11 +2,14 @@
 
 A method that revokes sessions, removes devices or changes what a verified
 token says about its user (admin, deactivated) announces it on
-`AuthChanges` after committing, so that cached tokens die with it."""
+`AuthChanges` after committing, so that cached tokens die with it. Removed
+devices are also handed to the removal listeners (their encryption keys and
+to-device inbox go with them), awaited before the method returns."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
@@ -16,6 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from homeserver.storage.auth_changes import AuthChanges
 from homeserver.storage.base import Store
 from homeserver.storage.tables import devices, sessions, users
+
+# (user_id, removed device ids), after the removal committed.
+DevicesRemovedListener = Callable[[str, list[str]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,15 @@ class UserStore(Store):
     ) -> None:
         super().__init__(engine, write_lock)
         self._changes = changes
+        self._removal_listeners: list[DevicesRemovedListener] = []
+
+    def add_devices_removed_listener(self, listener: DevicesRemovedListener) -> None:
+        self._removal_listeners.append(listener)
+
+    async def _devices_removed(self, user_id: str, device_ids: list[str]) -> None:
+        if device_ids:
+            for listener in self._removal_listeners:
+                await listener(user_id, device_ids)
 
     async def create_user(
         self,
@@ -219,6 +234,15 @@ class UserStore(Store):
     async def delete_devices(self, user_id: str, device_ids: list[str], now: int) -> None:
         """Removes the devices and revokes every session on them."""
         async with self.write() as conn:
+            removed = list(
+                (
+                    await conn.execute(
+                        select(devices.c.device_id).where(
+                            devices.c.user_id == user_id, devices.c.device_id.in_(device_ids)
+                        )
+                    )
+                ).scalars()
+            )
             await conn.execute(
                 update(sessions)
                 .where(
@@ -234,6 +258,7 @@ class UserStore(Store):
                 )
             )
         self._changes.changed(user_id, device_ids)
+        await self._devices_removed(user_id, removed)
 
     # -- sessions ----------------------------------------------------------
 
@@ -298,4 +323,8 @@ class UserStore(Store):
         if keep_device is not None:
             condition.append(devices.c.device_id != keep_device)
         async with self.write() as conn:
+            removed = list(
+                (await conn.execute(select(devices.c.device_id).where(*condition))).scalars()
+            )
             await conn.execute(delete(devices).where(*condition))
+        await self._devices_removed(user_id, removed)

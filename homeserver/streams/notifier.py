@@ -3,8 +3,9 @@ Keyed by user and room, so a change in a room wakes only the waiters of users in
 that room, with no polling anywhere.
 
 Everything a client may be woken for goes through `notify_room`,
-`notify_receipt`, `notify_users` or `notify_room_ephemeral`, so that a
-cross-process feed (Redis pub/sub) can later call the same methods.
+`notify_receipt`, `notify_users`, `notify_to_device`, `notify_device_lists` or
+`notify_room_ephemeral`, so that a cross-process feed (Redis pub/sub) can
+later call the same methods.
 
 What was announced also serves as a version of the caches sync keeps: a room's
 newest event and receipt positions and a user's newest change tell a cached
@@ -32,6 +33,9 @@ class _Change:
     room_id: str | None
     users: tuple[str, ...]
     receipt_of: str | None = None  # the user whose read receipt this is
+    # "to_device" (a message in the users' inboxes) or "device_lists" (the
+    # devices or cross-signing keys of someone they share a room with changed).
+    device_stream: str | None = None
 
 
 @dataclass(eq=False)
@@ -51,6 +55,10 @@ class Notifier:
         self._room_events: dict[str, int] = {}
         self._room_receipts: dict[str, int] = {}
         self._user_receipts: dict[str, int] = {}
+        # Newest membership event per room, newest to-device message and
+        # device-list change per user, announced (for sync's E2EE sections).
+        self._room_memberships: dict[str, int] = {}
+        self._device_streams: dict[str, dict[str, int]] = {"to_device": {}, "device_lists": {}}
         # Changes whose position readers cannot reach yet (an earlier position
         # is still being written): announced once the stream gets there.
         self._pending: list[_Change] = []
@@ -91,6 +99,14 @@ class Notifier:
         """Something durable at `position` concerns only these users."""
         self._announce(_Change(position, None, tuple(user_ids)))
 
+    def notify_to_device(self, user_ids: Iterable[str], position: int) -> None:
+        """To-device messages at `position` for (devices of) these users."""
+        self._announce(_Change(position, None, tuple(user_ids), device_stream="to_device"))
+
+    def notify_device_lists(self, user_ids: Iterable[str], position: int) -> None:
+        """Devices or cross-signing keys that these users track changed at `position`."""
+        self._announce(_Change(position, None, tuple(user_ids), device_stream="device_lists"))
+
     def notify_room_ephemeral(self, room_id: str, stream: str, position: int) -> None:
         """An in-memory stream (`typing` or `presence`) changed for a room."""
         self._wake_room(room_id, replace(StreamToken(), **{stream: position}))
@@ -103,6 +119,14 @@ class Notifier:
             self._pending.append(change)
             return
         self._unannounced.pop(change.position, None)
+        if change.device_stream is not None:
+            # Not news of the user's rooms or account: their caches stay valid.
+            latest = self._device_streams[change.device_stream]
+            for user_id in change.users:
+                latest[user_id] = max(change.position, latest.get(user_id, 0))
+                for waiter in list(self._by_user.get(user_id, ())):
+                    waiter.event.set()
+            return
         token = StreamToken(events=change.position)
         if change.receipt_of is not None:
             self._user_receipts[change.receipt_of] = max(
@@ -111,6 +135,8 @@ class Notifier:
         if change.room_id is not None:
             latest = self._room_receipts if change.receipt_of is not None else self._room_events
             latest[change.room_id] = max(change.position, latest.get(change.room_id, 0))
+            if change.users and change.receipt_of is None:  # a membership event
+                self._room_memberships[change.room_id] = change.position
             self._wake_room(change.room_id, token)
         self._wake_users(change.users, token)
 
@@ -185,9 +211,26 @@ class Notifier:
         known = self._users.get(user_id)
         return 0 if known is None else known.events
 
+    def room_membership_position(self, room_id: str) -> int:
+        """The newest membership event announced in the room (0: none since start)."""
+        return self._room_memberships.get(room_id, 0)
+
+    def to_device_position(self, user_id: str) -> int:
+        """The newest to-device message announced for any device of the user."""
+        return self._device_streams["to_device"].get(user_id, 0)
+
+    def device_lists_position(self, user_id: str) -> int:
+        """The newest device-list change announced to the user."""
+        return self._device_streams["device_lists"].get(user_id, 0)
+
     def has_news(self, user_id: str, rooms: Iterable[str], since: StreamToken) -> bool:
         user = self._users.get(user_id)
         if user is not None and user.is_after(since):
+            return True
+        if (
+            self.to_device_position(user_id) > since.to_device
+            or self.device_lists_position(user_id) > since.events
+        ):
             return True
         for room in rooms:
             known = self._rooms.get(room)

@@ -36,8 +36,8 @@ async def test_failed_write_still_advances() -> None:
 async def test_notifier_wakes_only_the_room() -> None:
     positions = StreamPositions(0)
     notifier = Notifier(positions)
-    in_room = asyncio.create_task(notifier.wait("@a:x", ["!r:x"], 0, 5))
-    elsewhere = asyncio.create_task(notifier.wait("@b:x", ["!other:x"], 0, 0.2))
+    in_room = asyncio.create_task(notifier.wait("@a:x", ["!r:x"], StreamToken(), 5))
+    elsewhere = asyncio.create_task(notifier.wait("@b:x", ["!other:x"], StreamToken(), 0.2))
     await asyncio.sleep(0)
     async with positions.allocate() as position:
         pass
@@ -50,7 +50,7 @@ async def test_notifier_wakes_only_the_room() -> None:
 async def test_notifier_holds_news_until_readable() -> None:
     positions = StreamPositions(0)
     notifier = Notifier(positions)
-    waiter = asyncio.create_task(notifier.wait("@a:x", ["!r:x"], 0, 5))
+    waiter = asyncio.create_task(notifier.wait("@a:x", ["!r:x"], StreamToken(), 5))
     await asyncio.sleep(0)
     slow = positions.allocate()
     await slow.__aenter__()  # position 1, still being written
@@ -73,10 +73,12 @@ async def test_notifier_returns_at_once_when_already_newer() -> None:
 
 
 def test_tokens_round_trip_and_reject_garbage() -> None:
-    token = StreamToken(events=42, typing=3, presence=8)
+    token = StreamToken(events=42, typing=3, presence=8, to_device=40)
     assert StreamToken.parse(token.serialize()) == token
     assert StreamToken.parse("s7") == StreamToken(events=7)
-    assert StreamToken.parse("s7_1_99_5") == StreamToken(7, 1, 99)  # newer fields ignored
+    # Tokens from before the to-device field still parse; newer fields are ignored.
+    assert StreamToken.parse("s7_1_99") == StreamToken(7, 1, 99)
+    assert StreamToken.parse("s7_1_99_5_6") == StreamToken(7, 1, 99, 5)
     assert parse_pagination_token(page_token(5)) == 5
     assert parse_pagination_token("s9_0") == 9
     for bad in ("", "x1", "s", "s-1", "p", "s1_", "s" + "9" * 30):

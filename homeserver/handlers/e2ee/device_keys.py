@@ -1,0 +1,205 @@
+"""Device keys and one-time keys: POST /keys/upload, /keys/query, /keys/claim,
+and the one-time key counts sync reports to each device.
+
+Key objects are stored as the JSON text of what the client sent and served
+from it; signatures other keys added later are merged into the `signatures`
+of the served copy."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from homeserver.errors import MatrixError, invalid_param
+from homeserver.handlers.e2ee.device_lists import DeviceLists
+from homeserver.handlers.e2ee.key_objects import (
+    MAX_ONE_TIME_KEYS_PER_UPLOAD,
+    check_device_keys,
+    check_fallback_keys,
+    check_uploaded_keys,
+    check_user_device_map,
+)
+from homeserver.handlers.tokens import Requester
+from homeserver.storage import Storage
+from homeserver.storage.e2ee_keys import ConflictingKeyError, NewKey, Signature
+from homeserver.util import json_dumps, json_loads
+
+# Devices whose key counts are kept in memory (sync reports them every time).
+MAX_CACHED_COUNTS = 50_000
+# (user, device) pairs one /keys/claim or /keys/query may ask about.
+MAX_KEYS_REQUESTED = 5_000
+
+
+@dataclass(frozen=True)
+class KeyCounts:
+    one_time_keys: dict[str, int]
+    unused_fallback_types: list[str]
+
+
+def merge_signatures(obj: dict[str, Any], signatures: Iterable[Signature]) -> dict[str, Any]:
+    for s in signatures:
+        obj.setdefault("signatures", {}).setdefault(s.signer_user_id, {})[s.signer_key_id] = (
+            s.signature
+        )
+    return obj
+
+
+class DeviceKeys:
+    def __init__(self, storage: Storage, device_lists: DeviceLists, server_name: str) -> None:
+        self._storage = storage
+        self._device_lists = device_lists
+        self._server_name = server_name
+        self._counts: OrderedDict[tuple[str, str], KeyCounts] = OrderedDict()
+
+    def is_local(self, user_id: str) -> bool:
+        return user_id.endswith(f":{self._server_name}")
+
+    # -- upload --------------------------------------------------------------
+
+    async def upload(self, requester: Requester, body: dict[str, Any]) -> dict[str, int]:
+        user_id, device_id = requester.user_id, requester.device_id
+        device_keys = body.get("device_keys")
+        if device_keys is not None:
+            check_device_keys(device_keys, user_id, device_id)
+        one_time = check_uploaded_keys(body.get("one_time_keys"), "one_time_keys")
+        if len(one_time) > MAX_ONE_TIME_KEYS_PER_UPLOAD:
+            raise invalid_param(f"At most {MAX_ONE_TIME_KEYS_PER_UPLOAD} one-time keys per upload")
+        fallback = check_fallback_keys(body.get("fallback_keys"))
+        store = self._storage.e2ee_keys
+        try:
+            await store.add_one_time_keys(
+                user_id,
+                device_id,
+                [NewKey(k.algorithm, k.key_id, json_dumps(k.value)) for k in one_time],
+            )
+        except ConflictingKeyError as exc:
+            raise MatrixError(
+                400,
+                "M_INVALID_PARAM",
+                f"One-time key {exc.key_id} already exists with other content",
+            ) from exc
+        if fallback:
+            await store.set_fallback_keys(
+                user_id,
+                device_id,
+                [NewKey(k.algorithm, k.key_id, json_dumps(k.value)) for k in fallback],
+            )
+        if device_keys is not None:
+            text = json_dumps(device_keys)
+            if await store.get_device_keys_json(user_id, device_id) != text:
+                await store.set_device_keys(user_id, device_id, text)
+                await self._device_lists.mark_changed(user_id)
+        self._counts.pop((user_id, device_id), None)
+        return (await self.counts(user_id, device_id)).one_time_keys
+
+    # -- counts ----------------------------------------------------------------
+
+    async def counts(self, user_id: str, device_id: str) -> KeyCounts:
+        key = (user_id, device_id)
+        cached = self._counts.get(key)
+        if cached is not None:
+            self._counts.move_to_end(key)
+            return cached
+        one_time, fallback = await self._storage.e2ee_keys.count_one_time_keys(user_id, device_id)
+        # Clients read a missing count as "unknown", not zero (Synapse sends it too).
+        one_time.setdefault("signed_curve25519", 0)
+        counts = KeyCounts(one_time, fallback)
+        self._counts[key] = counts
+        while len(self._counts) > MAX_CACHED_COUNTS:
+            self._counts.popitem(last=False)
+        return counts
+
+    # -- query -----------------------------------------------------------------
+
+    async def query(self, body: dict[str, Any], requester: Requester) -> dict[str, Any]:
+        wanted_raw = check_user_device_map(body.get("device_keys"), "device_keys")
+        wanted: dict[str, list[str]] = {}
+        for user_id, device_ids in wanted_raw.items():
+            if not isinstance(device_ids, list) or not all(isinstance(d, str) for d in device_ids):
+                raise MatrixError(
+                    400, "M_BAD_JSON", "device_keys values must be lists of device ids"
+                )
+            if self.is_local(user_id):
+                wanted[user_id] = device_ids
+        if sum(max(1, len(d)) for d in wanted.values()) > MAX_KEYS_REQUESTED:
+            raise invalid_param(f"At most {MAX_KEYS_REQUESTED} devices per query")
+        store = self._storage.e2ee_keys
+        stored = await store.query_device_keys(wanted)
+        signatures: dict[tuple[str, str], list[Signature]] = {}
+        for s in await store.get_signatures(wanted):
+            # Who verified whom is the verifier's business: a signature by
+            # another user (their user-signing key) is shown to that user only.
+            if s.signer_user_id in (s.user_id, requester.user_id):
+                signatures.setdefault((s.user_id, s.key_id), []).append(s)
+        names = await self._display_names(stored)
+        device_keys: dict[str, dict[str, Any]] = {user_id: {} for user_id in wanted}
+        for user_id, devices in stored.items():
+            for device_id, text in devices.items():
+                obj = merge_signatures(json_loads(text), signatures.get((user_id, device_id), ()))
+                name = names.get((user_id, device_id))
+                if name is not None:
+                    obj.setdefault("unsigned", {})["device_display_name"] = name
+                device_keys[user_id][device_id] = obj
+        result: dict[str, Any] = {
+            "device_keys": device_keys,
+            "failures": {},
+            "master_keys": {},
+            "self_signing_keys": {},
+        }
+        user_signing: dict[str, Any] = {}
+        for user_id, keys in (await store.get_cross_signing_keys(wanted)).items():
+            for key_type, key in keys.items():
+                obj = merge_signatures(
+                    json_loads(key.key_json), signatures.get((user_id, key.public_key), ())
+                )
+                if key_type == "user_signing":
+                    # Only its owner is shown their user-signing key.
+                    if user_id == requester.user_id:
+                        user_signing[user_id] = obj
+                else:
+                    result[f"{key_type}_keys"][user_id] = obj
+        result["user_signing_keys"] = user_signing
+        return result
+
+    async def _display_names(self, stored: dict[str, dict[str, str]]) -> dict[tuple[str, str], str]:
+        names = {}
+        for user_id, devices in stored.items():
+            for device in await self._storage.users.list_devices(user_id):
+                if device.device_id in devices and device.display_name:
+                    names[(user_id, device.device_id)] = device.display_name
+        return names
+
+    # -- claim -----------------------------------------------------------------
+
+    async def claim(self, body: dict[str, Any]) -> dict[str, Any]:
+        requested = check_user_device_map(body.get("one_time_keys"), "one_time_keys")
+        wanted: list[tuple[str, str, str]] = []
+        for user_id, devices in requested.items():
+            if not isinstance(devices, dict) or not all(
+                isinstance(a, str) and a for a in devices.values()
+            ):
+                raise MatrixError(
+                    400, "M_BAD_JSON", "one_time_keys values must map device ids to algorithms"
+                )
+            if self.is_local(user_id):
+                wanted.extend((user_id, device_id, alg) for device_id, alg in devices.items())
+        if len(wanted) > MAX_KEYS_REQUESTED:
+            raise invalid_param(f"At most {MAX_KEYS_REQUESTED} keys per claim")
+        claimed = await self._storage.e2ee_keys.claim_keys(wanted)
+        keys: dict[str, dict[str, dict[str, Any]]] = {}
+        for key in claimed:
+            self._counts.pop((key.user_id, key.device_id), None)
+            keys.setdefault(key.user_id, {}).setdefault(key.device_id, {})[
+                f"{key.algorithm}:{key.key_id}"
+            ] = json_loads(key.key_json)
+        return {"one_time_keys": keys, "failures": {}}
+
+    # -- devices gone ------------------------------------------------------------
+
+    async def devices_removed(self, user_id: str, device_ids: list[str]) -> None:
+        await self._storage.e2ee_keys.delete_devices(user_id, device_ids)
+        for device_id in device_ids:
+            self._counts.pop((user_id, device_id), None)
+        await self._device_lists.mark_changed(user_id)
