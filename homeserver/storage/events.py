@@ -8,8 +8,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import Select, and_, bindparam, delete, func, or_, select, tuple_, update
 
+from homeserver.events.search_text import searchable_text
 from homeserver.storage.base import Store
 from homeserver.storage.multi_table_write import MultiTableWrite, TableWrite
 from homeserver.storage.receipts import PushAction, push_action_rows
@@ -18,6 +19,7 @@ from homeserver.storage.tables import (
     event_auth_edges,
     event_edges,
     event_push_actions,
+    event_search,
     events,
     forward_extremities,
     memberships,
@@ -190,6 +192,24 @@ def _event_row(pending: PendingEvent) -> dict[str, Any]:
     }
 
 
+def _search_rows(batch: Sequence[PendingEvent]) -> list[dict[str, Any]]:
+    rows = []
+    for p in batch:
+        found = searchable_text(p.event)
+        if found is not None:
+            rows.append(
+                {
+                    "stream_ordering": p.stream_ordering,
+                    "event_id": p.event_id,
+                    "room_id": p.room_id,
+                    "sender": p.event["sender"],
+                    "key": found[0],
+                    "value": found[1],
+                }
+            )
+    return rows
+
+
 def _last_per_key(keyed_rows: Iterable[tuple[Any, dict[str, Any]]]) -> list[dict[str, Any]]:
     """One row per key, the last one given (an upsert may not touch a row twice)."""
     return list(dict(keyed_rows).values())
@@ -207,6 +227,7 @@ _PERSIST_WRITES = (
     TableWrite(memberships, "upsert", ("room_id", "user_id")),
     TableWrite(transaction_ids),
     TableWrite(event_push_actions),
+    TableWrite(event_search),
 )
 _PERSIST_AT_ONCE = MultiTableWrite(_PERSIST_WRITES)
 
@@ -283,6 +304,7 @@ def _persist_rows(batch: Sequence[PendingEvent]) -> dict[str, list[dict[str, Any
             for p in batch
             for row in push_action_rows(p.room_id, p.event_id, p.stream_ordering, p.push_actions)
         ],
+        "event_search": _search_rows(batch),
     }
 
 
@@ -291,8 +313,8 @@ class EventStore(Store):
 
     async def persist_events(self, batch: Sequence[PendingEvent]) -> None:
         """Writes the events, in order, with their DAG edges, the rooms' new
-        forward extremities, the state and membership changes, transaction ids
-        and push actions, all at once: on PostgreSQL in one statement, on
+        forward extremities, the state and membership changes, transaction ids,
+        push actions and searchable text, all at once: on PostgreSQL in one statement, on
         SQLite in one transaction with one statement per table for the whole
         batch, however many events and rooms it holds.
 
@@ -318,6 +340,12 @@ class EventStore(Store):
                     update(events)
                     .where(events.c.event_id == p.redacted_target["event_id"])
                     .values(json=json_dumps(p.redacted_target), redacted_by=p.event_id)
+                )
+                # Redacted text must no longer be found by search.
+                await conn.execute(
+                    delete(event_search).where(
+                        event_search.c.event_id == p.redacted_target["event_id"]
+                    )
                 )
 
     async def forget_room(self, room_id: str, user_id: str) -> None:
