@@ -22,6 +22,7 @@ from homeserver.api import (
     room_events,
     room_state,
     rooms,
+    search,
     sync,
     sync_socket,
     web_client,
@@ -62,6 +63,7 @@ def create_app(config: Config) -> Quart:
         oauth_pages,
         sync_socket,
         push,
+        search,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(web_client.bp)

@@ -6,6 +6,8 @@ nothing to index."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 SEARCH_KEYS: dict[str, str] = {
@@ -13,6 +15,10 @@ SEARCH_KEYS: dict[str, str] = {
     "content.name": "m.room.name",
     "content.topic": "m.room.topic",
 }
+
+
+_WORDS = re.compile(r"\w+", re.UNICODE)
+MAX_HIGHLIGHT_TERMS = 32
 
 
 def _plain_topic(content: dict[str, Any]) -> str | None:
@@ -52,3 +58,23 @@ def searchable_text(event: dict[str, Any]) -> tuple[str, str] | None:
         return None
     value = value.replace("\x00", " ").strip()
     return (key, value) if value else None
+
+
+def search_words(search_term: str) -> list[str]:
+    """The words of a search term, case-folded, as search matches them."""
+    words = dict.fromkeys(w.casefold() for w in _WORDS.findall(search_term))
+    return list(words)[:MAX_HIGHLIGHT_TERMS]
+
+
+def highlights(search_term: str, texts: Iterable[str]) -> list[str]:
+    """The words to highlight in results: the search's words, and the words of
+    the matched texts that they matched (search matches a word by its start,
+    so "meet" highlights "meeting" and "Meetings"). Longest first."""
+    terms = search_words(search_term)
+    found = set(terms)
+    prefixes = tuple(terms)
+    for text in texts:
+        for word in _WORDS.findall(text):
+            if prefixes and word.casefold().startswith(prefixes):
+                found.add(word)
+    return sorted(found, key=lambda w: (-len(w), w))

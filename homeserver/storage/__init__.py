@@ -13,6 +13,7 @@ from homeserver.storage.events import EventStore
 from homeserver.storage.oauth import OAuthStore
 from homeserver.storage.presence import PresenceStore
 from homeserver.storage.receipts import ReceiptStore
+from homeserver.storage.search import SearchStore
 from homeserver.storage.sessions import SessionStore
 from homeserver.storage.users import UserStore
 
@@ -30,6 +31,7 @@ class Storage:
         self.account_data = AccountDataStore(engine, write_lock)
         self.receipts = ReceiptStore(engine, write_lock)
         self.presence = PresenceStore(engine, write_lock)
+        self.search = SearchStore(engine, write_lock)
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Storage:

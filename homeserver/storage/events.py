@@ -561,6 +561,27 @@ class EventStore(Store):
             )
             return [(int(r.stream_ordering), json_loads(r.json)["content"]) for r in rows]
 
+    async def get_state_histories(
+        self, room_ids: Sequence[str], event_type: str, state_key: str
+    ) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+        """`get_state_history` of many rooms in one query."""
+        found: dict[str, list[tuple[int, dict[str, Any]]]] = {room_id: [] for room_id in room_ids}
+        if not room_ids:
+            return found
+        async with self.read() as conn:
+            rows = await conn.execute(
+                select(events.c.room_id, events.c.stream_ordering, events.c.json)
+                .where(
+                    events.c.room_id.in_(list(room_ids)),
+                    events.c.type == event_type,
+                    events.c.state_key == state_key,
+                )
+                .order_by(events.c.stream_ordering)
+            )
+            for r in rows:
+                found[r.room_id].append((int(r.stream_ordering), json_loads(r.json)["content"]))
+        return found
+
     # -- memberships ---------------------------------------------------------
 
     async def get_membership(self, room_id: str, user_id: str) -> MembershipRow | None:

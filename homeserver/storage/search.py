@@ -1,0 +1,219 @@
+"""Full-text search over `event_search` (POST /search).
+
+Every query is driven by the full-text index: SQLite's FTS5 table (MATCH,
+ranked by bm25) or PostgreSQL's GIN index on to_tsvector('simple', value)
+(@@, ranked by ts_rank). Its cost grows with the number of rows matching the
+words, never with the size of the rooms searched.
+
+The user's words never become query syntax: each whitespace-separated word is
+quoted as an FTS5 string, and on PostgreSQL the words are first split into
+lexemes by to_tsvector (the same parser that indexed the text), each then
+quoted as a tsquery literal. Every word must match, as a prefix of a word of
+the text ("meet" finds "meeting")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    and_,
+    bindparam,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
+
+from homeserver.storage.base import Store
+from homeserver.storage.search_schema import FTS_TABLE, PG_TEXT_CONFIG
+from homeserver.storage.tables import event_search
+
+# Words beyond this many are ignored (a query of a thousand words would only
+# be slow, and match nothing anyway).
+MAX_TERMS = 32
+
+_WORD = re.compile(r"\w", re.UNICODE)
+_FTS = table(FTS_TABLE, column("rowid"))
+_FTS_NAME: ColumnElement[Any] = literal_column(FTS_TABLE)
+_PG_CONFIG: ColumnElement[Any] = literal_column(f"'{PG_TEXT_CONFIG}'")
+
+
+@dataclass(frozen=True)
+class VisibleRange:
+    """Positions of a room the searching user may see: lo <= p < hi (None:
+    unbounded)."""
+
+    room_id: str
+    lo: int | None = None
+    hi: int | None = None
+
+
+@dataclass(frozen=True)
+class SearchCursor:
+    """Where the previous page ended: results after it (in the page order)."""
+
+    stream_ordering: int
+    rank: float | None = None
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    term: str
+    keys: Sequence[str]
+    ranges: Sequence[VisibleRange]
+    # Positions above `upto` are left out, so that pages stay stable while
+    # new messages arrive.
+    upto: int
+    limit: int
+    by_rank: bool
+    after: SearchCursor | None = None
+    senders: Sequence[str] | None = None
+    not_senders: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    stream_ordering: int
+    event_id: str
+    room_id: str
+    rank: float
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: list[SearchHit]
+    more: bool
+    count: int
+
+
+def _fts5_query(term: str) -> str | None:
+    """The FTS5 MATCH expression: every word a quoted string (quotes doubled),
+    its last token a prefix; words without a letter or digit are dropped."""
+    words = [w for w in dict.fromkeys(term.split()) if _WORD.search(w)][:MAX_TERMS]
+    if not words:
+        return None
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+
+
+def _tsquery_text(lexemes: Sequence[str]) -> str | None:
+    """A to_tsquery input matching every lexeme as a prefix, each quoted."""
+    quoted = [
+        "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "':*"
+        for lexeme in list(dict.fromkeys(lexemes))[:MAX_TERMS]
+    ]
+    return " & ".join(quoted) if quoted else None
+
+
+def _range_condition(ranges: Sequence[VisibleRange]) -> ColumnElement[bool]:
+    whole = [r.room_id for r in ranges if r.lo is None and r.hi is None]
+    parts: list[ColumnElement[bool]] = []
+    if whole:
+        parts.append(event_search.c.room_id.in_(whole))
+    for r in ranges:
+        if r.lo is None and r.hi is None:
+            continue
+        bounds = [event_search.c.room_id == r.room_id]
+        if r.lo is not None:
+            bounds.append(event_search.c.stream_ordering >= r.lo)
+        if r.hi is not None:
+            bounds.append(event_search.c.stream_ordering < r.hi)
+        parts.append(and_(*bounds))
+    return or_(*parts)
+
+
+class SearchStore(Store):
+    @property
+    def _postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    async def search(self, query: SearchQuery) -> SearchPage:
+        if not query.ranges or not query.keys or query.limit <= 0:
+            return SearchPage([], False, 0)
+        term = query.term.replace("\x00", " ")
+        async with self.read() as conn:
+            if self._postgres:
+                lexemes = await conn.scalar(
+                    select(func.tsvector_to_array(func.to_tsvector(_PG_CONFIG, term)))
+                )
+                text = _tsquery_text(list(lexemes or []))
+            else:
+                text = _fts5_query(term)
+            if text is None:
+                return SearchPage([], False, 0)
+            match, rank, source = self._match(text)
+            conditions = [
+                match,
+                event_search.c.stream_ordering <= query.upto,
+                event_search.c.key.in_(list(query.keys)),
+                _range_condition(query.ranges),
+            ]
+            if query.senders is not None:
+                conditions.append(event_search.c.sender.in_(list(query.senders)))
+            if query.not_senders:
+                conditions.append(event_search.c.sender.not_in(list(query.not_senders)))
+            count = await conn.scalar(select(func.count()).select_from(source).where(*conditions))
+            page = self._page(query, source, rank, conditions)
+            rows = (await conn.execute(page)).all()
+        hits = [
+            SearchHit(int(r.stream_ordering), r.event_id, r.room_id, float(r.rank or 0.0))
+            for r in rows[: query.limit]
+        ]
+        return SearchPage(hits, len(rows) > query.limit, int(count or 0))
+
+    def _match(self, text: str) -> tuple[ColumnElement[bool], ColumnElement[float], Any]:
+        """The full-text condition, the rank (higher is better) and the FROM."""
+        if self._postgres:
+            vector = func.to_tsvector(_PG_CONFIG, event_search.c.value)
+            tsquery = func.to_tsquery(_PG_CONFIG, bindparam("tsquery", text))
+            return (
+                vector.op("@@")(tsquery),
+                func.ts_rank(vector, tsquery, type_=Float),
+                event_search,
+            )
+        return (
+            _FTS_NAME.op("MATCH")(bindparam("fts_query", text)),
+            -func.bm25(_FTS_NAME, type_=Float),
+            event_search.join(_FTS, _FTS.c.rowid == event_search.c.stream_ordering),
+        )
+
+    @staticmethod
+    def _page(
+        query: SearchQuery,
+        source: Any,
+        rank: ColumnElement[float],
+        conditions: list[ColumnElement[bool]],
+    ) -> Select[Any]:
+        position = event_search.c.stream_ordering
+        after = query.after
+        if after is not None:
+            if query.by_rank and after.rank is not None:
+                conditions = [
+                    *conditions,
+                    or_(
+                        rank < after.rank,
+                        and_(rank == after.rank, position < after.stream_ordering),
+                    ),
+                ]
+            else:
+                conditions = [*conditions, position < after.stream_ordering]
+        order = (rank.desc(), position.desc()) if query.by_rank else (position.desc(),)
+        return (
+            select(
+                position,
+                event_search.c.event_id,
+                event_search.c.room_id,
+                rank.label("rank"),
+            )
+            .select_from(source)
+            .where(*conditions)
+            .order_by(*order)
+            .limit(query.limit + 1)
+        )
