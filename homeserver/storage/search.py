@@ -1,8 +1,9 @@
 """Full-text search over `event_search` (POST /search).
 
-Every query is driven by the full-text index: SQLite's FTS5 table (MATCH,
-ranked by bm25) or PostgreSQL's GIN index on to_tsvector('simple', value)
-(@@, ranked by ts_rank). Its cost grows with the number of rows matching the
+Every query is driven by the full-text index: SQLite's FTS5 table (MATCH)
+or PostgreSQL's GIN index on to_tsvector('simple', value) (@@). Ranks
+depend on the matched row alone (ts_rank on PostgreSQL, a BM25-like score of
+the row on SQLite), so rank-ordered pages stay stable as the index grows. Its cost grows with the number of rows matching the
 words, never with the size of the rooms searched.
 
 The user's words never become query syntax: each whitespace-separated word is
@@ -39,6 +40,11 @@ from homeserver.storage.tables import event_search
 # Words beyond this many are ignored (a query of a thousand words would only
 # be slow, and match nothing anyway).
 MAX_TERMS = 32
+
+# BM25's usual constants, and a typical message's length in characters.
+_K1 = 1.2
+_B = 0.75
+_TYPICAL_LENGTH = 80.0
 
 _WORD = re.compile(r"\w", re.UNICODE)
 _FTS = table(FTS_TABLE, column("rowid"))
@@ -129,6 +135,19 @@ def _range_condition(ranges: Sequence[VisibleRange]) -> ColumnElement[bool]:
     return or_(*parts)
 
 
+def _sqlite_rank() -> ColumnElement[float]:
+    """A rank from the row alone, so that it never changes while the row
+    exists (FTS5's bm25 weighs words by how rare they are in the whole index,
+    so its ranks move as messages arrive and rank-ordered pages would repeat
+    or skip results): the number of word matches FTS5 finds in the text
+    (highlight() marks each with a control character), saturating as in BM25
+    and normalized by the text's length against a typical message's."""
+    marked = func.highlight(_FTS_NAME, 0, func.char(1), "")
+    matches = func.length(marked) - func.length(func.replace(marked, func.char(1), ""))
+    length = func.length(event_search.c.value) / _TYPICAL_LENGTH
+    return matches * 1.0 / (matches + _K1 * (1 - _B + _B * length))
+
+
 class SearchStore(Store):
     @property
     def _postgres(self) -> bool:
@@ -180,7 +199,7 @@ class SearchStore(Store):
             )
         return (
             _FTS_NAME.op("MATCH")(bindparam("fts_query", text)),
-            -func.bm25(_FTS_NAME, type_=Float),
+            _sqlite_rank(),
             event_search.join(_FTS, _FTS.c.rowid == event_search.c.stream_ordering),
         )
 
