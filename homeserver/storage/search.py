@@ -3,8 +3,9 @@
 Every query is driven by the full-text index: SQLite's FTS5 table (MATCH)
 or PostgreSQL's GIN index on to_tsvector('simple', value) (@@). Ranks
 depend on the matched row alone (ts_rank on PostgreSQL, a BM25-like score of
-the row on SQLite), so rank-ordered pages stay stable as the index grows. Its cost grows with the number of rows matching the
-words, never with the size of the rooms searched.
+the row on SQLite), so rank-ordered pages stay stable as the index grows.
+A query costs in proportion to the rows matching its words, never to the size
+of the rooms searched.
 
 The user's words never become query syntax: each whitespace-separated word is
 quoted as an FTS5 string, and on PostgreSQL the words are first split into
