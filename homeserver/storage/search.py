@@ -32,6 +32,7 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    type_coerce,
 )
 
 from homeserver.storage.base import Store
@@ -146,7 +147,8 @@ def _sqlite_rank() -> ColumnElement[float]:
     marked = func.highlight(_FTS_NAME, 0, func.char(1), "")
     matches = func.length(marked) - func.length(func.replace(marked, func.char(1), ""))
     length = func.length(event_search.c.value) / _TYPICAL_LENGTH
-    return matches * 1.0 / (matches + _K1 * (1 - _B + _B * length))
+    score = matches * 1.0 / (matches + _K1 * (1 - _B + _B * length))
+    return type_coerce(score, Float)
 
 
 class SearchStore(Store):
