@@ -34,6 +34,7 @@ from sqlalchemy import (
     table,
     type_coerce,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from homeserver.storage.base import Store
 from homeserver.storage.search_schema import FTS_TABLE, PG_TEXT_CONFIG
@@ -151,6 +152,60 @@ def _sqlite_rank() -> ColumnElement[float]:
     return type_coerce(score, Float)
 
 
+def _match(postgres: bool, text: str) -> tuple[ColumnElement[bool], ColumnElement[float], Any]:
+    """The full-text condition, the rank (higher is better) and the FROM."""
+    if postgres:
+        vector = func.to_tsvector(_PG_CONFIG, event_search.c.value)
+        tsquery = func.to_tsquery(_PG_CONFIG, bindparam("tsquery", text))
+        return (
+            vector.op("@@")(tsquery),
+            func.ts_rank(vector, tsquery, type_=Float),
+            event_search,
+        )
+    return (
+        _FTS_NAME.op("MATCH")(bindparam("fts_query", text)),
+        _sqlite_rank(),
+        event_search.join(_FTS, _FTS.c.rowid == event_search.c.stream_ordering),
+    )
+
+
+def search_statements(
+    postgres: bool, query: SearchQuery, text: str
+) -> tuple[Select[Any], Select[Any]]:
+    """The count of all results and the page of them (one more row than the
+    page, to tell whether more follow), for the full-text query `text`."""
+    match, rank, source = _match(postgres, text)
+    position = event_search.c.stream_ordering
+    conditions = [
+        match,
+        position <= query.upto,
+        event_search.c.key.in_(list(query.keys)),
+        _range_condition(query.ranges),
+    ]
+    if query.senders is not None:
+        conditions.append(event_search.c.sender.in_(list(query.senders)))
+    if query.not_senders:
+        conditions.append(event_search.c.sender.not_in(list(query.not_senders)))
+    count = select(func.count()).select_from(source).where(*conditions)
+    after = query.after
+    if after is not None:
+        if query.by_rank and after.rank is not None:
+            conditions.append(
+                or_(rank < after.rank, and_(rank == after.rank, position < after.stream_ordering))
+            )
+        else:
+            conditions.append(position < after.stream_ordering)
+    order = (rank.desc(), position.desc()) if query.by_rank else (position.desc(),)
+    page = (
+        select(position, event_search.c.event_id, event_search.c.room_id, rank.label("rank"))
+        .select_from(source)
+        .where(*conditions)
+        .order_by(*order)
+        .limit(query.limit + 1)
+    )
+    return count, page
+
+
 class SearchStore(Store):
     @property
     def _postgres(self) -> bool:
@@ -159,83 +214,26 @@ class SearchStore(Store):
     async def search(self, query: SearchQuery) -> SearchPage:
         if not query.ranges or not query.keys or query.limit <= 0:
             return SearchPage([], False, 0)
-        term = query.term.replace("\x00", " ")
         async with self.read() as conn:
-            if self._postgres:
-                lexemes = await conn.scalar(
-                    select(func.tsvector_to_array(func.to_tsvector(_PG_CONFIG, term)))
-                )
-                text = _tsquery_text(list(lexemes or []))
-            else:
-                text = _fts5_query(term)
+            text = await self.full_text_query(conn, query.term)
             if text is None:
                 return SearchPage([], False, 0)
-            match, rank, source = self._match(text)
-            conditions = [
-                match,
-                event_search.c.stream_ordering <= query.upto,
-                event_search.c.key.in_(list(query.keys)),
-                _range_condition(query.ranges),
-            ]
-            if query.senders is not None:
-                conditions.append(event_search.c.sender.in_(list(query.senders)))
-            if query.not_senders:
-                conditions.append(event_search.c.sender.not_in(list(query.not_senders)))
-            count = await conn.scalar(select(func.count()).select_from(source).where(*conditions))
-            page = self._page(query, source, rank, conditions)
+            count, page = search_statements(self._postgres, query, text)
+            total = await conn.scalar(count)
             rows = (await conn.execute(page)).all()
         hits = [
             SearchHit(int(r.stream_ordering), r.event_id, r.room_id, float(r.rank or 0.0))
             for r in rows[: query.limit]
         ]
-        return SearchPage(hits, len(rows) > query.limit, int(count or 0))
+        return SearchPage(hits, len(rows) > query.limit, int(total or 0))
 
-    def _match(self, text: str) -> tuple[ColumnElement[bool], ColumnElement[float], Any]:
-        """The full-text condition, the rank (higher is better) and the FROM."""
-        if self._postgres:
-            vector = func.to_tsvector(_PG_CONFIG, event_search.c.value)
-            tsquery = func.to_tsquery(_PG_CONFIG, bindparam("tsquery", text))
-            return (
-                vector.op("@@")(tsquery),
-                func.ts_rank(vector, tsquery, type_=Float),
-                event_search,
-            )
-        return (
-            _FTS_NAME.op("MATCH")(bindparam("fts_query", text)),
-            _sqlite_rank(),
-            event_search.join(_FTS, _FTS.c.rowid == event_search.c.stream_ordering),
+    async def full_text_query(self, conn: AsyncConnection, term: str) -> str | None:
+        """The search term as the database's full-text query (None: no words).
+        On PostgreSQL the words are split by the parser that indexed the text."""
+        term = term.replace("\x00", " ")
+        if not self._postgres:
+            return _fts5_query(term)
+        lexemes = await conn.scalar(
+            select(func.tsvector_to_array(func.to_tsvector(_PG_CONFIG, term)))
         )
-
-    @staticmethod
-    def _page(
-        query: SearchQuery,
-        source: Any,
-        rank: ColumnElement[float],
-        conditions: list[ColumnElement[bool]],
-    ) -> Select[Any]:
-        position = event_search.c.stream_ordering
-        after = query.after
-        if after is not None:
-            if query.by_rank and after.rank is not None:
-                conditions = [
-                    *conditions,
-                    or_(
-                        rank < after.rank,
-                        and_(rank == after.rank, position < after.stream_ordering),
-                    ),
-                ]
-            else:
-                conditions = [*conditions, position < after.stream_ordering]
-        order = (rank.desc(), position.desc()) if query.by_rank else (position.desc(),)
-        return (
-            select(
-                position,
-                event_search.c.event_id,
-                event_search.c.room_id,
-                rank.label("rank"),
-            )
-            .select_from(source)
-            .where(*conditions)
-            .order_by(*order)
-            .limit(query.limit + 1)
-        )
+        return _tsquery_text(list(lexemes or []))

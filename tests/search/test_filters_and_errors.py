@@ -54,7 +54,8 @@ async def test_query_syntax_in_the_term_is_plain_text(client: TestClient) -> Non
             assert result["results"] == [] and result["count"] == 0, term
 
 
-BAD_CRITERIA: list[tuple[dict[str, Any], str]] = [
+# None: any 400 (NUL characters may be refused before the search sees them).
+BAD_CRITERIA: list[tuple[dict[str, Any], str | None]] = [
     ({}, "M_BAD_JSON"),
     ({"search_term": 5}, "M_BAD_JSON"),
     ({"search_term": None}, "M_BAD_JSON"),
@@ -68,8 +69,9 @@ BAD_CRITERIA: list[tuple[dict[str, Any], str]] = [
     ({"search_term": "x", "event_context": {"include_profile": 1}}, "M_BAD_JSON"),
     ({"search_term": "x", "groupings": {"group_by": [{"key": "type"}]}}, "M_BAD_JSON"),
     ({"search_term": "x", "include_state": "yes"}, "M_BAD_JSON"),
-    ({"search_term": "x\u0000y"}, "M_INVALID_PARAM"),
-    ({"search_term": "x", "filter": {"senders": ["@a\u0000:b"]}}, "M_INVALID_PARAM"),
+    ({"search_term": "x\u0000y"}, None),
+    ({"search_term": "x", "filter": {"senders": ["@a\u0000:b"]}}, None),
+    ({"search_term": "x", "filter": {"rooms": ["!a\u0000:b"]}}, None),
 ]
 
 
@@ -77,7 +79,11 @@ async def test_bad_criteria_are_400(client: TestClient) -> None:
     alice = await client.register("alice")
     await client.create_room(alice)
     for criteria, errcode in BAD_CRITERIA:
-        (await search_raw(client, alice, criteria)).error(400, errcode)
+        response = await search_raw(client, alice, criteria)
+        if errcode is None:
+            assert response.status == 400, (criteria, response.body)
+        else:
+            response.error(400, errcode)
 
 
 async def test_bad_bodies_and_tokens_are_400(client: TestClient) -> None:
