@@ -181,3 +181,16 @@ async def test_order_by_recent_and_rank(client: TestClient) -> None:
     assert ranks[0] > ranks[-1]
     # rank is the default order.
     assert bodies(await search(client, alice, "apple")) == bodies(ranked)
+
+
+async def test_forgotten_rooms_are_not_searched(client: TestClient) -> None:
+    alice = await client.register("alice")
+    bob = await client.register("bob")
+    room_id = await client.create_room(alice, preset="public_chat")
+    (await client.join(bob, room_id)).ok()
+    await client.send_text(alice, room_id, "quokka photos")
+    await leave(client, bob, room_id)
+    assert bodies(await search(client, bob, "quokka")) == ["quokka photos"]
+    forget = f"{V3}/rooms/{q(room_id)}/forget"
+    (await client.post(forget, json={}, token=bob.access_token)).ok()
+    assert (await search(client, bob, "quokka"))["results"] == []

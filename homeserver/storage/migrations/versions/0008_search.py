@@ -119,6 +119,16 @@ def _backfill(event_search: sa.Table) -> None:
         after = batch[-1][0]
 
 
+def _require_fts5() -> None:
+    bind = op.get_bind()
+    built_in = bind.scalar(sa.text("SELECT sqlite_compileoption_used('ENABLE_FTS5')"))
+    if not built_in:
+        raise RuntimeError(
+            "this SQLite library was built without FTS5, which search needs: "
+            "use a Python whose sqlite3 has it (the python.org and Debian builds do)"
+        )
+
+
 def upgrade() -> None:
     event_search = op.create_table(
         "event_search",
@@ -132,6 +142,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("event_id", name=op.f("uq_event_search_event_id")),
     )
     dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        _require_fts5()
     for statement in _SQLITE_DDL if dialect == "sqlite" else _POSTGRES_DDL:
         op.execute(statement)
     assert event_search is not None
