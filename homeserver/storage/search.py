@@ -35,6 +35,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import UnaryExpression
 
 from homeserver.storage.base import Store
 from homeserver.storage.search_schema import FTS_TABLE, PG_TEXT_CONFIG
@@ -173,7 +174,8 @@ def search_statements(
     postgres: bool, query: SearchQuery, text: str
 ) -> tuple[Select[Any], Select[Any]]:
     """The count of all results and the page of them (one more row than the
-    page, to tell whether more follow), for the full-text query `text`."""
+    page, to tell whether more follow), for the full-text query `text`. The
+    page has a `rank` column when ordered by rank."""
     match, rank, source = _match(postgres, text)
     position = event_search.c.stream_ordering
     conditions = [
@@ -195,15 +197,34 @@ def search_statements(
             )
         else:
             conditions.append(position < after.stream_ordering)
-    order = (rank.desc(), position.desc()) if query.by_rank else (position.desc(),)
+    columns: list[ColumnElement[Any]] = [position, event_search.c.event_id, event_search.c.room_id]
+    order: tuple[UnaryExpression[Any], ...]
+    if query.by_rank:
+        order = (rank.desc(), position.desc())
+        columns.append(rank.label("rank"))
+    else:
+        # The rank of the page's rows only is asked for afterwards
+        # (`rank_statement`): here it would be worked out for every match.
+        order = (position.desc(),)
     page = (
-        select(position, event_search.c.event_id, event_search.c.room_id, rank.label("rank"))
+        select(*columns)
         .select_from(source)
         .where(*conditions)
         .order_by(*order)
         .limit(query.limit + 1)
     )
     return count, page
+
+
+def rank_statement(postgres: bool, text: str, positions: Sequence[int]) -> Select[Any]:
+    """The rank of each of the rows at `positions` (which match `text`)."""
+    match, rank, source = _match(postgres, text)
+    position = event_search.c.stream_ordering
+    return (
+        select(position, rank.label("rank"))
+        .select_from(source)
+        .where(match, position.in_(list(positions)))
+    )
 
 
 class SearchStore(Store):
@@ -220,12 +241,27 @@ class SearchStore(Store):
                 return SearchPage([], False, 0)
             count, page = search_statements(self._postgres, query, text)
             total = await conn.scalar(count)
-            rows = (await conn.execute(page)).all()
+            rows = list((await conn.execute(page)).all())
+            more = len(rows) > query.limit
+            rows = rows[: query.limit]
+            if query.by_rank:
+                ranks = {int(r.stream_ordering): r.rank for r in rows}
+            elif rows:
+                positions = [int(r.stream_ordering) for r in rows]
+                ranked = await conn.execute(rank_statement(self._postgres, text, positions))
+                ranks = {int(r.stream_ordering): r.rank for r in ranked}
+            else:
+                ranks = {}
         hits = [
-            SearchHit(int(r.stream_ordering), r.event_id, r.room_id, float(r.rank or 0.0))
-            for r in rows[: query.limit]
+            SearchHit(
+                int(r.stream_ordering),
+                r.event_id,
+                r.room_id,
+                float(ranks.get(int(r.stream_ordering)) or 0.0),
+            )
+            for r in rows
         ]
-        return SearchPage(hits, len(rows) > query.limit, int(total or 0))
+        return SearchPage(hits, more, int(total or 0))
 
     async def full_text_query(self, conn: AsyncConnection, term: str) -> str | None:
         """The search term as the database's full-text query (None: no words).
