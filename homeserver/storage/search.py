@@ -160,7 +160,8 @@ def _match(postgres: bool, text: str) -> tuple[ColumnElement[bool], ColumnElemen
         tsquery = func.to_tsquery(_PG_CONFIG, bindparam("tsquery", text))
         return (
             vector.op("@@")(tsquery),
-            func.ts_rank(vector, tsquery, type_=Float),
+            # Normalization 1: divided by 1 + log(the text's length in words).
+            func.ts_rank(vector, tsquery, 1, type_=Float),
             event_search,
         )
     return (
