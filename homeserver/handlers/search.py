@@ -19,6 +19,7 @@ from homeserver.events.search_text import SEARCH_KEYS, highlights, searchable_te
 from homeserver.handlers.filters import EventFilter
 from homeserver.handlers.pagination import Pagination
 from homeserver.handlers.room_state import RoomState
+from homeserver.handlers.search_context import SearchContext
 from homeserver.handlers.search_request import RoomEventsCriteria, SearchToken
 from homeserver.handlers.serialize import EventSerializer
 from homeserver.handlers.visibility import RoomView, Visibility
@@ -26,7 +27,6 @@ from homeserver.storage import Storage
 from homeserver.storage.events import StoredEvent
 from homeserver.storage.search import SearchCursor, SearchHit, SearchQuery, VisibleRange
 from homeserver.streams.positions import StreamPositions
-from homeserver.streams.tokens import page_token
 
 SEARCHED_MEMBERSHIPS = ("join", "leave", "ban")
 
@@ -102,19 +102,20 @@ class Search:
             for hit in page.hits
             if hit.event_id in found and found[hit.event_id].redacted_by is None
         ]
-        results = []
-        for hit, event in hits:
-            result: dict[str, Any] = {
-                "rank": hit.rank,
-                "result": await self._serializer.serialize_one(
-                    event, user_id=user_id, device_id=device_id
-                ),
-            }
-            if criteria.context is not None:
-                result["context"] = await self._context(
-                    event, scope, criteria, user_id, device_id, upto
+        serialized = await self._serializer.serialize(
+            [event for _, event in hits], user_id=user_id, device_id=device_id
+        )
+        results = [
+            {"rank": hit.rank, "result": e} for (hit, _), e in zip(hits, serialized, strict=True)
+        ]
+        if criteria.context is not None:
+            context = SearchContext(
+                self._storage, self._pagination, self._serializer, user_id, device_id
+            )
+            for result, (_, event) in zip(results, hits, strict=True):
+                result["context"] = await context.around(
+                    event, scope.views[event.room_id], scope.ranges, criteria.context, upto
                 )
-            results.append(result)
         texts = [text[1] for _, e in hits if (text := searchable_text(e.event)) is not None]
         body: dict[str, Any] = {
             "results": results,
@@ -150,81 +151,6 @@ class Search:
             for lo, hi in view.visible_ranges()
         ]
         return _Scope(views, ranges)
-
-    async def _context(
-        self,
-        event: StoredEvent,
-        scope: _Scope,
-        criteria: RoomEventsCriteria,
-        user_id: str,
-        device_id: str | None,
-        upto: int,
-    ) -> dict[str, Any]:
-        assert criteria.context is not None
-        view = scope.views[event.room_id]
-        position = event.stream_ordering
-        # Up to where the user sees the room around this event: a user who
-        # left sees nothing after their leave (which they do see).
-        end = upto
-        for r in scope.ranges:
-            if r.room_id != event.room_id or r.hi is None or position >= r.hi:
-                continue
-            if r.lo is None or r.lo <= position:
-                end = min(end, r.hi)
-        before: list[StoredEvent] = []
-        after: list[StoredEvent] = []
-        if criteria.context.before_limit:
-            page = await self._pagination.page(
-                event.room_id,
-                view,
-                start=position - 1,
-                backwards=True,
-                limit=criteria.context.before_limit,
-                end=None,
-                event_filter=EventFilter(),
-            )
-            before = page.events
-        if criteria.context.after_limit and end > position:
-            page = await self._pagination.page(
-                event.room_id,
-                view,
-                start=position,
-                backwards=False,
-                limit=criteria.context.after_limit,
-                end=end,
-                event_filter=EventFilter(),
-            )
-            after = page.events
-        serialize = self._serializer.serialize
-        context: dict[str, Any] = {
-            "events_before": await serialize(before, user_id=user_id, device_id=device_id),
-            "events_after": await serialize(after, user_id=user_id, device_id=device_id),
-            "start": page_token(before[-1].stream_ordering - 1 if before else position - 1),
-            "end": page_token(after[-1].stream_ordering if after else position),
-        }
-        if criteria.context.include_profile:
-            senders = {e.event["sender"] for e in (event, *before, *after)}
-            context["profile_info"] = await self._profiles(event.room_id, senders, position)
-        return context
-
-    async def _profiles(
-        self, room_id: str, senders: set[str], position: int
-    ) -> dict[str, dict[str, Any]]:
-        """Each sender's display name and avatar as their membership event
-        had them at `position` (the historic profile, as the spec asks)."""
-        profiles: dict[str, dict[str, Any]] = {}
-        for sender in sorted(senders):
-            history = await self._storage.events.get_state_history(room_id, "m.room.member", sender)
-            earlier = [content for at, content in history if at <= position]
-            content = earlier[-1] if earlier else {}
-            profile: dict[str, Any] = {}
-            if isinstance(content.get("displayname"), str):
-                profile["displayname"] = content["displayname"]
-            avatar = content.get("avatar_url")
-            if isinstance(avatar, str) and avatar.startswith("mxc://"):
-                profile["avatar_url"] = avatar
-            profiles[sender] = profile
-        return profiles
 
     async def _state(
         self,

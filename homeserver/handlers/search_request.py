@@ -182,6 +182,8 @@ class SearchToken:
         upto, position, rank, scope = fields.get("u"), fields.get("s"), fields.get("r"), None
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in (upto, position)):
             raise invalid
+        if (rank is None) != (fields["o"] == "recent"):
+            raise invalid  # rank order needs the rank to go on from, recent none
         if rank is not None and (isinstance(rank, bool) or not isinstance(rank, (int, float))):
             raise invalid
         raw_scope = fields.get("g")

@@ -65,8 +65,13 @@ async def test_history_visibility_joined_hides_what_came_before(client: TestClie
     (await client.join(bob, room_id)).ok()
     await client.send_text(alice, room_id, "public plan after bob")
 
-    assert bodies(await search(client, bob, "plan")) == ["public plan after bob"]
-    assert (await search(client, bob, "plan"))["count"] == 1
+    found = await search(client, bob, "plan", event_context={"before_limit": 10})
+    assert bodies(found) == ["public plan after bob"]
+    assert found["count"] == 1
+    # Nor does the context reach back into the hidden history.
+    before = found["results"][0]["context"]["events_before"]
+    assert "secret plan before bob" not in [e["content"].get("body") for e in before]
+    assert before[0]["type"] == "m.room.member" and before[0]["state_key"] == bob.user_id
     assert len((await search(client, alice, "plan"))["results"]) == 2
 
 

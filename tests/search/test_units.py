@@ -70,7 +70,15 @@ def test_tokens_round_trip_and_refuse_garbage() -> None:
     assert SearchToken.parse(token.serialize()) == token
     scoped = SearchToken(False, 7, 5, None, ("room_id", "!r:x"))
     assert SearchToken.parse(scoped.serialize()) == scoped
-    for bad in ["", "v2_e30", "v1_e30", "v1_W10", "v1_eyJvIjoicmVjZW50IiwidSI6MSwicyI6dHJ1ZX0"]:
+    assert SearchToken.parse(SearchToken(False, 1, 2).serialize()) == SearchToken(False, 1, 2)
+    for bad in [
+        "",
+        "v2_e30",
+        "v1_e30",
+        "v1_W10",
+        "v1_eyJvIjoicmVjZW50IiwidSI6MSwicyI6dHJ1ZX0",  # s: true
+        "v1_eyJvIjoicmFuayIsInUiOjEsInMiOjJ9",  # rank order without a rank
+    ]:
         with pytest.raises(MatrixError) as raised:
             SearchToken.parse(bad)
         assert raised.value.errcode == "M_INVALID_PARAM"
