@@ -14,6 +14,7 @@ from homeserver.events.search_text import searchable_text
 from homeserver.storage.base import Store
 from homeserver.storage.multi_table_write import MultiTableWrite, TableWrite
 from homeserver.storage.receipts import PushAction, push_action_rows
+from homeserver.storage.search_schema import FTS_INSERT, fts_rows
 from homeserver.storage.tables import (
     current_state,
     event_auth_edges,
@@ -334,6 +335,8 @@ class EventStore(Store):
             for write in _PERSIST_WRITES:
                 if rows[write.name]:
                     await conn.execute(write.statement(conn), rows[write.name])
+            if rows["event_search"] and conn.dialect.name == "sqlite":
+                await conn.execute(FTS_INSERT, fts_rows(rows["event_search"]))
             for p in redactions:
                 assert p.redacted_target is not None
                 await conn.execute(
@@ -341,7 +344,8 @@ class EventStore(Store):
                     .where(events.c.event_id == p.redacted_target["event_id"])
                     .values(json=json_dumps(p.redacted_target), redacted_by=p.event_id)
                 )
-                # Redacted text must no longer be found by search.
+                # Redacted text must no longer be found by search (on SQLite
+                # a trigger takes it out of the FTS5 index).
                 await conn.execute(
                     delete(event_search).where(
                         event_search.c.event_id == p.redacted_target["event_id"]

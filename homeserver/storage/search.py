@@ -26,19 +26,17 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
-    column,
     func,
     literal_column,
     or_,
     select,
-    table,
     type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import UnaryExpression
 
 from homeserver.storage.base import Store
-from homeserver.storage.search_schema import FTS_TABLE, PG_TEXT_CONFIG
+from homeserver.storage.search_schema import FTS_TABLE, PG_TEXT_CONFIG, fts_table
 from homeserver.storage.tables import event_search
 
 # Words beyond this many are ignored (a query of a thousand words would only
@@ -51,7 +49,7 @@ _B = 0.75
 _TYPICAL_LENGTH = 80.0
 
 _WORD = re.compile(r"\w", re.UNICODE)
-_FTS = table(FTS_TABLE, column("rowid"))
+_FTS = fts_table
 _FTS_NAME: ColumnElement[Any] = literal_column(FTS_TABLE)
 _PG_CONFIG: ColumnElement[Any] = literal_column(f"'{PG_TEXT_CONFIG}'")
 
