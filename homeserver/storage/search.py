@@ -42,6 +42,9 @@ from homeserver.storage.tables import event_search
 # Words beyond this many are ignored (a query of a thousand words would only
 # be slow, and match nothing anyway).
 MAX_TERMS = 32
+# Longer words are cut: nothing that long is a word worth finding, and a huge
+# one could exceed what PostgreSQL's to_tsvector accepts.
+MAX_WORD_LENGTH = 200
 
 # BM25's usual constants, and a typical message's length in characters.
 _K1 = 1.2
@@ -265,7 +268,8 @@ class SearchStore(Store):
     async def full_text_query(self, conn: AsyncConnection, term: str) -> str | None:
         """The search term as the database's full-text query (None: no words).
         On PostgreSQL the words are split by the parser that indexed the text."""
-        term = term.replace("\x00", " ")
+        words = term.replace("\x00", " ").split()[:MAX_TERMS]
+        term = " ".join(w[:MAX_WORD_LENGTH] for w in words)
         if not self._postgres:
             return _fts5_query(term)
         lexemes = await conn.scalar(

@@ -101,3 +101,13 @@ async def test_bad_bodies_and_tokens_are_400(client: TestClient) -> None:
     (await client.post(f"{V3}/search", json={"search_categories": {}})).error(
         401, "M_MISSING_TOKEN"
     )
+
+
+async def test_huge_search_terms_are_answered(client: TestClient) -> None:
+    alice = await client.register("alice")
+    room_id = await client.create_room(alice)
+    await client.send_text(alice, room_id, "kiwi")
+    for term in ["a.b-c/" * 100_000, "kiwi " + "word " * 50_000, "k" * 300_000]:
+        result = await search(client, alice, term)
+        assert result["results"] == [], term[:20]
+    assert bodies(await search(client, alice, "kiwi " * 1000)) == ["kiwi"]
