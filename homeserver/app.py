@@ -25,6 +25,7 @@ from homeserver.api import (
     room_keys,
     room_state,
     rooms,
+    search,
     sync,
     sync_socket,
     to_device,
@@ -69,6 +70,7 @@ def create_app(config: Config) -> Quart:
         keys,
         to_device,
         room_keys,
+        search,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(web_client.bp)

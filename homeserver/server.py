@@ -30,6 +30,7 @@ from homeserver.handlers.receipts import ReceiptHandler
 from homeserver.handlers.recent_events import RecentEvents
 from homeserver.handlers.room_creation import RoomCreation
 from homeserver.handlers.room_state import RoomState
+from homeserver.handlers.search import Search
 from homeserver.handlers.serialize import EventSerializer
 from homeserver.handlers.sync import SyncHandler
 from homeserver.handlers.tokens import TokenService
@@ -105,6 +106,14 @@ class HomeServer:
         self.serializer = EventSerializer(storage)
         self.pagination = Pagination(storage)
         self.e2ee = E2ee(storage, self.positions, self.notifier, self.user_rooms, self.server_name)
+        self.search = Search(
+            storage,
+            self.positions,
+            self.visibility,
+            self.pagination,
+            self.room_state,
+            self.serializer,
+        )
         self.sync = SyncHandler(
             storage,
             self.positions,

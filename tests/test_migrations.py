@@ -11,11 +11,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from homeserver.storage.engine import MIGRATIONS_DIR, _alembic_config, create_engine
+from homeserver.storage.search_schema import include_object
 from homeserver.storage.tables import metadata
 
 
 def _differences(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection)
+    # The full-text index is dialect-specific DDL outside tables.py (search_schema.py).
+    context = MigrationContext.configure(connection, opts={"include_object": include_object})
     return list(compare_metadata(context, metadata))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from homeserver.errors import forbidden
 from homeserver.storage import Storage
@@ -41,9 +42,13 @@ class RoomView:
         return self.memberships.values[-1] if self.memberships.values else None
 
     def can_see(self, event: StoredEvent) -> bool:
-        position = event.stream_ordering
         if event.type == "m.room.member" and event.state_key == self.user_id:
             return True
+        return self.can_see_position(event.stream_ordering)
+
+    def can_see_position(self, position: int) -> bool:
+        """Whether the user may see an event at `position` (other than their
+        own membership events, which they always see)."""
         visibility = self.visibility.at(position, "shared", inclusive=False)
         if visibility == "world_readable":
             return True
@@ -55,11 +60,44 @@ class RoomView:
             return "join" in self.memberships.values[later:]
         return visibility == "invited" and membership == "invite"
 
+    def visible_ranges(self) -> list[tuple[int | None, int | None]]:
+        """The positions `can_see_position` allows, as [lo, hi) ranges (None:
+        unbounded), oldest first. The answer can only change where a
+        membership changes or just after the visibility changes (an
+        m.room.history_visibility event is judged by the setting before it),
+        so one position of each stretch between those decides the stretch."""
+        starts = sorted(
+            set(self.memberships.positions) | {p + 1 for p in self.visibility.positions}
+        )
+        stretches = list(zip([None, *starts], [*starts, None], strict=True))
+        ranges: list[tuple[int | None, int | None]] = []
+        for lo, hi in stretches:
+            probe = lo if lo is not None else (hi - 1 if hi is not None else 0)
+            if not self.can_see_position(probe):
+                continue
+            if ranges and ranges[-1][1] == lo:
+                ranges[-1] = (ranges[-1][0], hi)
+            else:
+                ranges.append((lo, hi))
+        return ranges
+
     def last_visible_position(self) -> int | None:
         """Where a user who left stops seeing the room (None while joined)."""
         if self.current_membership in ("join", None):
             return None
         return self.memberships.positions[-1]
+
+
+def _view(
+    user_id: str,
+    members: Sequence[tuple[int, dict[str, Any]]],
+    history: Sequence[tuple[int, dict[str, Any]]],
+) -> RoomView:
+    return RoomView(
+        user_id,
+        _Timeline([p for p, _ in members], [str(c.get("membership")) for _, c in members]),
+        _Timeline([p for p, _ in history], [str(c.get("history_visibility")) for _, c in history]),
+    )
 
 
 class Visibility:
@@ -71,13 +109,14 @@ class Visibility:
         history = await self._storage.events.get_state_history(
             room_id, "m.room.history_visibility", ""
         )
-        return RoomView(
-            user_id,
-            _Timeline([p for p, _ in members], [str(c.get("membership")) for _, c in members]),
-            _Timeline(
-                [p for p, _ in history], [str(c.get("history_visibility")) for _, c in history]
-            ),
-        )
+        return _view(user_id, members, history)
+
+    async def room_views(self, room_ids: Sequence[str], user_id: str) -> dict[str, RoomView]:
+        """`room_view` of many rooms, in two queries."""
+        events = self._storage.events
+        members = await events.get_state_histories(room_ids, "m.room.member", user_id)
+        history = await events.get_state_histories(room_ids, "m.room.history_visibility", "")
+        return {room_id: _view(user_id, members[room_id], history[room_id]) for room_id in room_ids}
 
     async def filter_events(
         self, room_id: str, user_id: str, events: Sequence[StoredEvent]

@@ -15,6 +15,7 @@ from homeserver.storage.key_backup import KeyBackupStore
 from homeserver.storage.oauth import OAuthStore
 from homeserver.storage.presence import PresenceStore
 from homeserver.storage.receipts import ReceiptStore
+from homeserver.storage.search import SearchStore
 from homeserver.storage.server_keys import ServerKeyStore
 from homeserver.storage.sessions import SessionStore
 from homeserver.storage.to_device import ToDeviceStore
@@ -38,6 +39,7 @@ class Storage:
         self.e2ee_keys = E2eeKeyStore(engine, write_lock)
         self.to_device = ToDeviceStore(engine, write_lock)
         self.key_backup = KeyBackupStore(engine, write_lock)
+        self.search = SearchStore(engine, write_lock)
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Storage:

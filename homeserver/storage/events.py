@@ -8,17 +8,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import Select, and_, bindparam, delete, func, or_, select, tuple_, update
 
 from homeserver.events.room_ids import room_id_of
+from homeserver.events.search_text import searchable_text
 from homeserver.storage.base import Store
 from homeserver.storage.multi_table_write import MultiTableWrite, TableWrite
 from homeserver.storage.receipts import PushAction, push_action_rows
+from homeserver.storage.search_schema import FTS_INSERT, fts_rows
 from homeserver.storage.tables import (
     current_state,
     event_auth_edges,
     event_edges,
     event_push_actions,
+    event_search,
     events,
     forward_extremities,
     memberships,
@@ -191,6 +194,24 @@ def _event_row(pending: PendingEvent) -> dict[str, Any]:
     }
 
 
+def _search_rows(batch: Sequence[PendingEvent]) -> list[dict[str, Any]]:
+    rows = []
+    for p in batch:
+        found = searchable_text(p.event)
+        if found is not None:
+            rows.append(
+                {
+                    "stream_ordering": p.stream_ordering,
+                    "event_id": p.event_id,
+                    "room_id": p.room_id,
+                    "sender": p.event["sender"],
+                    "key": found[0],
+                    "value": found[1],
+                }
+            )
+    return rows
+
+
 def _last_per_key(keyed_rows: Iterable[tuple[Any, dict[str, Any]]]) -> list[dict[str, Any]]:
     """One row per key, the last one given (an upsert may not touch a row twice)."""
     return list(dict(keyed_rows).values())
@@ -208,6 +229,7 @@ _PERSIST_WRITES = (
     TableWrite(memberships, "upsert", ("room_id", "user_id")),
     TableWrite(transaction_ids),
     TableWrite(event_push_actions),
+    TableWrite(event_search),
 )
 _PERSIST_AT_ONCE = MultiTableWrite(_PERSIST_WRITES)
 
@@ -284,6 +306,7 @@ def _persist_rows(batch: Sequence[PendingEvent]) -> dict[str, list[dict[str, Any
             for p in batch
             for row in push_action_rows(p.room_id, p.event_id, p.stream_ordering, p.push_actions)
         ],
+        "event_search": _search_rows(batch),
     }
 
 
@@ -292,8 +315,8 @@ class EventStore(Store):
 
     async def persist_events(self, batch: Sequence[PendingEvent]) -> None:
         """Writes the events, in order, with their DAG edges, the rooms' new
-        forward extremities, the state and membership changes, transaction ids
-        and push actions, all at once: on PostgreSQL in one statement, on
+        forward extremities, the state and membership changes, transaction ids,
+        push actions and searchable text, all at once: on PostgreSQL in one statement, on
         SQLite in one transaction with one statement per table for the whole
         batch, however many events and rooms it holds.
 
@@ -313,12 +336,21 @@ class EventStore(Store):
             for write in _PERSIST_WRITES:
                 if rows[write.name]:
                     await conn.execute(write.statement(conn), rows[write.name])
+            if rows["event_search"] and conn.dialect.name == "sqlite":
+                await conn.execute(FTS_INSERT, fts_rows(rows["event_search"]))
             for p in redactions:
                 assert p.redacted_target is not None
                 await conn.execute(
                     update(events)
                     .where(events.c.event_id == p.redacted_target["event_id"])
                     .values(json=json_dumps(p.redacted_target), redacted_by=p.event_id)
+                )
+                # Redacted text must no longer be found by search (on SQLite
+                # a trigger takes it out of the FTS5 index).
+                await conn.execute(
+                    delete(event_search).where(
+                        event_search.c.event_id == p.redacted_target["event_id"]
+                    )
                 )
 
     async def forget_room(self, room_id: str, user_id: str) -> None:
@@ -533,6 +565,27 @@ class EventStore(Store):
                 .order_by(events.c.stream_ordering)
             )
             return [(int(r.stream_ordering), json_loads(r.json)["content"]) for r in rows]
+
+    async def get_state_histories(
+        self, room_ids: Sequence[str], event_type: str, state_key: str
+    ) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+        """`get_state_history` of many rooms in one query."""
+        found: dict[str, list[tuple[int, dict[str, Any]]]] = {room_id: [] for room_id in room_ids}
+        if not room_ids:
+            return found
+        async with self.read() as conn:
+            rows = await conn.execute(
+                select(events.c.room_id, events.c.stream_ordering, events.c.json)
+                .where(
+                    events.c.room_id.in_(list(room_ids)),
+                    events.c.type == event_type,
+                    events.c.state_key == state_key,
+                )
+                .order_by(events.c.stream_ordering)
+            )
+            for r in rows:
+                found[r.room_id].append((int(r.stream_ordering), json_loads(r.json)["content"]))
+        return found
 
     # -- memberships ---------------------------------------------------------
 

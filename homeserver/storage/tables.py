@@ -94,6 +94,24 @@ events = Table(
     Index("ix_events_member_history", "room_id", "type", "state_key", "stream_ordering"),
 )
 
+# The searchable text of room events (POST /search): one row per event that
+# has some (m.room.message body, m.room.name name, m.room.topic topic), written
+# with the event and deleted when it is redacted. The full-text index over
+# `value` is dialect-specific DDL made by the migration, not declared here
+# (see storage/search_schema.py): an FTS5 table kept in step by triggers on
+# SQLite, a GIN index on to_tsvector('simple', value) on PostgreSQL.
+event_search = Table(
+    "event_search",
+    metadata,
+    Column("stream_ordering", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_id", String(255), nullable=False, unique=True),
+    Column("room_id", String(255), nullable=False),
+    Column("sender", String(255), nullable=False),
+    # Which field the text came from: content.body, content.name, content.topic.
+    Column("key", String(32), nullable=False),
+    Column("value", Text, nullable=False),
+)
+
 event_edges = Table(
     "event_edges",
     metadata,

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from homeserver.storage.search_schema import include_object
 from homeserver.storage.tables import metadata
 
 connection = context.config.attributes.get("connection")
@@ -12,6 +13,7 @@ context.configure(
     connection=connection,
     target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
+    include_object=include_object,
 )
 with context.begin_transaction():
     context.run_migrations()
