@@ -3,6 +3,7 @@ import { MatrixClient, type FetchLike } from '../api/client'
 import type { NotificationPayload } from '../state/notify'
 import { fakeSockets } from '../test/fakeSocket'
 import { isRoomMuted } from '../state/pushRules'
+import { MessageTooLargeError } from '../state/limits'
 import { ChatController } from './controller'
 
 const ROOM = '!r:hs.test'
@@ -160,6 +161,33 @@ describe('ChatController over the stream', () => {
     expect(puts()).toHaveLength(2)
     expect(puts()[1].url).toBe(puts()[0].url)
     expect(t.controller.store.getState().echoes[0]).toMatchObject({ status: 'sent', eventId: '$e' })
+    t.controller.stop()
+  })
+
+  it('refuses a message over the size limit before sending anything, with the reason', async () => {
+    const t = setup()
+    await connected(t)
+    expect(() => t.controller.sendText(ROOM, 'x'.repeat(70_000))).toThrow(MessageTooLargeError)
+    expect(t.controller.store.getState().echoes).toHaveLength(0)
+    expect(t.last().sentOfType('send')).toHaveLength(0)
+    t.controller.stop()
+  })
+
+  it('a send refused on the stream fails with the real reason (the error names its req_id) and typing is ended again', async () => {
+    const t = setup()
+    await connected(t)
+    t.controller.composerInput(ROOM, 'big')
+    t.controller.sendText(ROOM, 'big')
+    await flush()
+    const [send] = t.last().sentOfType('send')
+    expect(t.last().sentOfType('typing').map((f) => f.typing)).toEqual([true, false])
+    t.last().receive({ type: 'error', errcode: 'M_TOO_LARGE', error: 'Frames are limited to 65536 bytes', req_id: send.req_id })
+    await flush()
+    const [echo] = t.controller.store.getState().echoes
+    expect(echo).toMatchObject({ status: 'failed', error: expect.stringMatching(/too large/) })
+    expect(echo.error).not.toMatch(/reach the server/)
+    // "Stopped typing" is said once more: the one sent with the message may have been lost.
+    expect(t.last().sentOfType('typing').map((f) => f.typing)).toEqual([true, false, false])
     t.controller.stop()
   })
 

@@ -17,11 +17,19 @@ export function Composer({
   ref?: Ref<HTMLTextAreaElement>
 }) {
     const [text, setText] = useState('')
+    const [error, setError] = useState<string | null>(null)
     const id = useId()
 
     function send() {
       if (!text.trim()) return
-      onSend(text)
+      try {
+        onSend(text)
+      } catch (e) {
+        // Refused before sending (e.g. over the size limit): the text stays to be shortened.
+        setError(e instanceof Error ? e.message : String(e))
+        return
+      }
+      setError(null)
       setText('')
     }
 
@@ -36,12 +44,17 @@ export function Composer({
     return (
       <form
         aria-label="Send a message"
-        className="flex items-end gap-2 border-t border-gray-200 bg-white p-3 dark:border-gray-800 dark:bg-gray-900"
+        className="flex flex-wrap items-end gap-2 border-t border-gray-200 bg-white p-3 dark:border-gray-800 dark:bg-gray-900"
         onSubmit={(e) => {
           e.preventDefault()
           send()
         }}
       >
+        {error && (
+          <p role="alert" data-testid="composer-error" className="basis-full text-sm text-red-700 dark:text-red-300">
+            {error}
+          </p>
+        )}
         <label htmlFor={id} className="sr-only">
           Message {roomName}
         </label>
@@ -52,6 +65,7 @@ export function Composer({
           value={text}
           onChange={(e) => {
             setText(e.target.value)
+            if (error) setError(null)
             onInput?.(e.target.value)
           }}
           onBlur={() => onStop?.()}

@@ -78,7 +78,8 @@ export function previewText(e: MatrixEvent | LocalEcho, state: RoomState['state'
 
 export function roomListEntry(state: ClientState, room: RoomState, direct: Set<string>): RoomListEntry {
   const last = lastMessage(room)
-  const echoes = state.echoes.filter((e) => e.roomId === room.roomId)
+  // A message that failed to send is not the room's latest news (it stays in the timeline to retry).
+  const echoes = state.echoes.filter((e) => e.roomId === room.roomId && e.status !== 'failed')
   const lastEcho = echoes[echoes.length - 1]
   let preview = ''
   let ts = room.lastActivityTs
