@@ -235,9 +235,26 @@ function TimelineRow({
     )
   }
   if (item.kind === 'notice') {
+    const time = <time dateTime={new Date(item.ts).toISOString()}>{formatTime(item.ts)}</time>
+    if (item.details) {
+      return (
+        <li className="my-1 text-center text-xs text-gray-600 dark:text-gray-400" data-testid="state-summary">
+          <details className="inline-block text-left">
+            <summary className="cursor-pointer rounded px-1 text-center hover:text-gray-900 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:hover:text-gray-200">
+              <span>{item.text}</span> {time}
+            </summary>
+            <ul className="mt-1 list-disc pl-8">
+              {item.details.map((d, i) => (
+                <li key={i}>{d}</li>
+              ))}
+            </ul>
+          </details>
+        </li>
+      )
+    }
     return (
       <li className="my-1 text-center text-xs text-gray-600 dark:text-gray-400">
-        <span>{item.text}</span> <time dateTime={new Date(item.ts).toISOString()}>{formatTime(item.ts)}</time>
+        <span>{item.text}</span> {time}
       </li>
     )
   }

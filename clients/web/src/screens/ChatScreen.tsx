@@ -93,7 +93,7 @@ export function ChatScreen({ onSignOut, accountUri }: { onSignOut: () => void; a
               Sign out
             </button>
           </header>
-          <div className="flex gap-2 px-4 py-3">
+          <div className="flex gap-1.5 px-4 py-3">
             <SidebarAction onClick={() => setDialog('create')}>New room</SidebarAction>
             <SidebarAction onClick={() => setDialog('join')}>Join room</SidebarAction>
             <SidebarAction onClick={() => setDialog('dm')}>New message</SidebarAction>
@@ -133,7 +133,7 @@ function SidebarAction({ onClick, children }: { onClick: () => void; children: s
     <button
       type="button"
       onClick={onClick}
-      className="flex-1 rounded-lg border border-gray-300 bg-white px-2 py-1.5 text-xs font-medium text-gray-800 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 dark:border-gray-700 dark:bg-gray-800 dark:text-gray-100 dark:hover:bg-gray-700"
+      className="flex-1 rounded-lg border border-gray-300 bg-white px-1.5 py-1.5 text-xs font-medium whitespace-nowrap text-gray-800 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 dark:border-gray-700 dark:bg-gray-800 dark:text-gray-100 dark:hover:bg-gray-700"
     >
       {children}
     </button>

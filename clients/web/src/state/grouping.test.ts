@@ -58,11 +58,13 @@ describe('groupTimeline', () => {
       member(BOB, 'leave', day1 + 1, { sender: ALICE, prev: { membership: 'join' } }),
       member(ALICE, 'join', day1 + 2, { displayname: 'Al', prev: { membership: 'join', displayname: 'Alice' } }),
     ]
-    expect(shape(groupTimeline(events, [], {}, ME))).toEqual([
-      'day',
-      'notice:alice invited bob',
-      'notice:alice removed bob',
-      'notice:Alice changed their name to Al',
+    // One line for the run; each change in its details.
+    const items = groupTimeline(events, [], {}, ME)
+    expect(shape(items)).toEqual(['day', 'notice:alice invited bob, alice removed bob, Alice changed their name to Al'])
+    expect(items[1].kind === 'notice' && items[1].details).toEqual([
+      'alice invited bob',
+      'alice removed bob',
+      'Alice changed their name to Al',
     ])
   })
 })

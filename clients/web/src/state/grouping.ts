@@ -1,5 +1,6 @@
 import type { JsonObject, MatrixEvent } from '../api/types'
 import { describeStateChange } from './events'
+import { summarizeStateRun } from './stateSummary'
 import { collectEdits, displayedContent, isRedactedEvent, isRelationOnly } from './relations'
 import type { LocalEcho, StateMap } from './types'
 
@@ -24,7 +25,8 @@ export interface DisplayMessage {
 export type TimelineItem =
   | { kind: 'day'; key: string; ts: number }
   | { kind: 'group'; key: string; sender: string; messages: DisplayMessage[] }
-  | { kind: 'notice'; key: string; ts: number; text: string; eventId: string }
+  /** One state change, or a run of them summed up in one line (`details`: each change). */
+  | { kind: 'notice'; key: string; ts: number; text: string; eventId: string; details?: string[] }
 
 /** Local calendar day of a timestamp, as YYYY-MM-DD. */
 export function dayKey(ts: number): string {
@@ -71,10 +73,30 @@ export function groupTimeline(
     }
   }
 
+  // Consecutive state events (same day, no message between) become one line.
+  let run: MatrixEvent[] = []
+  const flushRun = () => {
+    if (run.length === 0) return
+    const summary = summarizeStateRun(run, state)
+    const first = run[0]
+    run = []
+    if (!summary) return
+    items.push({
+      kind: 'notice',
+      key: first.event_id,
+      ts: first.origin_server_ts,
+      text: summary.text,
+      eventId: first.event_id,
+      ...(summary.details.length > 1 ? { details: summary.details } : {}),
+    })
+    group = null
+  }
+
   const edits = collectEdits(events)
   for (const e of events) {
     if (isRelationOnly(e)) continue
     if (MESSAGE_TYPES.has(e.type)) {
+      flushRun()
       const { content, edited } = displayedContent(e, edits)
       const redacted = isRedactedEvent(e) || Object.keys(e.content).length === 0
       addMessage({
@@ -90,13 +112,16 @@ export function groupTimeline(
       })
       continue
     }
-    const text = describeStateChange(e, state)
-    if (text) {
-      startDayIfNeeded(e.origin_server_ts)
-      items.push({ kind: 'notice', key: e.event_id, ts: e.origin_server_ts, text, eventId: e.event_id })
-      group = null
+    if (typeof e.state_key !== 'string') continue
+    if (run.length > 0 && dayKey(run[0].origin_server_ts) !== dayKey(e.origin_server_ts)) flushRun()
+    if (run.length === 0 && describeStateChange(e, state) === null && e.type !== 'm.room.create') {
+      // A lone settings change nobody is told about does not start a run (it may join one).
+      continue
     }
+    if (run.length === 0) startDayIfNeeded(e.origin_server_ts)
+    run.push(e)
   }
+  flushRun()
 
   for (const echo of echoes) {
     addMessage({
