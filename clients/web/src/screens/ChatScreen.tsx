@@ -6,15 +6,16 @@ import { NotificationPrompt } from '../components/NotificationPrompt'
 import { CreateRoomDialog } from '../components/CreateRoomDialog'
 import { JoinRoomDialog } from '../components/JoinRoomDialog'
 import { OfflineBanner } from '../components/OfflineBanner'
+import { QuickSwitcher } from '../components/QuickSwitcher'
 import { RoomList } from '../components/RoomList'
 import { RoomView } from '../components/RoomView'
 import { SettingsDialog } from '../components/SettingsDialog'
-import { GearIcon } from '../components/icons'
+import { GearIcon, SearchIcon } from '../components/icons'
 import { UserPickerDialog } from '../components/UserPickerDialog'
 import { localpart } from '../state/events'
 import { APP_TITLE, documentTitle, unreadTotals } from '../state/unread'
 
-type Dialog = 'create' | 'join' | 'dm' | 'settings' | null
+type Dialog = 'create' | 'join' | 'dm' | 'settings' | 'switch' | null
 
 /**
  * Signed-in layout. Desktop: sidebar + conversation side by side. Phone
@@ -53,6 +54,18 @@ export function ChatScreen({ onSignOut, accountUri }: { onSignOut: () => void; a
   useEffect(() => listenForSubscriptionChange(() => void controller.push.load()), [controller])
   useVisualViewportHeight()
 
+  // Ctrl+K (Cmd+K on a Mac): the quick switcher.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'k') {
+        e.preventDefault()
+        setDialog('switch')
+      }
+    }
+    window.addEventListener('keydown', onKey)
+    return () => window.removeEventListener('keydown', onKey)
+  }, [])
+
   const openRoom = (roomId: string) => {
     setDialog(null)
     select(roomId)
@@ -76,6 +89,16 @@ export function ChatScreen({ onSignOut, accountUri }: { onSignOut: () => void; a
                 Signed in as {localpart(controller.userId)}
               </span>
             </h1>
+            <button
+              type="button"
+              onClick={() => setDialog('switch')}
+              aria-label="Go to a room or person"
+              title="Go to a room or person (Ctrl+K)"
+              aria-keyshortcuts="Control+K Meta+K"
+              className="rounded-md p-1.5 text-gray-700 hover:bg-gray-200 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-gray-200 dark:hover:bg-gray-800"
+            >
+              <SearchIcon />
+            </button>
             <button
               type="button"
               onClick={() => setDialog('settings')}
@@ -113,6 +136,7 @@ export function ChatScreen({ onSignOut, accountUri }: { onSignOut: () => void; a
           )}
         </main>
       </div>
+      {dialog === 'switch' && <QuickSwitcher onClose={() => setDialog(null)} onOpen={openRoom} />}
       {dialog === 'settings' && <SettingsDialog accountUri={accountUri} onClose={() => setDialog(null)} />}
       {dialog === 'create' && <CreateRoomDialog onClose={() => setDialog(null)} onCreated={openRoom} />}
       {dialog === 'join' && <JoinRoomDialog onClose={() => setDialog(null)} onJoined={openRoom} />}
