@@ -216,13 +216,27 @@ export class ChatController {
    * would refuse for its size.
    */
   sendMessage(roomId: string, content: JsonObject): string {
+    return this.queueEvent(roomId, 'm.room.message', content)
+  }
+
+  /** Reacts to a message with `key` (an `m.annotation`); shown at once, sent like a message. */
+  react(roomId: string, eventId: string, key: string): string {
+    return this.queueEvent(roomId, 'm.reaction', { 'm.relates_to': { rel_type: 'm.annotation', event_id: eventId, key } })
+  }
+
+  /** Takes my reaction back (redacts it). */
+  async unreact(roomId: string, reactionEventId: string): Promise<void> {
+    await this.client.redact(roomId, reactionEventId, newTxnId())
+  }
+
+  private queueEvent(roomId: string, eventType: string, content: JsonObject): string {
     checkContentSize(content)
     const txnId = newTxnId()
     this.store.dispatch({
       type: 'echo/queue',
       roomId,
       txnId,
-      eventType: 'm.room.message',
+      eventType,
       content,
       now: Date.now(),
     })

@@ -10,6 +10,11 @@ import { Avatar } from './Avatar'
 import { BellIcon, LeaveIcon, PeopleIcon, PersonAddIcon } from './icons'
 import { ConfirmDialog } from './ConfirmDialog'
 import { Composer } from './Composer'
+import { editContent, messageContent, stripReplyFallback, type Mention } from '../state/compose'
+import { isRedacted, memberName, membershipOf, str } from '../state/events'
+import { isRelationEcho, type DisplayMessage } from '../state/grouping'
+import type { MemberOption } from '../state/mentions'
+import { collectEdits, displayedContent, isRelationOnly } from '../state/relations'
 import { MemberPanel } from './MemberPanel'
 import { AvatarWithPresence } from './Presence'
 import { Timeline } from './Timeline'
@@ -34,7 +39,41 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
 
   const loadOlder = useCallback(() => controller.loadOlder(roomId), [controller, roomId])
   const markRead = useCallback(() => controller.markRead(roomId), [controller, roomId])
-  const send = useCallback((body: string) => controller.sendText(roomId, body), [controller, roomId])
+  const [replyingTo, setReplyingTo] = useState<DisplayMessage | null>(null)
+  const [editing, setEditing] = useState<DisplayMessage | null>(null)
+  // Where my read receipt was when the room opened: the "New messages" line.
+  const [readMarker] = useState(() => state.rooms[roomId]?.receipts[state.userId]?.eventId)
+  const send = useCallback(
+    (text: string, mentions: Mention[]) => {
+      if (editing?.eventId) {
+        controller.sendMessage(roomId, editContent(editing.eventId, text, { mentions, userId: controller.userId }))
+        setEditing(null)
+        return
+      }
+      const replyTo = replyingTo?.eventId ? { eventId: replyingTo.eventId, sender: replyingTo.sender } : undefined
+      controller.sendMessage(roomId, messageContent(text, { mentions, replyTo, userId: controller.userId }))
+      setReplyingTo(null)
+    },
+    [controller, roomId, editing, replyingTo],
+  )
+  const react = useCallback(
+    (eventId: string, key: string, mine?: string) => {
+      if (mine) {
+        controller.unreact(roomId, mine).catch((e: unknown) => setActionError(describeError(e)))
+      } else {
+        controller.react(roomId, eventId, key)
+      }
+    },
+    [controller, roomId],
+  )
+  const startReply = useCallback((m: DisplayMessage) => {
+    setEditing(null)
+    setReplyingTo(m)
+  }, [])
+  const startEdit = useCallback((m: DisplayMessage) => {
+    setReplyingTo(null)
+    setEditing(m)
+  }, [])
   const retry = useCallback((txnId: string) => controller.retry(txnId), [controller])
   const discard = useCallback((txnId: string) => controller.discard(txnId), [controller])
   const onInput = useCallback((text: string) => controller.composerInput(roomId, text), [controller, roomId])
@@ -81,6 +120,20 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
   const typing = typingText(room.typing, room.state, state.userId)
   // A new room nobody else is in (or invited to) yet: offer to invite people.
   const alone = !isDirect && otherMembers(room, state.userId).length === 0
+  const members: MemberOption[] = Object.keys(room.state['m.room.member'] ?? {})
+    .filter((u) => u !== state.userId && membershipOf(room.state, u) === 'join')
+    .map((u) => ({ userId: u, name: memberName(room.state, u) }))
+  const failedRelations = echoes.filter((e) => e.status === 'failed' && isRelationEcho(e))
+  const editLast = () => {
+    for (let i = room.timeline.length - 1; i >= 0; i--) {
+      const e = room.timeline[i]
+      if (e.sender === state.userId && e.type === 'm.room.message' && !isRelationOnly(e) && !isRedacted(e)) {
+        const { content } = displayedContent(e, collectEdits(room.timeline.slice(i)))
+        startEdit({ key: e.event_id, eventId: e.event_id, sender: e.sender, ts: e.origin_server_ts, type: e.type, content, status: 'remote' })
+        return
+      }
+    }
+  }
   const muted = isRoomMuted(state.accountData['m.push_rules'], roomId)
 
   async function toggleMute() {
@@ -157,6 +210,10 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
           onRetry={retry}
           onDiscard={discard}
           onDelete={(eventId) => setConfirming({ eventId })}
+          onReply={startReply}
+          onEdit={startEdit}
+          onReact={react}
+          readMarker={readMarker}
           onSeenLatest={markRead}
           receipts={room.receipts}
           dmPartner={partner}
@@ -176,7 +233,41 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
         >
           {typing}
         </p>
-        <Composer ref={composerRef} roomName={name} onSend={send} onInput={onInput} onStop={onStop} />
+        {failedRelations.map((e) => (
+          <p key={e.txnId} role="alert" className="flex items-center gap-2 bg-red-50 px-4 py-1.5 text-sm text-red-800 dark:bg-red-950 dark:text-red-200">
+            <span className="flex-1">
+              {e.type === 'm.reaction' ? 'A reaction' : 'An edit'} was not sent{e.error ? `: ${e.error}` : ''}
+            </span>
+            <button type="button" className="underline" onClick={() => controller.retry(e.txnId)}>
+              Retry
+            </button>
+            <button type="button" className="underline" onClick={() => controller.discard(e.txnId)}>
+              Dismiss
+            </button>
+          </p>
+        ))}
+        <Composer
+          ref={composerRef}
+          roomName={name}
+          members={members}
+          onSend={send}
+          onInput={onInput}
+          onStop={onStop}
+          replyingTo={
+            replyingTo
+              ? {
+                  name: replyingTo.sender === state.userId ? 'yourself' : memberName(room.state, replyingTo.sender),
+                  snippet: stripReplyFallback(str(replyingTo.content.body) ?? ''),
+                }
+              : null
+          }
+          editing={editing?.eventId ? { eventId: editing.eventId, text: str(editing.content.body) ?? '' } : null}
+          onCancel={() => {
+            setReplyingTo(null)
+            setEditing(null)
+          }}
+          onEditLast={editLast}
+        />
       </div>
       {membersOpen && (
         <MemberPanel

@@ -85,3 +85,12 @@ export function SmileIcon({ className = 'h-4 w-4' }: { className?: string }) {
     </svg>
   )
 }
+
+export function SearchIcon({ className = 'h-5 w-5' }: { className?: string }) {
+  return (
+    <svg viewBox="0 0 20 20" className={className} aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.6">
+      <circle cx="8.5" cy="8.5" r="5" />
+      <path strokeLinecap="round" d="M12.3 12.3L17 17" />
+    </svg>
+  )
+}

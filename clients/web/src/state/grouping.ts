@@ -1,7 +1,7 @@
 import type { JsonObject, MatrixEvent } from '../api/types'
 import { describeStateChange } from './events'
 import { summarizeStateRun } from './stateSummary'
-import { collectEdits, displayedContent, isRedactedEvent, isRelationOnly } from './relations'
+import { collectEdits, collectReactions, displayedContent, isRedactedEvent, isRelationOnly, replyTarget, type ReactionSummary } from './relations'
 import type { LocalEcho, StateMap } from './types'
 
 export type MessageStatus = 'remote' | 'pending' | 'sent' | 'failed'
@@ -20,6 +20,10 @@ export interface DisplayMessage {
   edited?: boolean
   /** Deleted (redacted): shown as "Message deleted". */
   redacted?: boolean
+  /** The message this one replies to. */
+  replyTo?: string
+  /** Reactions, per key. */
+  reactions?: ReactionSummary[]
 }
 
 export type TimelineItem =
@@ -92,7 +96,11 @@ export function groupTimeline(
     group = null
   }
 
-  const edits = collectEdits(events)
+  // My edits and reactions still on their way count already (they are never messages of their own).
+  const relationEchoes = echoes.filter((e) => isRelationEcho(e) && e.status !== 'failed').map((echo) => echoAsEvent(echo, userId))
+  const withEchoes = relationEchoes.length ? [...events, ...relationEchoes] : events
+  const edits = collectEdits(withEchoes)
+  const reactions = collectReactions(withEchoes, userId)
   for (const e of events) {
     if (isRelationOnly(e)) continue
     if (MESSAGE_TYPES.has(e.type)) {
@@ -109,6 +117,8 @@ export function groupTimeline(
         status: 'remote',
         ...(edited ? { edited } : {}),
         ...(redacted ? { redacted } : {}),
+        ...(!redacted && replyTarget(e) ? { replyTo: replyTarget(e) } : {}),
+        ...(!redacted && reactions.has(e.event_id) ? { reactions: reactions.get(e.event_id) } : {}),
       })
       continue
     }
@@ -124,7 +134,10 @@ export function groupTimeline(
   flushRun()
 
   for (const echo of echoes) {
+    if (isRelationEcho(echo)) continue
+    const replyTo = replyTarget(echo)
     addMessage({
+      ...(replyTo ? { replyTo } : {}),
       key: echo.txnId, // stable across pending → sent → failed → retry
       txnId: echo.txnId,
       eventId: echo.eventId,
@@ -137,4 +150,21 @@ export function groupTimeline(
     })
   }
   return items
+}
+
+/** A local echo that is an edit or a reaction (shown on its target, never as a message). */
+export function isRelationEcho(echo: LocalEcho): boolean {
+  if (echo.type === 'm.reaction') return true
+  const rel = echo.content['m.relates_to']
+  return !!rel && typeof rel === 'object' && (rel as JsonObject).rel_type === 'm.replace'
+}
+
+function echoAsEvent(echo: LocalEcho, userId: string): MatrixEvent {
+  return {
+    event_id: echo.eventId ?? echo.txnId,
+    type: echo.type,
+    sender: userId,
+    origin_server_ts: echo.createdTs,
+    content: echo.content,
+  }
 }
