@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'react'
 
 /** A small fixed set (no emoji database in the bundle): the reactions people use most. */
-export const EMOJI: readonly { emoji: string; name: string }[] = [
+const EMOJI: readonly { emoji: string; name: string }[] = [
   { emoji: '👍', name: 'thumbs up' },
   { emoji: '❤️', name: 'red heart' },
   { emoji: '😂', name: 'tears of joy' },

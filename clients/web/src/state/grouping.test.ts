@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ALICE, BOB, ME, member, msg } from '../test/fixtures'
-import { groupTimeline, type TimelineItem } from './grouping'
+import { firstUnread, groupTimeline, type TimelineItem } from './grouping'
 import type { LocalEcho } from './types'
 
 const day1 = new Date(2024, 4, 1, 9, 0).getTime()
@@ -66,5 +66,20 @@ describe('groupTimeline', () => {
       'alice removed bob',
       'Alice changed their name to Al',
     ])
+  })
+})
+
+describe('firstUnread', () => {
+  it('is the first message from someone else after my receipt, even when the receipt is on a reaction', () => {
+    const mine = msg(ME, 'mine', day1)
+    const reaction = { event_id: '$re', type: 'm.reaction', sender: ME, origin_server_ts: day1 + 1, content: { 'm.relates_to': { rel_type: 'm.annotation', event_id: mine.event_id, key: '👍' } } }
+    const echo = msg(ME, 'more of mine', day1 + 2)
+    const news = msg(ALICE, 'news', day1 + 3)
+    const events = [mine, reaction, echo, news]
+    const items = groupTimeline(events, [], {}, ME)
+    expect(firstUnread(items, '$re', ME, events)).toBe(news.event_id)
+    expect(firstUnread(items, news.event_id, ME, events)).toBeUndefined()
+    expect(firstUnread(items, '$unknown', ME, events)).toBeUndefined()
+    expect(firstUnread(items, undefined, ME, events)).toBeUndefined()
   })
 })

@@ -168,3 +168,19 @@ function echoAsEvent(echo: LocalEcho, userId: string): MatrixEvent {
     content: echo.content,
   }
 }
+
+/**
+ * Key of the first message from someone else after `marker` (my receipt,
+ * which may sit on an event never shown, like a reaction), or undefined
+ * when nothing is unread or the marker is not loaded.
+ */
+export function firstUnread(items: TimelineItem[], marker: string | undefined, userId: string, events: readonly MatrixEvent[]): string | undefined {
+  const at = marker ? events.findIndex((e) => e.event_id === marker) : -1
+  if (at < 0) return undefined
+  const shown = new Set<string>()
+  for (const item of items) if (item.kind === 'group') for (const m of item.messages) if (m.status === 'remote' && m.eventId) shown.add(m.eventId)
+  for (let i = at + 1; i < events.length; i++) {
+    if (events[i].sender !== userId && shown.has(events[i].event_id)) return events[i].event_id
+  }
+  return undefined
+}
