@@ -69,6 +69,22 @@ def run(ana: Person, ben: Person, base_url: str, shots: Path, size: str) -> None
     expect(page.get_by_role("heading", level=1)).to_have_count(1)
     expect_accessible(ana, "room list, empty")
 
+    # Tab goes through the sidebar in reading order.
+    page.locator("body").focus()
+    names = []
+    focused = "(e => e.getAttribute('aria-label') || e.textContent)(document.activeElement)"
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        names.append(page.evaluate(focused))
+    assert names == [
+        "Go to a room or person",
+        "Settings",
+        "Sign out",
+        "New room",
+        "Join room",
+        "New message",
+    ], names
+
     # The sidebar's buttons each fit on one line.
     for name in ("New room", "Join room", "New message"):
         box = page.get_by_role("button", name=name, exact=True).bounding_box()

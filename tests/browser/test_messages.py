@@ -10,6 +10,7 @@ reactions from the emoji picker aggregated per key with who reacted, the
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -224,9 +225,20 @@ def run(ana: Person, ben: Person, base_url: str, shots: Path, size: str) -> None
 
     # Unread: ben is away; on his return a "New messages" line and a jump to it.
     ben.show_room_list()
-    for i in range(3):
+    for i in range(2):
         ana.send(f"news {i}")
-    expect(ben.room_item("Team").get_by_test_id("unread-badge")).to_have_text("3")
+    # A mention through m.mentions counts as a highlight on the server.
+    ana.composer.press_sequentially("@be", delay=10)
+    ana.composer.press("Enter")
+    ana.composer.press_sequentially("see above", delay=5)
+    ana.composer.press("Enter")
+    expect(ana.message("ben see above")).to_have_attribute("data-status", "remote")
+    badge = ben.room_item("Team").get_by_test_id("unread-badge")
+    expect(badge).to_have_text("@ 3")
+    expect(badge).to_have_attribute("data-highlight", "true")
+    expect(ben.room_row("Team")).to_have_accessible_name(
+        re.compile(r"3 unread messages, 1 mention")
+    )
     expect(ben.page).to_have_title("(3) Homeserver")
     ben.open_room("Team")
     marker = ben.timeline.get_by_test_id("unread-marker")
