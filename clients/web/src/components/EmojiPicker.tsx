@@ -32,7 +32,16 @@ const EMOJI: readonly { emoji: string; name: string }[] = [
  * A grid of emoji buttons in a popover: arrow keys move between them,
  * Escape closes it and gives focus back to the button that opened it.
  */
-export function EmojiPicker({ onPick, onClose }: { onPick: (emoji: string) => void; onClose: () => void }) {
+export function EmojiPicker({
+  onPick,
+  onClose,
+  below = false,
+}: {
+  onPick: (emoji: string) => void
+  onClose: () => void
+  /** Open downwards (the button is near the top of the scrolling timeline, which would clip it). */
+  below?: boolean
+}) {
   const ref = useRef<HTMLDivElement>(null)
   useEffect(() => {
     ref.current?.querySelector<HTMLButtonElement>('button')?.focus()
@@ -65,7 +74,7 @@ export function EmojiPicker({ onPick, onClose }: { onPick: (emoji: string) => vo
       role="group"
       aria-label="Pick a reaction"
       onKeyDown={onKeyDown}
-      className="absolute right-0 bottom-full z-20 mb-1 grid w-max grid-cols-6 gap-0.5 rounded-lg border border-gray-200 bg-white p-1.5 shadow-lg dark:border-gray-700 dark:bg-gray-900"
+      className={`absolute right-0 ${below ? 'top-full mt-1' : 'bottom-full mb-1'} z-20 grid w-max grid-cols-6 gap-0.5 rounded-lg border border-gray-200 bg-white p-1.5 shadow-lg dark:border-gray-700 dark:bg-gray-900`}
     >
       {EMOJI.map((e) => (
         <button

@@ -17,6 +17,8 @@ import { Spinner } from './ui'
 
 const LOAD_THRESHOLD_PX = 400
 const BOTTOM_SLACK_PX = 80
+/** About the emoji picker's height: closer than this to the top, it opens downwards. */
+const PICKER_HEIGHT_PX = 190
 
 export interface TimelineProps {
   roomId: string
@@ -406,6 +408,7 @@ function MessageLine({
   original?: DisplayMessage | null
 }) {
   const [picking, setPicking] = useState(false)
+  const [pickBelow, setPickBelow] = useState(false)
   const pickButton = useRef<HTMLButtonElement>(null)
   const body = str(message.content.body)
   const msgtype = str(message.content.msgtype)
@@ -489,7 +492,17 @@ function MessageLine({
       {live && (
         <div className="relative flex shrink-0 items-center gap-0.5 opacity-0 group-focus-within:opacity-100 group-hover:opacity-100 [@media(hover:none)]:opacity-100">
           {actions.onReact && (
-            <MessageAction ref={pickButton} label="React" onClick={() => setPicking((p) => !p)} aria-expanded={picking}>
+            <MessageAction
+              ref={pickButton}
+              label="React"
+              onClick={(e) => {
+                const log = e.currentTarget.closest('[role="log"]')
+                const top = e.currentTarget.getBoundingClientRect().top - (log?.getBoundingClientRect().top ?? 0)
+                setPickBelow(top < PICKER_HEIGHT_PX)
+                setPicking((p) => !p)
+              }}
+              aria-expanded={picking}
+            >
               <SmileIcon />
             </MessageAction>
           )}
@@ -510,6 +523,7 @@ function MessageLine({
           )}
           {picking && (
             <EmojiPicker
+              below={pickBelow}
               onClose={closePicker}
               onPick={(emoji) => {
                 const mine = message.reactions?.find((r) => r.key === emoji)?.mine

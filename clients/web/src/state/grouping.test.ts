@@ -83,3 +83,22 @@ describe('firstUnread', () => {
     expect(firstUnread(items, undefined, ME, events)).toBeUndefined()
   })
 })
+
+describe('relations on their way', () => {
+  it('my pending edit shows on my message at once; a failed one does not; neither is a message', () => {
+    const mine = msg(ME, 'helo', day1)
+    const edit: LocalEcho = {
+      txnId: 't1',
+      roomId: '!r',
+      type: 'm.room.message',
+      content: { msgtype: 'm.text', body: '* hello', 'm.new_content': { msgtype: 'm.text', body: 'hello' }, 'm.relates_to': { rel_type: 'm.replace', event_id: mine.event_id } },
+      status: 'pending',
+      createdTs: day1 + 1,
+      attempts: 1,
+    }
+    const shown = (echo: LocalEcho) =>
+      groupTimeline([mine], [echo], {}, ME).flatMap((i) => (i.kind === 'group' ? i.messages.map((m) => [m.content.body, !!m.edited]) : []))
+    expect(shown(edit)).toEqual([['hello', true]])
+    expect(shown({ ...edit, status: 'failed' })).toEqual([['helo', false]])
+  })
+})
