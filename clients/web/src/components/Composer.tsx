@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState, type KeyboardEvent, type Ref } from 'react'
+import { useEffect, useId, useLayoutEffect, useRef, useState, type KeyboardEvent, type Ref } from 'react'
 import type { Mention } from '../state/compose'
 import { matchMembers, mentionQuery, type MemberOption } from '../state/mentions'
 
@@ -47,6 +47,7 @@ export function Composer({
   const [active, setActive] = useState(0)
   const [suggestDismissed, setSuggestDismissed] = useState(false)
   const box = useRef<HTMLTextAreaElement | null>(null)
+  const pendingCaret = useRef<number | null>(null)
   const id = useId()
   const editingId = editing?.eventId
 
@@ -96,9 +97,16 @@ export function Composer({
     setText(next)
     setMentions((m) => [...m.filter((x) => x.userId !== member.userId), { userId: member.userId, name: member.name }])
     setCaret(pos)
+    pendingCaret.current = pos
     onInput?.(next)
-    requestAnimationFrame(() => box.current?.setSelectionRange(pos, pos))
   }
+
+  // After a pick, the caret goes behind the inserted name before the next key is handled.
+  useLayoutEffect(() => {
+    if (pendingCaret.current === null) return
+    box.current?.setSelectionRange(pendingCaret.current, pendingCaret.current)
+    pendingCaret.current = null
+  })
 
   function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
     if (suggestions.length > 0) {
