@@ -201,7 +201,7 @@ def run_chat(ana: Person, ben: Person, shots: Path, size: str) -> None:
     ana.send("Oops, wrong chat")
     expect(ben.message("Oops, wrong chat")).to_be_visible()
     expect(ben.message(XSS).get_by_role("button", name="Delete message")).to_have_count(0)
-    ana.message("Oops, wrong chat").get_by_role("button", name="Delete message").click()
+    ana.show_actions("Oops, wrong chat").get_by_role("button", name="Delete message").click()
     confirm = ana.page.get_by_role("dialog", name="Delete this message?")
     confirm.get_by_role("button", name="Delete", exact=True).click()
     expect(confirm).to_have_count(0)

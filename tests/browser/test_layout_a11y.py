@@ -173,7 +173,7 @@ def run(ana: Person, ben: Person, base_url: str, shots: Path, size: str) -> None
     ben.open_room("Team")
 
     # Deleting asks in the app's own dialog; Escape keeps the message, focus returns.
-    delete = ana.message("Welcome!").get_by_role("button", name="Delete message")
+    delete = ana.show_actions("Welcome!").get_by_role("button", name="Delete message")
     delete.click()
     confirm = page.get_by_role("dialog", name="Delete this message?")
     expect(confirm).to_be_visible()
@@ -182,6 +182,7 @@ def run(ana: Person, ben: Person, base_url: str, shots: Path, size: str) -> None
     expect(confirm).to_have_count(0)
     expect(delete).to_be_focused()
     expect(ana.message("Welcome!")).to_have_count(1)
+    ana.show_actions("Welcome!")
     delete.click()
     confirm.get_by_role("button", name="Delete", exact=True).click()
     expect(ana.message("Welcome!")).to_have_count(0)

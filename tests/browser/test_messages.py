@@ -78,12 +78,6 @@ def make_team(ana: Person, ben: Person) -> None:
     expect(ana.timeline.get_by_test_id("state-summary")).to_contain_text("ben joined")
 
 
-def hover_or_focus(person: Person, text: str) -> None:
-    """Shows a message's actions (hover on desktop; always shown on touch screens)."""
-    if not person.phone:
-        person.message(text).hover()
-
-
 def run(ana: Person, ben: Person, base_url: str, shots: Path, size: str) -> None:
     ana.register()
     ben.register()
@@ -148,7 +142,7 @@ def run(ana: Person, ben: Person, base_url: str, shots: Path, size: str) -> None
     # A reply: quoted, relates to the original, a click jumps there.
     ben.send("Shall we ship on Friday?")
     expect(ana.message("Shall we ship on Friday?")).to_be_visible()
-    hover_or_focus(ana, "Shall we ship on Friday?")
+    ana.show_actions("Shall we ship on Friday?")
     ana.message("Shall we ship on Friday?").get_by_role("button", name="Reply").click()
     expect(ana.page.get_by_test_id("composer-context")).to_contain_text("Replying to ben")
     expect(ana.composer).to_be_focused()
@@ -167,7 +161,7 @@ def run(ana: Person, ben: Person, base_url: str, shots: Path, size: str) -> None
 
     # An edit: m.replace, "(edited)" on both sides, the new text in the room list.
     ana.send("See you at 10")
-    hover_or_focus(ana, "See you at 10")
+    ana.show_actions("See you at 10")
     ana.message("See you at 10").get_by_role("button", name="Edit message").click()
     expect(ana.composer).to_have_value("See you at 10")
     expect(ana.page.get_by_test_id("composer-context")).to_contain_text("Editing message")
@@ -192,7 +186,7 @@ def run(ana: Person, ben: Person, base_url: str, shots: Path, size: str) -> None
     expect(ana.composer).to_have_value("")
 
     # Reactions from the picker, aggregated per key with who reacted; a second click takes one back.
-    hover_or_focus(ben, "See you at 11")
+    ben.show_actions("See you at 11")
     ben.message("See you at 11").get_by_role("button", name="React", exact=True).click()
     picker = ben.page.get_by_role("group", name="Pick a reaction")
     expect(picker).to_be_visible()
@@ -204,7 +198,7 @@ def run(ana: Person, ben: Person, base_url: str, shots: Path, size: str) -> None
     ).to_be_focused()
     ben.message("See you at 11").get_by_role("button", name="React", exact=True).click()
     picker.get_by_role("button", name="React with thumbs up").click()
-    hover_or_focus(ana, "See you at 11")
+    ana.show_actions("See you at 11")
     ana.message("See you at 11").get_by_role("button", name="React", exact=True).click()
     ana.page.get_by_role("button", name="React with thumbs up").click()
     for person in (ana, ben):

@@ -246,6 +246,16 @@ class Person:
         body = self.page.locator("[data-body]", has_text=re.compile(rf"^{re.escape(text)}$"))
         return self.timeline.locator("li[data-event-id]").filter(has=body)
 
+    def show_actions(self, text: str) -> Locator:
+        """A message's buttons (react, reply, edit, delete): shown on hover, or
+        on a phone for the message tapped."""
+        line = self.message(text)
+        if self.phone:
+            line.locator("[data-body]").click()
+        else:
+            line.hover()
+        return line
+
     def send(self, text: str) -> None:
         self.composer.fill(text)
         self.composer.press("Enter")

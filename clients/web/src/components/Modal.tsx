@@ -21,7 +21,15 @@ export function Modal({ title, onClose, children }: { title: string; onClose: ()
     dialog?.querySelector<HTMLElement>('[data-autofocus]')?.focus()
     return () => {
       if (dialog?.open) dialog.close()
-      if (opener?.isConnected) opener.focus()
+      if (opener?.isConnected) {
+        opener.focus()
+        // A button shown only while its row has the focus (message actions on
+        // touch screens) is hidden now: focus the row first, then the button.
+        if (document.activeElement !== opener) {
+          opener.parentElement?.closest<HTMLElement>('[tabindex]')?.focus()
+          opener.focus()
+        }
+      }
     }
   }, [opener])
 

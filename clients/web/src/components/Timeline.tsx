@@ -490,7 +490,8 @@ function MessageLine({
         )}
       </div>
       {live && (
-        <div className="relative flex shrink-0 items-center gap-0.5 opacity-0 group-focus-within:opacity-100 group-hover:opacity-100 [@media(hover:none)]:opacity-100">
+        // Shown on hover or focus; on touch screens, for the message tapped (it takes the focus).
+        <div className="relative flex shrink-0 items-center gap-0.5 opacity-0 group-focus-within:opacity-100 group-hover:opacity-100 [@media(hover:none)]:hidden [@media(hover:none)]:opacity-100 [@media(hover:none)]:group-focus-within:flex">
           {actions.onReact && (
             <MessageAction
               ref={pickButton}
