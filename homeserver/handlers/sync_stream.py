@@ -52,6 +52,8 @@ CLOSE_PROTOCOL_ERROR = 4003
 CLOSE_TOO_SLOW = 4008
 CLOSE_TOO_LARGE = 1009
 CLOSE_GOING_AWAY = 1001
+# An oversized frame up to this many times the limit is still read for its req_id.
+OVERSIZED_FRAME_PARSE_FACTOR = 16
 
 # Deltas computed at once by all the streams of a process. A change seen by
 # thousands of idle sockets (a presence change) wakes them all together: they
@@ -103,6 +105,19 @@ def _error_frame(error: MatrixError, req_id: Any = None) -> dict[str, Any]:
     if req_id is not None:
         frame["req_id"] = req_id
     return frame
+
+
+def _req_id_of(raw: str | bytes, max_frame_bytes: int) -> Any:
+    """The `req_id` of an oversized frame, so the client learns which request
+    failed (frames far beyond the limit are not parsed at all)."""
+    if len(raw) > OVERSIZED_FRAME_PARSE_FACTOR * max_frame_bytes:
+        return None
+    try:
+        frame = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    req_id = frame.get("req_id") if isinstance(frame, dict) else None
+    return req_id if isinstance(req_id, str | int) and not isinstance(req_id, bool) else None
 
 
 class SyncStream:
@@ -242,7 +257,8 @@ class SyncStream:
                         413,
                         "M_TOO_LARGE",
                         f"Frames are limited to {self._settings.max_frame_bytes} bytes",
-                    )
+                    ),
+                    _req_id_of(raw, self._settings.max_frame_bytes),
                 )
             )
             raise CloseConnection(CLOSE_TOO_LARGE, "frame too large")

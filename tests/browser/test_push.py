@@ -457,7 +457,7 @@ def run_push(
     ana.screenshot(shots, f"{size}-room-muted")
     ana.show_room_list()
     row = ana.room_row("ben")
-    expect(row.get_by_test_id("muted-icon")).to_be_visible()
+    expect(ana.room_item("ben").get_by_test_id("muted-icon")).to_be_visible()
     expect(row).to_have_accessible_name(re.compile(r"^ben, .*muted"))
     ana.screenshot(shots, f"{size}-room-list-muted")
     settings = ana.open_settings()
@@ -472,7 +472,7 @@ def run_push(
     expect(mute).to_have_attribute("aria-pressed", "false")
     if ana.phone:
         ana.show_room_list()
-    expect(ana.room_row("ben").get_by_test_id("muted-icon")).to_have_count(0)
+    expect(ana.room_item("ben").get_by_test_id("muted-icon")).to_have_count(0)
     ben.send("After unmute")
     service.wait_for(path, 2)
     time.sleep(1.0)

@@ -170,6 +170,11 @@ class Person:
     def room_row(self, name: str) -> Locator:
         return self.room_list.get_by_role("button", name=re.compile(rf"^{re.escape(name)}(,|$)"))
 
+    def room_item(self, name: str) -> Locator:
+        """The whole row of a room in the list (its button, badge, preview)."""
+        button = self.page.get_by_role("button", name=re.compile(rf"^{re.escape(name)}(,|$)"))
+        return self.room_list.locator("li[data-room-row]").filter(has=button)
+
     def show_room_list(self) -> None:
         """On a phone: back from a conversation to the list. On a desktop: no room selected."""
         if self.phone:
@@ -241,6 +246,16 @@ class Person:
         body = self.page.locator("[data-body]", has_text=re.compile(rf"^{re.escape(text)}$"))
         return self.timeline.locator("li[data-event-id]").filter(has=body)
 
+    def show_actions(self, text: str) -> Locator:
+        """A message's buttons (react, reply, edit, delete): shown on hover, or
+        on a phone for the message tapped."""
+        line = self.message(text)
+        if self.phone:
+            line.locator("[data-body]").click()
+        else:
+            line.hover()
+        return line
+
     def send(self, text: str) -> None:
         self.composer.fill(text)
         self.composer.press("Enter")
@@ -248,3 +263,29 @@ class Person:
 
     def screenshot(self, directory: Path, name: str) -> None:
         self.page.screenshot(path=str(directory / f"{name}.png"), scale="css")
+
+
+# ---- accessibility --------------------------------------------------------------
+
+WEB_MODULES = Path(__file__).resolve().parents[2] / "clients" / "web" / "node_modules"
+AXE_JS = WEB_MODULES / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the page as it is now.
+    The script is evaluated through the driver (the page's CSP allows no
+    injected <script>)."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE_JS.read_text())
+    results = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map((v) => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ') + ': ' + n.failureSummary)}))"
+    )
+    return [v for v in results if v["impact"] in ("serious", "critical")]
+
+
+def expect_accessible(person: Person, screen: str) -> None:
+    """Zero serious or critical axe-core violations on this screen."""
+    violations = axe_violations(person.page)
+    assert violations == [], f"{screen}: {json.dumps(violations, indent=1)}"

@@ -269,9 +269,17 @@ async def test_bad_frames_get_errors_without_hurting_others(fast_server: ServerP
             {"type": "send", "room_id": room_id, "txn_id": "ok", "content": {"body": "still here"}}
         )
         assert answer["type"] == "send_result"
-        # An oversized frame: an error, then the server closes with 1009.
-        await client.connection.send(orjson.dumps({"type": "ping", "pad": "x" * 70_000}).decode())
-        assert (await client.expect("error"))["errcode"] == "M_TOO_LARGE"
+        # An event over 64 KiB in a frame under it: refused, naming the request.
+        big = {"type": "send", "room_id": room_id, "txn_id": "big", "req_id": "r-big"}
+        big["content"] = {"msgtype": "m.text", "body": "x" * 65_300}
+        await client.send(big)
+        error = await client.expect("error")
+        assert (error["errcode"], error.get("req_id")) == ("M_TOO_LARGE", "r-big")
+        # An oversized frame: an error naming the request, then the server closes with 1009.
+        huge = {**big, "req_id": "r-huge", "content": {"body": "x" * 70_000}}
+        await client.connection.send(orjson.dumps(huge).decode())
+        error = await client.expect("error")
+        assert (error["errcode"], error.get("req_id")) == ("M_TOO_LARGE", "r-huge")
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await client.frame()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009

@@ -62,6 +62,8 @@ export function describeError(e: unknown): string {
         return e.message && e.message !== 'M_FORBIDDEN' ? e.message : 'You are not allowed to do that.'
       case 'M_LIMIT_EXCEEDED':
         return 'Too many requests. Please wait a moment and try again.'
+      case 'M_TOO_LARGE':
+        return 'The server refused it as too large (the limit for a message is 64 KB).'
       case 'M_NOT_FOUND':
         return e.message && e.message !== 'M_NOT_FOUND' ? e.message : 'Not found.'
       default:

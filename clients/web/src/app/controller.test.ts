@@ -3,6 +3,9 @@ import { MatrixClient, type FetchLike } from '../api/client'
 import type { NotificationPayload } from '../state/notify'
 import { fakeSockets } from '../test/fakeSocket'
 import { isRoomMuted } from '../state/pushRules'
+import { MessageTooLargeError } from '../state/limits'
+import { groupTimeline } from '../state/grouping'
+import { buildRoomList } from '../state/rooms'
 import { ChatController } from './controller'
 
 const ROOM = '!r:hs.test'
@@ -160,6 +163,65 @@ describe('ChatController over the stream', () => {
     expect(puts()).toHaveLength(2)
     expect(puts()[1].url).toBe(puts()[0].url)
     expect(t.controller.store.getState().echoes[0]).toMatchObject({ status: 'sent', eventId: '$e' })
+    t.controller.stop()
+  })
+
+  it('refuses a message over the size limit before sending anything, with the reason', async () => {
+    const t = setup()
+    await connected(t)
+    expect(() => t.controller.sendText(ROOM, 'x'.repeat(70_000))).toThrow(MessageTooLargeError)
+    expect(t.controller.store.getState().echoes).toHaveLength(0)
+    expect(t.last().sentOfType('send')).toHaveLength(0)
+    t.controller.stop()
+  })
+
+  it('a send refused on the stream fails with the real reason (the error names its req_id) and typing is ended again', async () => {
+    const t = setup()
+    await connected(t)
+    t.controller.composerInput(ROOM, 'big')
+    t.controller.sendText(ROOM, 'big')
+    await flush()
+    const [send] = t.last().sentOfType('send')
+    expect(t.last().sentOfType('typing').map((f) => f.typing)).toEqual([true, false])
+    t.last().receive({ type: 'error', errcode: 'M_TOO_LARGE', error: 'Frames are limited to 65536 bytes', req_id: send.req_id })
+    await flush()
+    const [echo] = t.controller.store.getState().echoes
+    expect(echo).toMatchObject({ status: 'failed', error: expect.stringMatching(/too large/) })
+    expect(echo.error).not.toMatch(/reach the server/)
+    // "Stopped typing" is said once more: the one sent with the message may have been lost.
+    expect(t.last().sentOfType('typing').map((f) => f.typing)).toEqual([true, false, false])
+    t.controller.stop()
+  })
+
+  it('a reaction is sent as an m.reaction event, shown on its target at once, never as a message or a preview', async () => {
+    const t = setup()
+    await connected(t)
+    t.controller.react(ROOM, '$old', '👍')
+    await flush()
+    const [send] = t.last().sentOfType('send')
+    expect(send).toMatchObject({
+      event_type: 'm.reaction',
+      content: { 'm.relates_to': { rel_type: 'm.annotation', event_id: '$old', key: '👍' } },
+    })
+    const state = t.controller.store.getState()
+    const items = groupTimeline(state.rooms[ROOM].timeline, state.echoes, state.rooms[ROOM].state, ME)
+    const messages = items.flatMap((i) => (i.kind === 'group' ? i.messages : []))
+    expect(messages.map((m) => m.eventId)).toEqual(['$old'])
+    expect(messages[0].reactions).toEqual([{ key: '👍', senders: [ME], mine: expect.any(String) }])
+    expect(buildRoomList(state).rooms[0].preview).toBe('alice: hi')
+    t.controller.stop()
+  })
+
+  it('an edit shows its new text on the original while it is on its way', async () => {
+    const t = setup()
+    await connected(t)
+    t.controller.sendMessage(ROOM, { msgtype: 'm.text', body: '* hey', 'm.new_content': { msgtype: 'm.text', body: 'hey' }, 'm.relates_to': { rel_type: 'm.replace', event_id: '$old' } })
+    const state = t.controller.store.getState()
+    const items = groupTimeline(state.rooms[ROOM].timeline, state.echoes, state.rooms[ROOM].state, ME)
+    const messages = items.flatMap((i) => (i.kind === 'group' ? i.messages : []))
+    // '$old' is alice's: an edit by someone else is ignored, as the server's other clients would.
+    expect(messages).toHaveLength(1)
+    expect(messages[0].content.body).toBe('hi')
     t.controller.stop()
   })
 

@@ -4,6 +4,7 @@ import type { JsonObject, PublicRoom, RoomPreset, UserSearchResult } from '../ap
 import { addDirectRoom, existingDirectRooms, parseDirect } from '../state/dm'
 import { newTxnId } from '../state/echo'
 import { memberName, membershipOf, str, strippedState } from '../state/events'
+import { checkContentSize } from '../state/limits'
 import { notificationsFor } from '../state/notify'
 import { muteRuleBody, muteRulesFor, withRoomMuted } from '../state/pushRules'
 import { browserPushEnvironment, WebPush, type PushEnvironment } from '../push/webPush'
@@ -206,13 +207,37 @@ export class ChatController {
   // ---- Messages --------------------------------------------------------
 
   sendText(roomId: string, body: string): string {
+    return this.sendMessage(roomId, { msgtype: 'm.text', body })
+  }
+
+  /**
+   * Queues an `m.room.message` and sends it; returns its transaction id.
+   * Throws MessageTooLargeError (nothing queued) for content the server
+   * would refuse for its size.
+   */
+  sendMessage(roomId: string, content: JsonObject): string {
+    return this.queueEvent(roomId, 'm.room.message', content)
+  }
+
+  /** Reacts to a message with `key` (an `m.annotation`); shown at once, sent like a message. */
+  react(roomId: string, eventId: string, key: string): string {
+    return this.queueEvent(roomId, 'm.reaction', { 'm.relates_to': { rel_type: 'm.annotation', event_id: eventId, key } })
+  }
+
+  /** Takes my reaction back (redacts it). */
+  async unreact(roomId: string, reactionEventId: string): Promise<void> {
+    await this.client.redact(roomId, reactionEventId, newTxnId())
+  }
+
+  private queueEvent(roomId: string, eventType: string, content: JsonObject): string {
+    checkContentSize(content)
     const txnId = newTxnId()
     this.store.dispatch({
       type: 'echo/queue',
       roomId,
       txnId,
-      eventType: 'm.room.message',
-      content: { msgtype: 'm.text', body },
+      eventType,
+      content,
       now: Date.now(),
     })
     this.activity.dispatch({ chatted: true })
@@ -291,7 +316,11 @@ export class ChatController {
       } else {
         this.networkFailures.delete(txnId)
         this.store.dispatch({ type: 'echo/failed', txnId, error: describeError(e) })
-        if (isAuthError(e)) this.onSessionEnded('Your session has ended. Please sign in again.')
+        if (isAuthError(e)) {
+          this.onSessionEnded('Your session has ended. Please sign in again.')
+        } else {
+          this.endTypingAfterFailedSend(echo.roomId)
+        }
       }
     } finally {
       this.inFlight.delete(txnId)
@@ -358,6 +387,17 @@ export class ChatController {
       this.typingNotifiers.set(roomId, t)
     }
     return t
+  }
+
+  /**
+   * "Stopped typing" went out with the send; when the send failed (an
+   * oversized frame closes the stream before the server handles what came
+   * before it) it may have been lost, so it is said again, unless the user
+   * is typing once more.
+   */
+  private endTypingAfterFailedSend(roomId: string): void {
+    if (this.typingNotifiers.get(roomId)?.typing) return
+    this.sendTyping(roomId, false, 0)
   }
 
   private sendTyping(roomId: string, typing: boolean, timeoutMs: number): void {

@@ -58,6 +58,7 @@ export function JoinRoomDialog({ onClose, onJoined }: { onClose: () => void; onJ
           autoCapitalize="none"
           spellCheck={false}
           autoFocus
+          data-autofocus=""
         />
         <ErrorText>{error}</ErrorText>
         <div className="flex justify-end">

@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, type ReactNode } from 'react'
+import { useEffect, useId, useRef, useState, type ReactNode } from 'react'
 
 /**
  * An accessible modal built on the native <dialog> element: focus is moved
@@ -8,13 +8,30 @@ export function Modal({ title, onClose, children }: { title: string; onClose: ()
   const ref = useRef<HTMLDialogElement>(null)
   const titleId = useId()
 
+  // Focus goes back where it was when the dialog closes (the element is
+  // removed by React, so the browser's own restoring does not happen).
+  // Read while rendering, before anything in the dialog takes the focus.
+  const [opener] = useState(() => (document.activeElement instanceof HTMLElement ? document.activeElement : null))
+
   useEffect(() => {
     const dialog = ref.current
     if (dialog && !dialog.open && typeof dialog.showModal === 'function') dialog.showModal()
+    // React's autoFocus ran while the dialog was closed (so it did nothing):
+    // the field marked data-autofocus gets the focus, not the first button.
+    dialog?.querySelector<HTMLElement>('[data-autofocus]')?.focus()
     return () => {
       if (dialog?.open) dialog.close()
+      if (opener?.isConnected) {
+        opener.focus()
+        // A button shown only while its row has the focus (message actions on
+        // touch screens) is hidden now: focus the row first, then the button.
+        if (document.activeElement !== opener) {
+          opener.parentElement?.closest<HTMLElement>('[tabindex]')?.focus()
+          opener.focus()
+        }
+      }
     }
-  }, [])
+  }, [opener])
 
   return (
     <dialog

@@ -41,25 +41,24 @@ export function NotificationPrompt() {
   return (
     <section
       aria-label="Notifications"
-      className="mx-4 mb-2 rounded-lg border border-indigo-200 bg-indigo-50 px-3 py-2 text-sm text-indigo-950 dark:border-indigo-900 dark:bg-indigo-950 dark:text-indigo-100"
+      className="mx-4 mb-2 flex items-center gap-2 rounded-lg border border-indigo-200 bg-indigo-50 px-2.5 py-1.5 text-xs text-indigo-950 dark:border-indigo-900 dark:bg-indigo-950 dark:text-indigo-100"
     >
-      <p>Get notified about new direct messages and mentions while this tab is in the background.</p>
-      <div className="mt-2 flex gap-2">
-        <button
-          type="button"
-          onClick={enable}
-          className="rounded-md bg-indigo-600 px-3 py-1 text-xs font-medium text-white hover:bg-indigo-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 dark:bg-indigo-500"
-        >
-          Enable notifications
-        </button>
-        <button
-          type="button"
-          onClick={notNow}
-          className="rounded-md px-3 py-1 text-xs font-medium text-indigo-900 underline hover:bg-indigo-100 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-indigo-100 dark:hover:bg-indigo-900"
-        >
-          Not now
-        </button>
-      </div>
+      <p className="min-w-0 flex-1 leading-tight">Notify me of DMs and mentions</p>
+      <button
+        type="button"
+        onClick={enable}
+        aria-label="Enable notifications"
+        className="shrink-0 rounded-md bg-indigo-600 px-2 py-0.5 font-medium text-white hover:bg-indigo-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 dark:bg-indigo-500"
+      >
+        Enable
+      </button>
+      <button
+        type="button"
+        onClick={notNow}
+        className="shrink-0 rounded-md px-1.5 py-0.5 font-medium text-indigo-900 underline hover:bg-indigo-100 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-indigo-100 dark:hover:bg-indigo-900"
+      >
+        Not now
+      </button>
     </section>
   )
 }

@@ -131,18 +131,24 @@ function RoomItem({
   if (muted) parts.push('muted')
   if (count > 0) parts.push(`${count} unread message${count === 1 ? '' : 's'}`)
   if (mentions > 0) parts.push(`${mentions} mention${mentions === 1 ? '' : 's'}`)
+  const previewId = `preview-${entry.roomId}`
+  // The row's button has no text of its own: its name is the label above
+  // (the room first) and the preview is its description, so what is read
+  // matches what is shown (axe: label-content-name-mismatch).
   return (
-    <li>
+    <li className="relative" data-room-row={entry.roomId}>
       <button
         type="button"
         onClick={() => onSelect(entry.roomId)}
         aria-current={selected ? 'page' : undefined}
         aria-label={parts.join(', ')}
+        aria-describedby={entry.preview ? previewId : undefined}
         data-room-id={entry.roomId}
-        className={`flex w-full items-center gap-3 px-4 py-2 text-left focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500 ${
+        className={`absolute inset-0 h-full w-full focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500 ${
           selected ? 'bg-indigo-50 dark:bg-indigo-950' : 'hover:bg-gray-100 dark:hover:bg-gray-800'
         }`}
-      >
+      />
+      <div aria-hidden="true" className="pointer-events-none relative flex w-full items-center gap-3 px-4 py-2 text-left">
         {presence !== undefined ? (
           <AvatarWithPresence id={entry.partner ?? entry.roomId} name={entry.name} presence={presence ?? undefined} />
         ) : (
@@ -162,17 +168,20 @@ function RoomItem({
                 </span>
               )}
             </span>
-            <span className="shrink-0 text-xs text-gray-500 dark:text-gray-400">{formatListTime(entry.ts)}</span>
+            <span className={`shrink-0 text-xs ${selected ? 'text-gray-700 dark:text-gray-300' : 'text-gray-600 dark:text-gray-400'}`}>
+              {formatListTime(entry.ts)}
+            </span>
           </span>
           <span className="flex items-center justify-between gap-2">
-            <span className="truncate text-sm text-gray-600 dark:text-gray-400">{entry.preview || '\u00a0'}</span>
+            <span id={previewId} className={`truncate text-sm ${selected ? 'text-gray-700 dark:text-gray-300' : 'text-gray-600 dark:text-gray-400'}`}>
+              {entry.preview || '\u00a0'}
+            </span>
             {count > 0 && (
               <span
-                aria-hidden="true"
                 data-testid="unread-badge"
                 data-highlight={mentions > 0 ? 'true' : undefined}
                 className={`shrink-0 rounded-full px-2 py-0.5 text-xs font-semibold text-white ${
-                  mentions > 0 ? 'bg-red-600 dark:bg-red-500' : 'bg-indigo-600 dark:bg-indigo-500'
+                  mentions > 0 ? 'bg-red-700 dark:bg-red-600' : 'bg-indigo-600 dark:bg-indigo-500'
                 }`}
               >
                 {mentions > 0 ? '@ ' : ''}
@@ -181,7 +190,7 @@ function RoomItem({
             )}
           </span>
         </span>
-      </button>
+      </div>
     </li>
   )
 }

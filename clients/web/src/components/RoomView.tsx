@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useId, useMemo, useRef, useState, type ButtonHTMLAttributes, type Ref } from 'react'
+import { useCallback, useEffect, useId, useMemo, useRef, useState, type ButtonHTMLAttributes, type ReactNode, type Ref } from 'react'
 import { useClientState, useController, useNow } from '../app/context'
 import { describeError } from '../api/errors'
 import { directPartner, directRoomIds } from '../state/dm'
@@ -7,13 +7,19 @@ import { presenceLabel, typingText } from '../state/ephemeral'
 import { isRoomMuted } from '../state/pushRules'
 import { otherMembers, roomDisplayName, roomTopic } from '../state/rooms'
 import { Avatar } from './Avatar'
-import { BellIcon } from './icons'
+import { BellIcon, LeaveIcon, PeopleIcon, PersonAddIcon } from './icons'
+import { ConfirmDialog } from './ConfirmDialog'
 import { Composer } from './Composer'
+import { editContent, messageContent, stripReplyFallback, type Mention } from '../state/compose'
+import { isRedacted, memberName, membershipOf, str } from '../state/events'
+import { isRelationEcho, type DisplayMessage } from '../state/grouping'
+import type { MemberOption } from '../state/mentions'
+import { collectEdits, displayedContent, isRelationOnly } from '../state/relations'
 import { MemberPanel } from './MemberPanel'
 import { AvatarWithPresence } from './Presence'
 import { Timeline } from './Timeline'
 import { UserPickerDialog } from './UserPickerDialog'
-import { Spinner } from './ui'
+import { Button, Spinner } from './ui'
 
 export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => void }) {
   const controller = useController()
@@ -25,13 +31,49 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
   const [actionError, setActionError] = useState<string | null>(null)
   const [muteBusy, setMuteBusy] = useState(false)
   const [membersOpen, setMembersOpen] = useState(false)
+  // Which confirmation is open: leaving the room, or deleting one message.
+  const [confirming, setConfirming] = useState<'leave' | { eventId: string } | null>(null)
   const panelId = useId()
   const membersButtonRef = useRef<HTMLButtonElement>(null)
   const now = useNow()
 
   const loadOlder = useCallback(() => controller.loadOlder(roomId), [controller, roomId])
   const markRead = useCallback(() => controller.markRead(roomId), [controller, roomId])
-  const send = useCallback((body: string) => controller.sendText(roomId, body), [controller, roomId])
+  const [replyingTo, setReplyingTo] = useState<DisplayMessage | null>(null)
+  const [editing, setEditing] = useState<DisplayMessage | null>(null)
+  // Where my read receipt was when the room opened: the "New messages" line.
+  const [readMarker] = useState(() => state.rooms[roomId]?.receipts[state.userId]?.eventId)
+  const send = useCallback(
+    (text: string, mentions: Mention[]) => {
+      if (editing?.eventId) {
+        controller.sendMessage(roomId, editContent(editing.eventId, text, { mentions, userId: controller.userId }))
+        setEditing(null)
+        return
+      }
+      const replyTo = replyingTo?.eventId ? { eventId: replyingTo.eventId, sender: replyingTo.sender } : undefined
+      controller.sendMessage(roomId, messageContent(text, { mentions, replyTo, userId: controller.userId }))
+      setReplyingTo(null)
+    },
+    [controller, roomId, editing, replyingTo],
+  )
+  const react = useCallback(
+    (eventId: string, key: string, mine?: string) => {
+      if (mine) {
+        controller.unreact(roomId, mine).catch((e: unknown) => setActionError(describeError(e)))
+      } else {
+        controller.react(roomId, eventId, key)
+      }
+    },
+    [controller, roomId],
+  )
+  const startReply = useCallback((m: DisplayMessage) => {
+    setEditing(null)
+    setReplyingTo(m)
+  }, [])
+  const startEdit = useCallback((m: DisplayMessage) => {
+    setReplyingTo(null)
+    setEditing(m)
+  }, [])
   const retry = useCallback((txnId: string) => controller.retry(txnId), [controller])
   const discard = useCallback((txnId: string) => controller.discard(txnId), [controller])
   const onInput = useCallback((text: string) => controller.composerInput(roomId, text), [controller, roomId])
@@ -76,6 +118,22 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
   const partnerPresence = partner ? state.presence[partner] : undefined
   const subtitle = partner ? presenceLabel(partnerPresence, now) : topic
   const typing = typingText(room.typing, room.state, state.userId)
+  // A new room nobody else is in (or invited to) yet: offer to invite people.
+  const alone = !isDirect && otherMembers(room, state.userId).length === 0
+  const members: MemberOption[] = Object.keys(room.state['m.room.member'] ?? {})
+    .filter((u) => u !== state.userId && membershipOf(room.state, u) === 'join')
+    .map((u) => ({ userId: u, name: memberName(room.state, u) }))
+  const failedRelations = echoes.filter((e) => e.status === 'failed' && isRelationEcho(e))
+  const editLast = () => {
+    for (let i = room.timeline.length - 1; i >= 0; i--) {
+      const e = room.timeline[i]
+      if (e.sender === state.userId && e.type === 'm.room.message' && !isRelationOnly(e) && !isRedacted(e)) {
+        const { content } = displayedContent(e, collectEdits(room.timeline.slice(i)))
+        startEdit({ key: e.event_id, eventId: e.event_id, sender: e.sender, ts: e.origin_server_ts, type: e.type, content, status: 'remote' })
+        return
+      }
+    }
+  }
   const muted = isRoomMuted(state.accountData['m.push_rules'], roomId)
 
   async function toggleMute() {
@@ -90,26 +148,6 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
     }
   }
 
-  async function deleteMessage(eventId: string) {
-    if (!window.confirm('Delete this message for everyone?')) return
-    setActionError(null)
-    try {
-      await controller.deleteMessage(roomId, eventId)
-    } catch (e) {
-      setActionError(describeError(e))
-    }
-  }
-
-  async function leave() {
-    if (!window.confirm(`Leave ${name}?`)) return
-    setActionError(null)
-    try {
-      await controller.leaveRoom(roomId)
-      onBack()
-    } catch (e) {
-      setActionError(describeError(e))
-    }
-  }
 
   return (
     <section className="flex h-full min-h-0 w-full" aria-labelledby="room-title">
@@ -121,10 +159,10 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
           ) : (
             <Avatar id={roomId} name={name} size="sm" />
           )}
-          <div className="min-w-0 flex-1">
-            <h2 id="room-title" className="truncate text-base font-semibold text-gray-900 dark:text-gray-50">
+          <div className="min-w-24 flex-1">
+            <h1 id="room-title" className="truncate text-base font-semibold text-gray-900 dark:text-gray-50">
               {name}
-            </h2>
+            </h1>
             {subtitle && (
               <p className="truncate text-xs text-gray-600 dark:text-gray-400" data-testid="room-subtitle">
                 {subtitle}
@@ -147,14 +185,14 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
           </button>
           <HeaderButton
             ref={membersButtonRef}
+            label="Members"
+            icon={<PeopleIcon />}
             onClick={() => setMembersOpen((o) => !o)}
             aria-expanded={membersOpen}
             aria-controls={membersOpen ? panelId : undefined}
-          >
-            Members
-          </HeaderButton>
-          {!isDirect && <HeaderButton onClick={() => setInviting(true)}>Invite</HeaderButton>}
-          <HeaderButton onClick={leave}>Leave</HeaderButton>
+          />
+          {!isDirect && <HeaderButton label="Invite" icon={<PersonAddIcon />} onClick={() => setInviting(true)} />}
+          <HeaderButton label="Leave" icon={<LeaveIcon />} onClick={() => setConfirming('leave')} />
         </header>
         {actionError && (
           <p role="alert" className="bg-red-50 px-4 py-2 text-sm text-red-800 dark:bg-red-950 dark:text-red-200">
@@ -171,11 +209,23 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
           loadOlder={loadOlder}
           onRetry={retry}
           onDiscard={discard}
-          onDelete={deleteMessage}
+          onDelete={(eventId) => setConfirming({ eventId })}
+          onReply={startReply}
+          onEdit={startEdit}
+          onReact={react}
+          readMarker={readMarker}
           onSeenLatest={markRead}
           receipts={room.receipts}
           dmPartner={partner}
         />
+        {alone && (
+          <div className="mx-3 mb-2 flex flex-wrap items-center justify-between gap-2 rounded-lg border border-gray-200 bg-gray-50 px-3 py-2 text-sm text-gray-700 sm:mx-5 dark:border-gray-800 dark:bg-gray-900 dark:text-gray-300">
+            <p>You're the only one here.</p>
+            <Button onClick={() => setInviting(true)} className="py-1">
+              Invite people
+            </Button>
+          </div>
+        )}
         <p
           aria-live="polite"
           data-testid="typing"
@@ -183,7 +233,41 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
         >
           {typing}
         </p>
-        <Composer ref={composerRef} roomName={name} onSend={send} onInput={onInput} onStop={onStop} />
+        {failedRelations.map((e) => (
+          <p key={e.txnId} role="alert" className="flex items-center gap-2 bg-red-50 px-4 py-1.5 text-sm text-red-800 dark:bg-red-950 dark:text-red-200">
+            <span className="flex-1">
+              {e.type === 'm.reaction' ? 'A reaction' : 'An edit'} was not sent{e.error ? `: ${e.error}` : ''}
+            </span>
+            <button type="button" className="underline" onClick={() => controller.retry(e.txnId)}>
+              Retry
+            </button>
+            <button type="button" className="underline" onClick={() => controller.discard(e.txnId)}>
+              Dismiss
+            </button>
+          </p>
+        ))}
+        <Composer
+          ref={composerRef}
+          roomName={name}
+          members={members}
+          onSend={send}
+          onInput={onInput}
+          onStop={onStop}
+          replyingTo={
+            replyingTo
+              ? {
+                  name: replyingTo.sender === state.userId ? 'yourself' : memberName(room.state, replyingTo.sender),
+                  snippet: stripReplyFallback(str(replyingTo.content.body) ?? ''),
+                }
+              : null
+          }
+          editing={editing?.eventId ? { eventId: editing.eventId, text: str(editing.content.body) ?? '' } : null}
+          onCancel={() => {
+            setReplyingTo(null)
+            setEditing(null)
+          }}
+          onEditLast={editLast}
+        />
       </div>
       {membersOpen && (
         <MemberPanel
@@ -194,6 +278,27 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
             // Back where the user was (after the conversation is shown again on phones).
             requestAnimationFrame(() => membersButtonRef.current?.focus())
           }}
+        />
+      )}
+      {confirming === 'leave' && (
+        <ConfirmDialog
+          title={`Leave ${name}?`}
+          message={isDirect ? 'You will no longer get messages from this conversation.' : 'You will need a new invitation to come back unless the room is public.'}
+          confirmLabel="Leave"
+          onClose={() => setConfirming(null)}
+          onConfirm={async () => {
+            await controller.leaveRoom(roomId)
+            onBack()
+          }}
+        />
+      )}
+      {confirming && confirming !== 'leave' && (
+        <ConfirmDialog
+          title="Delete this message?"
+          message="It will be removed for everyone in the room."
+          confirmLabel="Delete"
+          onClose={() => setConfirming(null)}
+          onConfirm={() => controller.deleteMessage(roomId, confirming.eventId)}
         />
       )}
       {inviting && (
@@ -211,13 +316,29 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
   )
 }
 
-function HeaderButton({ ref, ...props }: ButtonHTMLAttributes<HTMLButtonElement> & { ref?: Ref<HTMLButtonElement> }) {
+/**
+ * An icon button of the room header; its word shows beside the icon only on
+ * wide screens, so on a phone the room's name keeps the room it needs.
+ */
+function HeaderButton({
+  ref,
+  label,
+  icon,
+  ...props
+}: ButtonHTMLAttributes<HTMLButtonElement> & { ref?: Ref<HTMLButtonElement>; label: string; icon: ReactNode }) {
   return (
     <button
       ref={ref}
       type="button"
+      aria-label={label}
+      title={label}
       {...props}
-      className="rounded-md px-2 py-1 text-sm font-medium text-gray-700 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 aria-expanded:bg-gray-100 dark:text-gray-200 dark:hover:bg-gray-800 dark:aria-expanded:bg-gray-800"
-    />
+      className="flex shrink-0 items-center gap-1.5 rounded-md p-1.5 text-sm font-medium text-gray-700 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 aria-expanded:bg-gray-100 lg:px-2 dark:text-gray-200 dark:hover:bg-gray-800 dark:aria-expanded:bg-gray-800"
+    >
+      {icon}
+      <span className="hidden lg:inline" aria-hidden="true">
+        {label}
+      </span>
+    </button>
   )
 }

@@ -84,6 +84,7 @@ export function UserPickerDialog({
           autoCapitalize="none"
           spellCheck={false}
           autoFocus
+          data-autofocus=""
         />
         <ErrorText>{error}</ErrorText>
         {searching && <Spinner label="Searching…" />}

@@ -32,3 +32,65 @@ export function TrashIcon({ className = 'h-5 w-5' }: { className?: string }) {
     </svg>
   )
 }
+
+export function PeopleIcon({ className = 'h-5 w-5' }: { className?: string }) {
+  return (
+    <svg viewBox="0 0 20 20" className={className} aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.6">
+      <circle cx="7.5" cy="7" r="2.8" />
+      <path strokeLinecap="round" d="M2.5 16c.4-2.8 2.4-4.5 5-4.5s4.6 1.7 5 4.5" />
+      <circle cx="14" cy="7.5" r="2.2" />
+      <path strokeLinecap="round" d="M14.5 11.5c1.7.3 2.8 1.8 3 4" />
+    </svg>
+  )
+}
+
+export function PersonAddIcon({ className = 'h-5 w-5' }: { className?: string }) {
+  return (
+    <svg viewBox="0 0 20 20" className={className} aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.6">
+      <circle cx="8" cy="7" r="3" />
+      <path strokeLinecap="round" d="M2.5 16.5c.4-3 2.6-5 5.5-5s5.1 2 5.5 5M15.5 5.5v5M13 8h5" />
+    </svg>
+  )
+}
+
+export function LeaveIcon({ className = 'h-5 w-5' }: { className?: string }) {
+  return (
+    <svg viewBox="0 0 20 20" className={className} aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.6">
+      <path strokeLinecap="round" strokeLinejoin="round" d="M11 3.5H5v13h6M9 10h8.5M14.5 7l3 3-3 3" />
+    </svg>
+  )
+}
+
+export function ReplyIcon({ className = 'h-4 w-4' }: { className?: string }) {
+  return (
+    <svg viewBox="0 0 20 20" className={className} aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.6">
+      <path strokeLinecap="round" strokeLinejoin="round" d="M8 5L3.5 9.5 8 14M4 9.5h7.5a5 5 0 0 1 5 5V16" />
+    </svg>
+  )
+}
+
+export function PencilIcon({ className = 'h-4 w-4' }: { className?: string }) {
+  return (
+    <svg viewBox="0 0 20 20" className={className} aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.6">
+      <path strokeLinejoin="round" d="M13.5 3.5l3 3-9 9H4.5v-3z" />
+    </svg>
+  )
+}
+
+export function SmileIcon({ className = 'h-4 w-4' }: { className?: string }) {
+  return (
+    <svg viewBox="0 0 20 20" className={className} aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.6">
+      <circle cx="10" cy="10" r="7" />
+      <path strokeLinecap="round" d="M7 11.8c.8 1.1 1.8 1.7 3 1.7s2.2-.6 3-1.7M7.5 8h.01M12.5 8h.01" strokeWidth="2" />
+    </svg>
+  )
+}
+
+export function SearchIcon({ className = 'h-5 w-5' }: { className?: string }) {
+  return (
+    <svg viewBox="0 0 20 20" className={className} aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.6">
+      <circle cx="8.5" cy="8.5" r="5" />
+      <path strokeLinecap="round" d="M12.3 12.3L17 17" />
+    </svg>
+  )
+}

@@ -42,6 +42,7 @@ export function TextField({
       <input
         id={id}
         aria-describedby={hint ? hintId : undefined}
+        data-autofocus={props.autoFocus ? '' : undefined}
         {...props}
         className="rounded-lg border border-gray-300 bg-white px-3 py-2 text-gray-900 placeholder:text-gray-400 focus:border-indigo-500 focus:outline-2 focus:outline-indigo-500/40 dark:border-gray-600 dark:bg-gray-800 dark:text-gray-100 dark:placeholder:text-gray-500"
       />

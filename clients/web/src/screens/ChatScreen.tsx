@@ -6,15 +6,16 @@ import { NotificationPrompt } from '../components/NotificationPrompt'
 import { CreateRoomDialog } from '../components/CreateRoomDialog'
 import { JoinRoomDialog } from '../components/JoinRoomDialog'
 import { OfflineBanner } from '../components/OfflineBanner'
+import { QuickSwitcher } from '../components/QuickSwitcher'
 import { RoomList } from '../components/RoomList'
 import { RoomView } from '../components/RoomView'
 import { SettingsDialog } from '../components/SettingsDialog'
-import { GearIcon } from '../components/icons'
+import { GearIcon, SearchIcon } from '../components/icons'
 import { UserPickerDialog } from '../components/UserPickerDialog'
 import { localpart } from '../state/events'
 import { APP_TITLE, documentTitle, unreadTotals } from '../state/unread'
 
-type Dialog = 'create' | 'join' | 'dm' | 'settings' | null
+type Dialog = 'create' | 'join' | 'dm' | 'settings' | 'switch' | null
 
 /**
  * Signed-in layout. Desktop: sidebar + conversation side by side. Phone
@@ -53,6 +54,18 @@ export function ChatScreen({ onSignOut, accountUri }: { onSignOut: () => void; a
   useEffect(() => listenForSubscriptionChange(() => void controller.push.load()), [controller])
   useVisualViewportHeight()
 
+  // Ctrl+K (Cmd+K on a Mac): the quick switcher.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'k') {
+        e.preventDefault()
+        setDialog('switch')
+      }
+    }
+    window.addEventListener('keydown', onKey)
+    return () => window.removeEventListener('keydown', onKey)
+  }, [])
+
   const openRoom = (roomId: string) => {
     setDialog(null)
     select(roomId)
@@ -78,6 +91,16 @@ export function ChatScreen({ onSignOut, accountUri }: { onSignOut: () => void; a
             </h1>
             <button
               type="button"
+              onClick={() => setDialog('switch')}
+              aria-label="Go to a room or person"
+              title="Go to a room or person (Ctrl+K)"
+              aria-keyshortcuts="Control+K Meta+K"
+              className="rounded-md p-1.5 text-gray-700 hover:bg-gray-200 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-gray-200 dark:hover:bg-gray-800"
+            >
+              <SearchIcon />
+            </button>
+            <button
+              type="button"
               onClick={() => setDialog('settings')}
               aria-label="Settings"
               title="Settings"
@@ -93,7 +116,7 @@ export function ChatScreen({ onSignOut, accountUri }: { onSignOut: () => void; a
               Sign out
             </button>
           </header>
-          <div className="flex gap-2 px-4 py-3">
+          <div className="flex gap-1.5 px-4 py-3">
             <SidebarAction onClick={() => setDialog('create')}>New room</SidebarAction>
             <SidebarAction onClick={() => setDialog('join')}>Join room</SidebarAction>
             <SidebarAction onClick={() => setDialog('dm')}>New message</SidebarAction>
@@ -113,6 +136,7 @@ export function ChatScreen({ onSignOut, accountUri }: { onSignOut: () => void; a
           )}
         </main>
       </div>
+      {dialog === 'switch' && <QuickSwitcher onClose={() => setDialog(null)} onOpen={openRoom} />}
       {dialog === 'settings' && <SettingsDialog accountUri={accountUri} onClose={() => setDialog(null)} />}
       {dialog === 'create' && <CreateRoomDialog onClose={() => setDialog(null)} onCreated={openRoom} />}
       {dialog === 'join' && <JoinRoomDialog onClose={() => setDialog(null)} onJoined={openRoom} />}
@@ -133,7 +157,7 @@ function SidebarAction({ onClick, children }: { onClick: () => void; children: s
     <button
       type="button"
       onClick={onClick}
-      className="flex-1 rounded-lg border border-gray-300 bg-white px-2 py-1.5 text-xs font-medium text-gray-800 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 dark:border-gray-700 dark:bg-gray-800 dark:text-gray-100 dark:hover:bg-gray-700"
+      className="flex-1 rounded-lg border border-gray-300 bg-white px-1.5 py-1.5 text-xs font-medium whitespace-nowrap text-gray-800 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 dark:border-gray-700 dark:bg-gray-800 dark:text-gray-100 dark:hover:bg-gray-700"
     >
       {children}
     </button>

@@ -1,6 +1,7 @@
 import type { JsonObject, MatrixEvent } from '../api/types'
 import { describeStateChange } from './events'
-import { collectEdits, displayedContent, isRedactedEvent, isRelationOnly } from './relations'
+import { summarizeStateRun } from './stateSummary'
+import { collectEdits, collectReactions, displayedContent, isRedactedEvent, isRelationOnly, replyTarget, type ReactionSummary } from './relations'
 import type { LocalEcho, StateMap } from './types'
 
 export type MessageStatus = 'remote' | 'pending' | 'sent' | 'failed'
@@ -19,12 +20,17 @@ export interface DisplayMessage {
   edited?: boolean
   /** Deleted (redacted): shown as "Message deleted". */
   redacted?: boolean
+  /** The message this one replies to. */
+  replyTo?: string
+  /** Reactions, per key. */
+  reactions?: ReactionSummary[]
 }
 
 export type TimelineItem =
   | { kind: 'day'; key: string; ts: number }
   | { kind: 'group'; key: string; sender: string; messages: DisplayMessage[] }
-  | { kind: 'notice'; key: string; ts: number; text: string; eventId: string }
+  /** One state change, or a run of them summed up in one line (`details`: each change). */
+  | { kind: 'notice'; key: string; ts: number; text: string; eventId: string; details?: string[] }
 
 /** Local calendar day of a timestamp, as YYYY-MM-DD. */
 export function dayKey(ts: number): string {
@@ -71,10 +77,34 @@ export function groupTimeline(
     }
   }
 
-  const edits = collectEdits(events)
+  // Consecutive state events (same day, no message between) become one line.
+  let run: MatrixEvent[] = []
+  const flushRun = () => {
+    if (run.length === 0) return
+    const summary = summarizeStateRun(run, state)
+    const first = run[0]
+    run = []
+    if (!summary) return
+    items.push({
+      kind: 'notice',
+      key: first.event_id,
+      ts: first.origin_server_ts,
+      text: summary.text,
+      eventId: first.event_id,
+      ...(summary.details.length > 1 ? { details: summary.details } : {}),
+    })
+    group = null
+  }
+
+  // My edits and reactions still on their way count already (they are never messages of their own).
+  const relationEchoes = echoes.filter((e) => isRelationEcho(e) && e.status !== 'failed').map((echo) => echoAsEvent(echo, userId))
+  const withEchoes = relationEchoes.length ? [...events, ...relationEchoes] : events
+  const edits = collectEdits(withEchoes)
+  const reactions = collectReactions(withEchoes, userId)
   for (const e of events) {
     if (isRelationOnly(e)) continue
     if (MESSAGE_TYPES.has(e.type)) {
+      flushRun()
       const { content, edited } = displayedContent(e, edits)
       const redacted = isRedactedEvent(e) || Object.keys(e.content).length === 0
       addMessage({
@@ -87,19 +117,27 @@ export function groupTimeline(
         status: 'remote',
         ...(edited ? { edited } : {}),
         ...(redacted ? { redacted } : {}),
+        ...(!redacted && replyTarget(e) ? { replyTo: replyTarget(e) } : {}),
+        ...(!redacted && reactions.has(e.event_id) ? { reactions: reactions.get(e.event_id) } : {}),
       })
       continue
     }
-    const text = describeStateChange(e, state)
-    if (text) {
-      startDayIfNeeded(e.origin_server_ts)
-      items.push({ kind: 'notice', key: e.event_id, ts: e.origin_server_ts, text, eventId: e.event_id })
-      group = null
+    if (typeof e.state_key !== 'string') continue
+    if (run.length > 0 && dayKey(run[0].origin_server_ts) !== dayKey(e.origin_server_ts)) flushRun()
+    if (run.length === 0 && describeStateChange(e, state) === null && e.type !== 'm.room.create') {
+      // A lone settings change nobody is told about does not start a run (it may join one).
+      continue
     }
+    if (run.length === 0) startDayIfNeeded(e.origin_server_ts)
+    run.push(e)
   }
+  flushRun()
 
   for (const echo of echoes) {
+    if (isRelationEcho(echo)) continue
+    const replyTo = replyTarget(echo)
     addMessage({
+      ...(replyTo ? { replyTo } : {}),
       key: echo.txnId, // stable across pending → sent → failed → retry
       txnId: echo.txnId,
       eventId: echo.eventId,
@@ -112,4 +150,37 @@ export function groupTimeline(
     })
   }
   return items
+}
+
+/** A local echo that is an edit or a reaction (shown on its target, never as a message). */
+export function isRelationEcho(echo: LocalEcho): boolean {
+  if (echo.type === 'm.reaction') return true
+  const rel = echo.content['m.relates_to']
+  return !!rel && typeof rel === 'object' && (rel as JsonObject).rel_type === 'm.replace'
+}
+
+function echoAsEvent(echo: LocalEcho, userId: string): MatrixEvent {
+  return {
+    event_id: echo.eventId ?? echo.txnId,
+    type: echo.type,
+    sender: userId,
+    origin_server_ts: echo.createdTs,
+    content: echo.content,
+  }
+}
+
+/**
+ * Key of the first message from someone else after `marker` (my receipt,
+ * which may sit on an event never shown, like a reaction), or undefined
+ * when nothing is unread or the marker is not loaded.
+ */
+export function firstUnread(items: TimelineItem[], marker: string | undefined, userId: string, events: readonly MatrixEvent[]): string | undefined {
+  const at = marker ? events.findIndex((e) => e.event_id === marker) : -1
+  if (at < 0) return undefined
+  const shown = new Set<string>()
+  for (const item of items) if (item.kind === 'group') for (const m of item.messages) if (m.status === 'remote' && m.eventId) shown.add(m.eventId)
+  for (let i = at + 1; i < events.length; i++) {
+    if (events[i].sender !== userId && shown.has(events[i].event_id)) return events[i].event_id
+  }
+  return undefined
 }

@@ -93,5 +93,53 @@ export function displayedContent(e: MatrixEvent, edits: Map<string, MatrixEvent>
 
 /** Whether an event is only bookkeeping for others (an edit or a redaction), never shown by itself. */
 export function isRelationOnly(e: MatrixEvent): boolean {
-  return e.type === 'm.room.redaction' || editTarget(e) !== undefined
+  return e.type === 'm.room.redaction' || e.type === 'm.reaction' || editTarget(e) !== undefined
+}
+
+/** Id of the message `e` replies to (`m.relates_to.m.in_reply_to.event_id`), if any. */
+export function replyTarget(e: { content: JsonObject }): string | undefined {
+  const rel = e.content['m.relates_to']
+  if (!rel || typeof rel !== 'object') return undefined
+  const inReplyTo = (rel as JsonObject)['m.in_reply_to']
+  if (!inReplyTo || typeof inReplyTo !== 'object') return undefined
+  return str((inReplyTo as JsonObject).event_id)
+}
+
+/** An `m.reaction` annotation: which event, which key (usually an emoji). */
+export function annotationOf(e: MatrixEvent): { eventId: string; key: string } | undefined {
+  if (e.type !== 'm.reaction' || isRedactedEvent(e)) return undefined
+  const rel = e.content['m.relates_to']
+  if (!rel || typeof rel !== 'object') return undefined
+  const r = rel as JsonObject
+  const eventId = str(r.event_id)
+  const key = str(r.key)
+  if (r.rel_type !== 'm.annotation' || !eventId || !key) return undefined
+  return { eventId, key }
+}
+
+export interface ReactionSummary {
+  key: string
+  /** Who reacted with this key, in the order they did (each once). */
+  senders: string[]
+  /** The event id of my own reaction with this key, when I reacted (to take it back). */
+  mine?: string
+}
+
+/**
+ * Reactions aggregated per target event and key (each sender counted once
+ * per key, as the spec asks), keys in the order they first appeared.
+ */
+export function collectReactions(events: readonly MatrixEvent[], userId: string): Map<string, ReactionSummary[]> {
+  const out = new Map<string, ReactionSummary[]>()
+  for (const e of events) {
+    const a = annotationOf(e)
+    if (!a) continue
+    let list = out.get(a.eventId)
+    if (!list) out.set(a.eventId, (list = []))
+    let entry = list.find((r) => r.key === a.key)
+    if (!entry) list.push((entry = { key: a.key, senders: [] }))
+    if (!entry.senders.includes(e.sender)) entry.senders.push(e.sender)
+    if (e.sender === userId) entry.mine = e.event_id
+  }
+  return out
 }

@@ -60,6 +60,15 @@ describe('buildRoomList', () => {
     const { rooms } = buildRoomList(s)
     expect(rooms[0]).toMatchObject({ roomId: '!old:hs', preview: 'You: typing away', ts: 1000 })
   })
+
+  it('never previews a message that failed to send', () => {
+    let s = applySync(emptyClientState(ME), sync)
+    s = reduce(s, { type: 'echo/queue', roomId: '!old:hs', txnId: 't', eventType: 'm.room.message', content: { body: 'refused' }, now: 1000 })
+    s = reduce(s, { type: 'echo/failed', txnId: 't', error: 'too large' })
+    const old = buildRoomList(s).rooms.find((r) => r.roomId === '!old:hs')
+    expect(old?.preview).not.toContain('refused')
+    expect(old?.ts).not.toBe(1000)
+  })
 })
 
 describe('room names and invites', () => {

@@ -1,6 +1,8 @@
 import type { MatrixEvent } from '../api/types'
 import { directPartner, directRoomIds } from './dm'
 import { getState, localpart, memberName, messageBody, str, strippedState } from './events'
+import { stripReplyFallback } from './compose'
+import { isRelationEcho } from './grouping'
 import { collectEdits, displayedContent, isRelationOnly } from './relations'
 import type { ClientState, InviteState, LocalEcho, RoomState } from './types'
 
@@ -70,7 +72,7 @@ export function previewText(e: MatrixEvent | LocalEcho, state: RoomState['state'
   const sender = 'sender' in e ? e.sender : userId
   const who = sender === userId ? 'You' : memberName(state, sender)
   if ('type' in e && e.type === 'm.room.encrypted') return `${who}: Encrypted message`
-  const body = messageBody(e).replace(/\s+/g, ' ').trim()
+  const body = stripReplyFallback(messageBody(e)).replace(/\s+/g, ' ').trim()
   if (!body) return `${who}: Message deleted`
   if (str(e.content.msgtype) === 'm.emote') return `* ${who} ${body}`
   return `${who}: ${body}`
@@ -78,7 +80,9 @@ export function previewText(e: MatrixEvent | LocalEcho, state: RoomState['state'
 
 export function roomListEntry(state: ClientState, room: RoomState, direct: Set<string>): RoomListEntry {
   const last = lastMessage(room)
-  const echoes = state.echoes.filter((e) => e.roomId === room.roomId)
+  // A message that failed to send is not the room's latest news (it stays in the timeline to retry).
+  // Nor is an edit or a reaction on its way (the edited message shows its new text once it is back).
+  const echoes = state.echoes.filter((e) => e.roomId === room.roomId && e.status !== 'failed' && !isRelationEcho(e))
   const lastEcho = echoes[echoes.length - 1]
   let preview = ''
   let ts = room.lastActivityTs
