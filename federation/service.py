@@ -8,6 +8,7 @@ import asyncio
 from federation.client import FederationClient, tls_context
 from federation.keyring import Keyring
 from federation.notary import Notary
+from federation.outbound_queries import OutboundQueries
 from federation.queries import Queries
 from homeserver.push.ssrf import OutboundGuard
 from homeserver.server import HomeServer
@@ -33,6 +34,7 @@ class Federation:
             keys.event_key,
         )
         self.queries = Queries(homeserver)
+        self.outbound_queries = OutboundQueries(client)
 
     @classmethod
     async def start(cls, homeserver: HomeServer) -> Federation:
@@ -45,7 +47,10 @@ class Federation:
             OutboundGuard(config.federation_allow_private_addresses),
             context,
         )
-        return cls(homeserver, client)
+        services = cls(homeserver, client)
+        homeserver.attach_federation(services.outbound_queries)
+        return services
 
     async def stop(self) -> None:
+        self.homeserver.attach_federation(None)
         await self.client.close()
