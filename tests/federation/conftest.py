@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from quart import Quart
@@ -40,3 +41,15 @@ async def federated(federation_config: Config) -> AsyncIterator[FederatedServer]
             fed_app.test_client(),
             fed_app.app,
         )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
+    """Attaches the server processes' output to a failing two-server test."""
+    from tests.federation.test_two_servers import SERVERS_KEY
+
+    report = yield
+    if report.failed:
+        for index, server in enumerate(item.stash.get(SERVERS_KEY, []), start=1):
+            report.sections.append((f"homeserver process {index} output", server.logs()))
+    return report
