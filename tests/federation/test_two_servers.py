@@ -250,3 +250,40 @@ async def test_two_servers_federate(
     for server in (a, b):
         assert server.process is not None
         assert server.process.wait(STOP_TIMEOUT_SECONDS) == 0
+
+
+def test_with_federation_off_nothing_of_it_listens(tmp_path: Path) -> None:
+    port, federation_port = free_port_on("127.0.0.1"), free_port_on("127.0.0.1")
+    server = FederatingServer(
+        data_dir=tmp_path / "data",
+        port=port,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'off.db'}",
+        log_dir=tmp_path,
+        extra_env={"FEDERATION_PORT": str(federation_port), "SERVER_NAME": "127.0.0.1:8448"},
+        federation_port=federation_port,
+    )
+    try:
+        server.start()
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"https://127.0.0.1:{federation_port}/_matrix/key/v2/server", timeout=2)
+        response = httpx.get(f"{server.base_url}/.well-known/matrix/server", timeout=5)
+        assert response.status_code == 404
+        # The client API's own address ignores the server name's port.
+        discovery = httpx.get(f"{server.base_url}/.well-known/matrix/client", timeout=5).json()
+        assert discovery == {"m.homeserver": {"base_url": f"http://127.0.0.1:{port}"}}
+    finally:
+        server.kill()
+
+
+def test_federation_without_tls_files_is_a_configuration_error(tmp_path: Path) -> None:
+    from homeserver.app import create_app
+    from homeserver.cli import _federation_listener
+    from homeserver.config import Config, ConfigError
+
+    config = Config(data_dir=tmp_path, enable_federation=True)
+    with pytest.raises(ConfigError, match="tls_certificate_path"):
+        _federation_listener(config, create_app(config))
+    config.tls_certificate_path = str(tmp_path / "missing.pem")
+    config.tls_private_key_path = str(tmp_path / "missing.key")
+    with pytest.raises(ConfigError, match="not found"):
+        _federation_listener(config, create_app(config))
