@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from federation.client import FederationClient, tls_context
+from federation.event_reads import EventReads
 from federation.keyring import Keyring
 from federation.notary import Notary
 from federation.outbound_queries import OutboundQueries
@@ -34,6 +35,7 @@ class Federation:
             keys.event_key,
         )
         self.queries = Queries(homeserver)
+        self.event_reads = EventReads(homeserver)
         self.outbound_queries = OutboundQueries(client)
 
     @classmethod
