@@ -3,8 +3,10 @@ federation app over the same HomeServer, each with a test client."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +16,14 @@ from quart.typing import TestClientProtocol
 from federation.app import create_federation_app
 from homeserver.app import create_app
 from homeserver.config import Config
-from tests.conftest import make_config
+from tests.conftest import (
+    TEST_DATABASE_URL,
+    create_scratch_postgres,
+    drop_scratch_postgres,
+    make_config,
+)
+from tests.federation.servers import SERVERS_KEY
+from tests.federation.tls import TestCA
 from tests.matrix_client import TestClient
 
 
@@ -46,10 +55,32 @@ async def federated(federation_config: Config) -> AsyncIterator[FederatedServer]
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
     """Attaches the server processes' output to a failing two-server test."""
-    from tests.federation.test_two_servers import SERVERS_KEY
-
     report = yield
     if report.failed:
         for index, server in enumerate(item.stash.get(SERVERS_KEY, []), start=1):
             report.sections.append((f"homeserver process {index} output", server.logs()))
     return report
+
+
+@pytest.fixture
+def tls(tmp_path: Path) -> TestCA:
+    """A throwaway certificate authority for this test's servers."""
+    directory = tmp_path / "tls"
+    directory.mkdir()
+    return TestCA(directory)
+
+
+@pytest.fixture
+def database_urls(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """Two empty databases for two server processes: SQLite files, or scratch
+    PostgreSQL databases (each server migrates its own at start-up)."""
+    if not TEST_DATABASE_URL:
+        yield (
+            f"sqlite+aiosqlite:///{tmp_path / 'first.db'}",
+            f"sqlite+aiosqlite:///{tmp_path / 'second.db'}",
+        )
+        return
+    urls = [asyncio.run(create_scratch_postgres(TEST_DATABASE_URL)) for _ in range(2)]
+    yield urls[0], urls[1]
+    for url in urls:
+        asyncio.run(drop_scratch_postgres(TEST_DATABASE_URL, url))

@@ -9,13 +9,10 @@ them. Then key queries across, and forged requests refused."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
-import socket
 import ssl
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,82 +22,19 @@ import pytest
 from federation.client import path_with_query
 from federation.key_documents import verify_key_document
 from federation.request_auth import authorization_header
-from homeserver.events import (
-    decode_signing_key,
-    decode_verify_key,
-    generate_signing_key,
-    verify_json_signature,
-)
-from tests.conftest import TEST_DATABASE_URL, create_scratch_postgres, drop_scratch_postgres
-from tests.e2e.conftest import STOP_TIMEOUT_SECONDS, ServerProcess
+from homeserver.events import decode_verify_key, generate_signing_key, verify_json_signature
+from tests.e2e.conftest import STOP_TIMEOUT_SECONDS
 from tests.e2e.helpers import V3, ok, q, register
+from tests.federation.servers import (
+    SERVERS_KEY,
+    FederatingServer,
+    free_port_on,
+    start_federating_server,
+    wait_for_federation,
+)
 from tests.federation.tls import TestCA
 
-READY_TIMEOUT_SECONDS = 20.0
 PROFILE_PATH = "/_matrix/federation/v1/query/profile"
-
-
-def free_port_on(address: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((address, 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class FederatingServer(ServerProcess):
-    host: str = "127.0.0.1"
-    federation_port: int = 0
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def server_name(self) -> str:
-        return f"{self.host}:{self.federation_port}"
-
-    @property
-    def federation_url(self) -> str:
-        return f"https://{self.server_name}"
-
-    def signing_key(self) -> tuple[str, Any]:
-        return decode_signing_key((self.data_dir / "signing.key").read_text())
-
-
-def _wait_for_federation(server: FederatingServer, context: ssl.SSLContext) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    url = f"{server.federation_url}/_matrix/federation/v1/version"
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, verify=context, timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"federation listener did not answer {url}:\n{server.logs()}")
-
-
-@pytest.fixture
-def tls(tmp_path: Path) -> TestCA:
-    directory = tmp_path / "tls"
-    directory.mkdir()
-    return TestCA(directory)
-
-
-@pytest.fixture
-def database_urls(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """Two empty databases: SQLite files, or scratch PostgreSQL databases
-    (each server migrates its own at start-up)."""
-    if not TEST_DATABASE_URL:
-        yield (
-            f"sqlite+aiosqlite:///{tmp_path / 'first.db'}",
-            f"sqlite+aiosqlite:///{tmp_path / 'second.db'}",
-        )
-        return
-    urls = [asyncio.run(create_scratch_postgres(TEST_DATABASE_URL)) for _ in range(2)]
-    yield urls[0], urls[1]
-    for url in urls:
-        asyncio.run(drop_scratch_postgres(TEST_DATABASE_URL, url))
 
 
 @pytest.fixture
@@ -112,42 +46,18 @@ def servers(
 ) -> Iterator[tuple[FederatingServer, FederatingServer]]:
     started: list[FederatingServer] = []
     request.node.stash[SERVERS_KEY] = started
-    for index, (host, database_url) in enumerate(
-        zip(("127.0.0.1", "127.0.0.2"), database_urls, strict=True), start=1
-    ):
-        chain, key = tls.issue(host)
-        federation_port = free_port_on(host)
-        log_dir = tmp_path / f"server{index}"
-        log_dir.mkdir()
-        server = FederatingServer(
-            data_dir=tmp_path / f"data{index}",
-            port=free_port_on(host),
-            database_url=database_url,
-            log_dir=log_dir,
-            host=host,
-            federation_port=federation_port,
-        )
-        server.extra_env = {
-            "BIND_ADDRESS": host,
-            "SERVER_NAME": server.server_name,
-            "ENABLE_FEDERATION": "true",
-            "FEDERATION_PORT": str(federation_port),
-            "TLS_CERTIFICATE_PATH": str(chain),
-            "TLS_PRIVATE_KEY_PATH": str(key),
-            "FEDERATION_CA_FILE": str(tls.ca_file),
-            "FEDERATION_ALLOW_PRIVATE_ADDRESSES": "true",
-        }
-        started.append(server)
-        server.start()
-    context = ssl.create_default_context(cafile=str(tls.ca_file))
-    for server in started:
-        _wait_for_federation(server, context)
-    yield started[0], started[1]
-    for server in started:
-        server.kill()
-
-
-SERVERS_KEY = pytest.StashKey[list[FederatingServer]]()
+    try:
+        for index, (host, database_url) in enumerate(
+            zip(("127.0.0.1", "127.0.0.2"), database_urls, strict=True), start=1
+        ):
+            started.append(start_federating_server(tmp_path, index, host, database_url, tls))
+        context = ssl.create_default_context(cafile=str(tls.ca_file))
+        for server in started:
+            wait_for_federation(server, context)
+        yield started[0], started[1]
+    finally:
+        for server in started:
+            server.kill()
 
 
 async def test_two_servers_federate(
