@@ -174,3 +174,18 @@ async def test_unsigned_badly_signed_and_misaddressed_requests_get_401(
     good = authorization_header("GET", target, REMOTE, "localhost", None, key_id, key)
     response = await federated.federation.get(target, headers={"Authorization": good})
     assert response.status_code == 200
+
+
+async def test_unsupported_endpoints_and_bad_bodies(federated: FederatedServer) -> None:
+    for method, path in (
+        ("PUT", "/_matrix/federation/v1/send/txn1"),  # transactions: not built yet
+        ("GET", "/_matrix/federation/v1/make_join/!r:localhost/@u:remote.example.org"),
+        ("POST", "/_matrix/federation/v1/version"),  # a known path, another method
+    ):
+        response = await federated.federation.open(path, method=method, json={})
+        assert response.status_code in (404, 405), path
+        assert (await response.get_json())["errcode"] == "M_UNRECOGNIZED"
+    response = await federated.federation.post(
+        "/_matrix/key/v2/query", data=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert (response.status_code, (await response.get_json())["errcode"]) == (400, "M_NOT_JSON")
