@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 WELL_KNOWN_PATH: Final = "/.well-known/matrix/server"
 WELL_KNOWN_CACHE_SECONDS: Final = 24 * 3600
 WELL_KNOWN_ERROR_CACHE_SECONDS: Final = 3600
+# Names come from other servers too (origins of requests): keep the cache bounded.
+MAX_CACHED_ROUTES: Final = 10_000
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class ServerDiscovery:
         if cached is not None and cached[0] > self._clock():
             return cached[1]
         route, lifetime = await self._discover(name)
+        if len(self._cache) >= MAX_CACHED_ROUTES:
+            self._cache.pop(next(iter(self._cache)))
         self._cache[server_name] = (self._clock() + lifetime, route)
         return route
 

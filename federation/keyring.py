@@ -24,6 +24,9 @@ from homeserver.storage.server_keys import ServerKeyStore, StoredKeyResponse, St
 logger = logging.getLogger(__name__)
 
 REFETCH_INTERVAL_MS: Final = 60_000
+# Origins are chosen by whoever sends a request: bound what is kept in memory
+# (the database keeps every verified key).
+MAX_CACHED_SERVERS: Final = 10_000
 
 KeyFetcher = Callable[[str], Awaitable[Any]]
 
@@ -104,12 +107,18 @@ class Keyring:
             running.add_done_callback(lambda _: self._fetching.pop(server_name, None))
         return await asyncio.shield(running)
 
+    @staticmethod
+    def _bounded(cache: dict[str, Any]) -> None:
+        if len(cache) >= MAX_CACHED_SERVERS:
+            cache.pop(next(iter(cache)))
+
     def _fetch_due(self, server_name: str, now: int) -> bool:
         last = self._last_fetch.get(server_name)
         return server_name in self._fetching or last is None or now - last >= REFETCH_INTERVAL_MS
 
     async def _fetch_and_store(self, server_name: str) -> VerifiedKeyDocument:
         now = self._clock()
+        self._bounded(self._last_fetch)
         self._last_fetch[server_name] = now
         try:
             document = await self._fetch(server_name)
@@ -129,8 +138,7 @@ class Keyring:
             server_name, orjson.dumps(document).decode(), verified.valid_until_ts, now
         )
         await self._store.save(rows, response)
-        cached = self._cache.setdefault(server_name, {})
-        cached.update({row.key_id: row for row in rows})
+        self._cache.pop(server_name, None)  # read back whole, old keys included
         logger.info(
             "fetched server keys",
             extra={"server": server_name, "key_ids": [k.key_id for k in verified.keys]},
@@ -141,5 +149,6 @@ class Keyring:
         cached = self._cache.get(server_name)
         if cached is None:
             cached = {key.key_id: key for key in await self._store.get_keys(server_name)}
+            self._bounded(self._cache)
             self._cache[server_name] = cached
         return cached

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 
 from federation.client import FederationClient, tls_context
+from federation.event_reads import EventReads
 from federation.keyring import Keyring
 from federation.notary import Notary
+from federation.outbound_queries import OutboundQueries
 from federation.queries import Queries
 from homeserver.push.ssrf import OutboundGuard
 from homeserver.server import HomeServer
@@ -33,6 +35,8 @@ class Federation:
             keys.event_key,
         )
         self.queries = Queries(homeserver)
+        self.event_reads = EventReads(homeserver)
+        self.outbound_queries = OutboundQueries(client)
 
     @classmethod
     async def start(cls, homeserver: HomeServer) -> Federation:
@@ -45,7 +49,10 @@ class Federation:
             OutboundGuard(config.federation_allow_private_addresses),
             context,
         )
-        return cls(homeserver, client)
+        services = cls(homeserver, client)
+        homeserver.attach_federation(services.outbound_queries)
+        return services
 
     async def stop(self) -> None:
+        self.homeserver.attach_federation(None)
         await self.client.close()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,7 +65,7 @@ def _federation_listener(config: Config, client_app: Quart) -> tuple[Quart, Hype
     hyper.keyfile = config.tls_private_key_path
     hyper.accesslog = None
     hyper.keep_alive_timeout = 75
-    hyper.graceful_timeout = 3
+    hyper.graceful_timeout = 2
     return create_federation_app(config, client_app), hyper
 
 
@@ -119,8 +120,43 @@ async def _serve(listeners: list[tuple[Quart, HypercornConfig]], config: Config)
             server.notifier.close()
 
     async with asyncio.TaskGroup() as group:
-        for app, hyper in listeners:
-            group.create_task(serve(app, hyper, shutdown_trigger=shutdown_trigger))  # type: ignore[arg-type]
+        group.create_task(serve(main_app, listeners[0][1], shutdown_trigger=shutdown_trigger))  # type: ignore[arg-type]
+        for app, hyper in listeners[1:]:
+            group.create_task(_serve_bounded(app, hyper, shutdown_trigger, stop))
+
+
+async def _serve_bounded(
+    app: Quart,
+    hyper: HypercornConfig,
+    shutdown_trigger: Callable[[], Awaitable[None]],
+    stop: asyncio.Event,
+) -> None:
+    """Serves a secondary listener; once stopping, gives it the grace time and
+    then cancels it. (Idle TLS keep-alive connections otherwise hold the
+    shutdown until the peer answers the TLS close, up to 30 s.)"""
+    from hypercorn.asyncio import serve
+
+    task = asyncio.create_task(serve(app, hyper, shutdown_trigger=shutdown_trigger))  # type: ignore[arg-type]
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not task.done():
+        try:
+            await asyncio.wait_for(asyncio.shield(task), hyper.graceful_timeout + 0.5)
+        except TimeoutError:
+            # Hypercorn, cancelled in its own clean-up, may end with
+            # InvalidStateError and leave a cancelled gather unretrieved.
+            asyncio.get_running_loop().set_exception_handler(_ignore_cancelled)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, asyncio.InvalidStateError):
+                await task
+            return
+    await task
+
+
+def _ignore_cancelled(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    if not isinstance(context.get("exception"), asyncio.CancelledError):
+        loop.default_exception_handler(context)
 
 
 async def _migrate(config: Config) -> None:

@@ -26,5 +26,5 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("hypercorn.access", "sqlalchemy", "aiosqlite", "asyncio"):
+    for noisy in ("hypercorn.access", "sqlalchemy", "aiosqlite", "asyncio", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

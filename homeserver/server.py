@@ -28,6 +28,7 @@ from homeserver.handlers.profile import Profiles
 from homeserver.handlers.push_actions import PushActions
 from homeserver.handlers.receipts import ReceiptHandler
 from homeserver.handlers.recent_events import RecentEvents
+from homeserver.handlers.remote_queries import RemoteQueries
 from homeserver.handlers.room_creation import RoomCreation
 from homeserver.handlers.room_state import RoomState
 from homeserver.handlers.search import Search
@@ -211,6 +212,11 @@ class HomeServer:
             extra={"server_name": config.server_name, "stream_position": start},
         )
         return server
+
+    def attach_federation(self, remote: RemoteQueries | None) -> None:
+        """Federation (when enabled) answers for other servers' users and aliases."""
+        self.profiles.attach_remote(self.server_name, remote)
+        self.directory.remote = remote
 
     async def _after_event(self, event: dict[str, Any]) -> None:
         """Sending a message ends typing and counts as activity."""

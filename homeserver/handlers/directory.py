@@ -7,6 +7,7 @@ from typing import Any
 from homeserver.errors import MatrixError, forbidden, not_found
 from homeserver.events import get_named_level, get_user_power_level
 from homeserver.handlers.identifiers import parse_alias
+from homeserver.handlers.remote_queries import RemoteQueries
 from homeserver.storage import Storage
 
 MAX_PUBLIC_ROOMS = 500
@@ -16,6 +17,8 @@ class Directory:
     def __init__(self, storage: Storage, server_name: str) -> None:
         self._storage = storage
         self._server_name = server_name
+        # Other servers' aliases are resolved through this (federation), if set.
+        self.remote: RemoteQueries | None = None
 
     def _check_local_alias(self, alias: str) -> None:
         _, domain = parse_alias(alias)
@@ -23,7 +26,9 @@ class Directory:
             raise MatrixError(400, "M_INVALID_PARAM", "Aliases must be on this server")
 
     async def resolve(self, alias: str) -> dict[str, Any]:
-        parse_alias(alias)
+        _, domain = parse_alias(alias)
+        if self.remote is not None and domain != self._server_name:
+            return await self.remote.resolve_alias(alias)
         found = await self._storage.account_data.get_alias(alias)
         if found is None:
             raise not_found(f"Room alias {alias} not found")

@@ -7,6 +7,7 @@ from typing import Any
 
 from homeserver.errors import MatrixError, forbidden, not_found
 from homeserver.handlers.event_sender import EventSender
+from homeserver.handlers.remote_queries import RemoteQueries
 from homeserver.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -19,8 +20,17 @@ class Profiles:
     def __init__(self, storage: Storage, sender: EventSender) -> None:
         self._storage = storage
         self._sender = sender
+        self._local_suffix = ""
+        self._remote: RemoteQueries | None = None
+
+    def attach_remote(self, server_name: str, remote: RemoteQueries | None) -> None:
+        """Profiles of users on other servers come from `remote` (federation)."""
+        self._local_suffix = f":{server_name}"
+        self._remote = remote
 
     async def get(self, user_id: str) -> dict[str, Any]:
+        if self._remote is not None and not user_id.endswith(self._local_suffix):
+            return await self._remote.profile(user_id)
         user = await self._storage.users.get_user(user_id)
         if user is None or user.deactivated:
             raise not_found("Profile not found")

@@ -25,7 +25,7 @@ NOT_SECRETS = {
     "password_min_length",
     "signing_key_file",
     "push_allow_private_addresses",
-    "tls_private_key_path",
+    "tls_private_key_path",  # a file's path; the key stays in the file
     "federation_allow_private_addresses",
 }
 SECRET_WORDS = ("secret", "password", "token", "key", "salt", "private")

@@ -12,14 +12,16 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SYNAPSE_PYTHON = REPO / ".bench-venv" / "bin" / "python"
+BENCH_PYTHON = REPO / ".bench-venv" / "bin" / "python"
 
 
 def require_synapse(*modules: str) -> Path:
-    """The Synapse virtual environment's Python, once `modules` import there."""
-    probe = [str(SYNAPSE_PYTHON), "-c", "; ".join(f"import {m}" for m in ("synapse", *modules))]
-    if SYNAPSE_PYTHON.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return SYNAPSE_PYTHON
+    """The Synapse virtual environment's Python (`SYNAPSE_PYTHON`, else the
+    benchmark's), once `modules` import there."""
+    python = Path(os.environ.get("SYNAPSE_PYTHON") or BENCH_PYTHON)
+    probe = [str(python), "-c", "; ".join(f"import {m}" for m in ("synapse", *modules))]
+    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+        return python
     reason = "Synapse is not installed in .bench-venv (make test and make bench install it)"
     if os.environ.get("REQUIRE_SYNAPSE") == "1":
         pytest.fail(f"{reason} (REQUIRE_SYNAPSE=1 makes it mandatory)", pytrace=False)
