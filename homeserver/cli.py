@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import logging
 import signal
 import sys
 from collections.abc import Coroutine
@@ -29,10 +30,12 @@ def run(config: Config) -> None:
 
     from homeserver.app import create_app
 
-    configure_logging(config.log_level)
+    configure_logging(config.log_level, config.log_format)
     hyper = HypercornConfig()
     hyper.bind = [f"{config.bind_address}:{config.port}"]
     hyper.accesslog = None
+    # Hypercorn's own messages go through our handler (and format), not a second one.
+    hyper.errorlog = logging.getLogger("hypercorn.error")
     hyper.keep_alive_timeout = 75
     hyper.graceful_timeout = 3
     # Our frames are small; the stream rejects big ones itself, this bounds memory.
@@ -114,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "run":
         run(config)
     elif args.command == "migrate":
-        configure_logging(config.log_level)
+        configure_logging(config.log_level, config.log_format)
         asyncio.run(_migrate(config))
         print("database is up to date")
     elif args.command == "generate-config":

@@ -111,6 +111,16 @@ class PushDispatcher:
                 return
             await asyncio.gather(*list(self._deliveries), return_exceptions=True)
 
+    @property
+    def queue_depth(self) -> int:
+        """Events waiting to be looked at."""
+        return self._queue.qsize()
+
+    @property
+    def pending_deliveries(self) -> int:
+        """Deliveries being sent or waiting to be retried."""
+        return len(self._deliveries)
+
     # -- the send path ----------------------------------------------------------
 
     async def enqueue(self, event: dict[str, Any]) -> None:
