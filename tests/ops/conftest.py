@@ -13,7 +13,14 @@ from quart.testing import QuartClient
 from homeserver.app import create_app
 from homeserver.config import Config
 from homeserver.server import HomeServer
+from tests.e2e.conftest import (  # the real-process fixtures, here too
+    e2e_database_url,
+    pytest_runtest_makereport,
+    start_server,
+)
 from tests.matrix_client import TestClient
+
+__all__ = ["e2e_database_url", "pytest_runtest_makereport", "start_server"]
 
 
 @dataclass
