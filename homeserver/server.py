@@ -89,7 +89,7 @@ class HomeServer:
         self.typing = TypingHandler(storage, self.notifier)
         self.receipts = ReceiptHandler(storage, self.positions, self.notifier)
         self.sender.add_listener(self._after_event)
-        self.sender.add_listener(self.push.dispatcher.enqueue)
+        self.sender.add_commit_listener(self.push.dispatcher.on_committed)
         self.user_rooms = UserRooms(storage, self.notifier)
         self.presence = PresenceHandler(storage, self.notifier, self.user_rooms, presence_settings)
         self.recent_events = RecentEvents(storage, self.notifier)
