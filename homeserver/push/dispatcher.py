@@ -288,8 +288,12 @@ class PushDispatcher:
             return
         room = await self._room_facts(room_id, str(event["sender"]))
         planned: list[tuple[Pusher, Notification, QueuedPush]] = []
+        sent_at = int(event.get("origin_server_ts", 0))
         for decision in decisions:
             live = await self._live_pushers(decision.user_id, by_user[decision.user_id])
+            # A pusher set after the event was sent does not get it (this
+            # matters when events are looked at again after a restart).
+            live = [p for p in live if p.pushkey_ts <= sent_at]
             if not live:
                 continue
             notification = await self._notification(event, decision, room)
