@@ -89,7 +89,7 @@ async def _migrate(config: Config) -> None:
 async def _create_user(config: Config, localpart: str, password: str, admin: bool) -> str:
     from homeserver.server import HomeServer
 
-    server = await HomeServer.start(config)
+    server = await HomeServer.start(config, send_pushes=False)
     try:
         return await server.accounts.register(localpart, password, is_admin=admin)
     finally:

@@ -166,7 +166,9 @@ class HomeServer:
         )
 
     @classmethod
-    async def start(cls, config: Config) -> HomeServer:
+    async def start(cls, config: Config, *, send_pushes: bool = True) -> HomeServer:
+        """`send_pushes=False` for one-off commands (create-user): they must not
+        resume the push queue of a server that may be running beside them."""
         config.data_dir.mkdir(parents=True, exist_ok=True)
         if config.jwt_signing_alg not in SUPPORTED_ALGORITHMS:
             raise ConfigError(f"jwt_signing_alg must be one of {', '.join(SUPPORTED_ALGORITHMS)}")
@@ -197,7 +199,8 @@ class HomeServer:
             vapid=await load_vapid_key(config),
         )
         await server.presence.start()
-        await server.push.start()
+        if send_pushes:
+            await server.push.start()
         await server.oauth.register_first_party_clients()
         await server.oauth_housekeeping.start()
         return server
