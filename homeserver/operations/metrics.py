@@ -24,6 +24,8 @@ from prometheus_client.registry import Collector
 # Long polls wait up to the client's timeout (30 s is usual), hence the long tail.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 UNMATCHED = "unmatched"
+# Clients may send any method name; others share one label.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -106,13 +108,23 @@ class Metrics:
             registry=self.registry,
         )
 
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
     def watch(self, figures: LiveFigures) -> None:
         self.registry.register(_LiveCollector(figures))
 
     def observe_request(self, method: str, rule: str | None, status: int, seconds: float) -> None:
-        endpoint = rule or UNMATCHED
-        self.requests.labels(method, endpoint, str(status)).inc()
-        self.latency.labels(method, endpoint).observe(seconds)
+        key = (method if method in KNOWN_METHODS else "other", rule or UNMATCHED, status)
+        children = self._children.get(key)
+        if children is None:
+            # Looking up labelled children costs more than counting: once per series.
+            children = (
+                self.requests.labels(key[0], key[1], str(status)),
+                self.latency.labels(key[0], key[1]),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""

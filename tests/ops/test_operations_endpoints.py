@@ -91,6 +91,11 @@ async def test_unrouted_paths_share_one_label(operated: Operated) -> None:
         )
         == 5
     )
+    for method in ("BREW", "PROPFIND"):
+        await operated.http.open("/_matrix/client/versions", method=method)
+    labels = {"method": "other", "endpoint": "unmatched", "status": "405"}
+    other = operated.sample("homeserver_http_requests_total", labels)
+    assert other == 2, (await _metrics(operated))[1]
 
 
 async def test_long_polls_are_counted_while_they_wait(operated: Operated) -> None:
