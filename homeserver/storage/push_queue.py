@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from homeserver.storage.base import Store, upsert
+from homeserver.storage.base import Store
 from homeserver.storage.tables import push_progress, push_queue
 from homeserver.util import json_dumps, json_loads
 
@@ -51,15 +52,19 @@ class PushQueueStore(Store):
         return None if value is None else int(value)
 
     async def set_progress(self, position: int) -> None:
-        """Records the position, and forgets ended pushes at or below it (no
-        replay will look at their events again)."""
+        """Records the position (if it is further than the one recorded), and
+        forgets ended pushes at or below it (no replay looks at them again)."""
         async with self.write() as conn:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            statement = dialect.insert(push_progress).values(
+                name=DISPATCHER, stream_ordering=position
+            )
+            # Never backwards (an older process finishing late must not undo it).
             await conn.execute(
-                upsert(
-                    conn,
-                    push_progress,
-                    {"name": DISPATCHER, "stream_ordering": position},
-                    ("name",),
+                statement.on_conflict_do_update(
+                    index_elements=["name"],
+                    set_={"stream_ordering": statement.excluded.stream_ordering},
+                    where=push_progress.c.stream_ordering < statement.excluded.stream_ordering,
                 )
             )
             await conn.execute(

@@ -17,6 +17,7 @@ from homeserver.app import create_app
 from homeserver.config import Config
 from homeserver.push.progress import Progress
 from homeserver.server import HomeServer
+from homeserver.storage.push_queue import push_queue_store
 from tests.conftest import TEST_DATABASE_URL, truncate_postgres
 from tests.e2e.conftest import ServerProcess, free_port
 from tests.e2e.helpers import V3, create_room, ok, q, register, send_text
@@ -166,3 +167,12 @@ async def _crash_with_pushes_pending(
     resent = Counter(_gateway_event_ids(push_service, before_restart))
     assert resent == Counter({**dict.fromkeys(pending, 1), after: 1}), resent
     assert delivered not in resent
+
+
+async def test_recorded_progress_never_goes_back(server: HomeServer) -> None:
+    store = push_queue_store(server.storage)
+    await store.set_progress(1_000)
+    await store.set_progress(999)  # a slower process, finishing late
+    assert await store.progress() == 1_000
+    await store.set_progress(1_001)
+    assert await store.progress() == 1_001
