@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,7 +93,7 @@ async def test_postgres_outage_answers_503_and_recovers(
             port=free_port(),
             database_url=through_proxy.render_as_string(hide_password=False),
             log_dir=tmp_path / "logs",
-            extra_env={"LOG_FORMAT": "json", "PYTHONHASHSEED": str(os.getpid())},
+            extra_env={"LOG_FORMAT": "json"},
         )
         try:
             await asyncio.to_thread(server.start)
