@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 
 from quart import Quart, Response, g, request
 from werkzeug.exceptions import HTTPException
@@ -20,6 +21,7 @@ from homeserver.api import (
     keys,
     oauth,
     oauth_pages,
+    operations,
     push,
     room_events,
     room_keys,
@@ -35,6 +37,11 @@ from homeserver.api.common import json_response
 from homeserver.api.web_client import api_methods
 from homeserver.config import Config
 from homeserver.errors import MatrixError
+from homeserver.operations.outage import (
+    RETRY_AFTER_SECONDS,
+    database_unavailable,
+    is_database_unavailable,
+)
 from homeserver.server import HomeServer
 
 logger = logging.getLogger(__name__)
@@ -71,6 +78,7 @@ def create_app(config: Config) -> Quart:
         to_device,
         room_keys,
         search,
+        operations,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(web_client.bp)
@@ -92,6 +100,7 @@ def create_app(config: Config) -> Quart:
     @app.before_request
     async def before() -> Response | None:
         g.request_id = secrets.token_hex(6)
+        g.request_started = time.perf_counter()
         if request.method == "OPTIONS":
             return Response(b"", status=204)
         return None
@@ -101,6 +110,12 @@ def create_app(config: Config) -> Quart:
         if request.path.startswith(("/_matrix", "/.well-known", "/oauth2/")):
             response.headers.update(CORS_HEADERS)
         response.headers["X-Request-Id"] = getattr(g, "request_id", "")
+        server: HomeServer | None = app.extensions.get("homeserver")
+        started = getattr(g, "request_started", None)
+        if server is not None and started is not None:
+            rule = request.url_rule.rule if request.url_rule is not None else None
+            elapsed = time.perf_counter() - started
+            server.metrics.observe_request(request.method, rule, response.status_code, elapsed)
         return response
 
     @app.errorhandler(MatrixError)
@@ -137,6 +152,15 @@ def create_app(config: Config) -> Quart:
     @app.errorhandler(Exception)
     async def unexpected(error: Exception) -> Response:
         request_id = getattr(g, "request_id", "")
+        if is_database_unavailable(error):
+            logger.warning(
+                "database unavailable",
+                extra={"request_id": request_id, "path": request.path, "error": repr(error)[:300]},
+            )
+            outage = database_unavailable()
+            response = json_response(outage.to_json(), outage.status)
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
         logger.exception(
             "unexpected error handling request",
             extra={"request_id": request_id, "method": request.method, "path": request.path},

@@ -1,4 +1,4 @@
-"""The `homeserver` command: run, migrate, create-user, generate-config."""
+"""The `homeserver` command: run, migrate, create-user, generate-config, port-db."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
@@ -30,10 +31,12 @@ def run(config: Config) -> None:
 
     from homeserver.app import create_app
 
-    configure_logging(config.log_level)
+    configure_logging(config.log_level, config.log_format)
     hyper = HypercornConfig()
     hyper.bind = [f"{config.bind_address}:{config.port}"]
     hyper.accesslog = None
+    # Hypercorn's own messages go through our handler (and format), not a second one.
+    hyper.errorlog = logging.getLogger("hypercorn.error")
     hyper.keep_alive_timeout = 75
     hyper.graceful_timeout = 3
     # Our frames are small; the stream rejects big ones itself, this bounds memory.
@@ -192,6 +195,26 @@ async def _create_user(config: Config, localpart: str, password: str, admin: boo
         await storage.close()
 
 
+def _port_db(config: Config, sqlite: str | None, postgres: str) -> None:
+    from homeserver.storage.port import PortError, port_database
+
+    source = Path(sqlite).resolve() if sqlite else config.data_dir / "homeserver.db"
+    print(f"porting {source} to PostgreSQL", flush=True)
+
+    def progress(table: str, rows: int) -> None:
+        print(f"  {table}: {rows} rows", flush=True)
+
+    try:
+        copied = asyncio.run(port_database(source, postgres, progress=progress))
+    except PortError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    print(
+        f"done: {sum(copied.values())} rows in {len(copied)} tables. "
+        "Start the server with DATABASE_URL set to the PostgreSQL URL."
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="homeserver", description=__doc__)
     parser.add_argument("--data-dir", help="data directory (default: $DATA_DIR or ./data)")
@@ -199,6 +222,15 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("run", help="start the server")
     commands.add_parser("migrate", help="apply database migrations and exit")
     commands.add_parser("generate-config", help=f"write {CONFIG_FILE_NAME} if missing and exit")
+    port = commands.add_parser(
+        "port-db", help="copy this installation's SQLite database into an empty PostgreSQL one"
+    )
+    port.add_argument(
+        "--sqlite", help="the SQLite database file (default: homeserver.db in the data directory)"
+    )
+    port.add_argument(
+        "--postgres", required=True, help="target URL, e.g. postgresql://user@host/homeserver"
+    )
     create = commands.add_parser("create-user", help="create an account")
     create.add_argument("username")
     create.add_argument("--password", help="(prompted for when omitted)")
@@ -217,9 +249,12 @@ def main(argv: list[str] | None = None) -> None:
             print(f"configuration error: {exc}", file=sys.stderr)
             sys.exit(2)
     elif args.command == "migrate":
-        configure_logging(config.log_level)
+        configure_logging(config.log_level, config.log_format)
         asyncio.run(_migrate(config))
         print("database is up to date")
+    elif args.command == "port-db":
+        configure_logging("WARNING", config.log_format)
+        _port_db(config, args.sqlite, args.postgres)
     elif args.command == "generate-config":
         print(f"config: {config.data_dir / CONFIG_FILE_NAME}")
     elif args.command == "create-user":

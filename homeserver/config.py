@@ -3,6 +3,7 @@ environment overrides (PORT, BIND_ADDRESS, DATABASE_URL, DATA_DIR, SERVER_NAME, 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -38,6 +39,8 @@ class Config:
     signing_key_file: str = "signing.key"
     web_client_dir: str = ""
     log_level: str = "INFO"
+    # "text" (one key=value line per record) or "json" (one JSON object per line).
+    log_format: str = "text"
     rate_limit_login: RateLimit = field(default_factory=lambda: RateLimit(0.5, 10))
     rate_limit_register: RateLimit = field(default_factory=lambda: RateLimit(0.2, 5))
     rate_limit_send: RateLimit = field(default_factory=lambda: RateLimit(20.0, 100))
@@ -95,6 +98,11 @@ class Config:
     # Other servers may be reached on loopback and private addresses (tests,
     # closed networks); otherwise only public addresses.
     federation_allow_private_addresses: bool = False
+    # -- operations (README "Operations") -------------------------------------
+    # GET /metrics (Prometheus) answers only these client addresses or networks
+    # (the address behind a trusted proxy when trust_x_forwarded_for is on).
+    metrics_enabled: bool = True
+    metrics_allowed_ips: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
 
     @property
     def effective_database_url(self) -> str:
@@ -131,6 +139,9 @@ _ENV_OVERRIDES: dict[str, str] = {
     "PUBLIC_BASEURL": "public_baseurl",
     "ENABLE_REGISTRATION": "enable_registration",
     "LOG_LEVEL": "log_level",
+    "LOG_FORMAT": "log_format",
+    "METRICS_ENABLED": "metrics_enabled",
+    "METRICS_ALLOWED_IPS": "metrics_allowed_ips",
     "WEB_CLIENT_DIR": "web_client_dir",
     "RATE_LIMITS_ENABLED": "rate_limits_enabled",
     "TRUST_X_FORWARDED_FOR": "trust_x_forwarded_for",
@@ -221,7 +232,21 @@ def load_config(
 
     overrides = {attr: env[var] for var, attr in _ENV_OVERRIDES.items() if env.get(var)}
     _apply(config, overrides, source="environment")
+    _validate(config)
     return config
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def _validate(config: Config) -> None:
+    if config.log_format not in LOG_FORMATS:
+        raise ConfigError(f"log_format must be one of {', '.join(LOG_FORMATS)}")
+    for entry in config.metrics_allowed_ips:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise ConfigError(f"metrics_allowed_ips: {entry!r} is not an address") from exc
 
 
 def _apply(config: Config, values: dict[str, Any], *, source: str) -> None:
@@ -240,7 +265,8 @@ def write_config(config: Config, path: Path) -> None:
         "# ENABLE_OAUTH, REFRESHABLE_ACCESS_LIFETIME_SECONDS, SESSION_IDLE_LIFETIME_SECONDS,\n"
         "# JWT_SIGNING_ALG, JWT_ROTATION_DAYS, OAUTH_INTROSPECTION_CLIENTS,\n"
         "# OAUTH_DEVICE_CODE_LIFETIME_SECONDS, OAUTH_DEVICE_POLL_INTERVAL_SECONDS,\n"
-        "# PUSH_ALLOW_PRIVATE_ADDRESSES, PUSH_INCLUDE_CONTENT,\n"
+        "# PUSH_ALLOW_PRIVATE_ADDRESSES, PUSH_INCLUDE_CONTENT, LOG_FORMAT,\n"
+        "# METRICS_ENABLED, METRICS_ALLOWED_IPS,\n"
         "# ENABLE_FEDERATION, FEDERATION_PORT, TLS_CERTIFICATE_PATH, TLS_PRIVATE_KEY_PATH,\n"
         "# FEDERATION_CA_FILE, FEDERATION_ALLOW_PRIVATE_ADDRESSES\n"
         "# (and DATA_DIR for this folder).\n"

@@ -42,6 +42,8 @@ from homeserver.handlers.user_rooms import UserRooms
 from homeserver.handlers.visibility import Visibility
 from homeserver.oauth.housekeeping import Housekeeping
 from homeserver.oauth.service import OAuthService
+from homeserver.operations.health import DatabaseHealth
+from homeserver.operations.metrics import LiveFigures, Metrics
 from homeserver.push.service import PushService, load_vapid_key
 from homeserver.push.vapid import VapidKey
 from homeserver.ratelimit import RateLimiter
@@ -91,7 +93,7 @@ class HomeServer:
         self.typing = TypingHandler(storage, self.notifier)
         self.receipts = ReceiptHandler(storage, self.positions, self.notifier)
         self.sender.add_listener(self._after_event)
-        self.sender.add_listener(self.push.dispatcher.enqueue)
+        self.sender.add_commit_listener(self.push.dispatcher.on_committed)
         self.user_rooms = UserRooms(storage, self.notifier)
         self.presence = PresenceHandler(storage, self.notifier, self.user_rooms, presence_settings)
         self.recent_events = RecentEvents(storage, self.notifier)
@@ -157,6 +159,26 @@ class HomeServer:
         self.writer_lock = WriterLock()
         self.oauth_housekeeping = Housekeeping(
             config, keys.tokens, config.data_dir / TOKEN_KEYS_FILE, self.oauth
+        )
+        self.database_health = DatabaseHealth(storage)
+        self.metrics = Metrics()
+        self.metrics.watch(self._live_figures())
+
+    def _live_figures(self) -> LiveFigures:
+        dispatcher = self.push.dispatcher
+        return LiveFigures(
+            events_persisted=lambda: self.sender.events_persisted,
+            push_queue_depth=lambda: dispatcher.queue_depth,
+            push_pending_deliveries=lambda: dispatcher.pending_deliveries,
+            push_outcomes=lambda: {
+                "delivered": dispatcher.stats.delivered,
+                "retried": dispatcher.stats.retried,
+                "failed": dispatcher.stats.failed,
+                "events_dropped": dispatcher.stats.events_dropped,
+                "deliveries_dropped": dispatcher.stats.deliveries_dropped,
+            },
+            database_up=lambda: self.database_health.up,
+            database_check_seconds=lambda: self.database_health.check_seconds,
         )
 
     @classmethod

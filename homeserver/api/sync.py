@@ -56,10 +56,18 @@ async def sync() -> Response:
         raise MatrixError(
             400, "M_INVALID_PARAM", "set_presence must be online, offline or unavailable"
         )
-    await hs().presence.syncing(me.user_id, set_presence, timeout)
-    result = await hs().sync.wait_for_sync(
-        me, since, sync_filter, full_state=full_state, timeout_ms=timeout
-    )
+    server = hs()
+    await server.presence.syncing(me.user_id, set_presence, timeout)
+    waiting = server.metrics.long_polls if timeout > 0 else None
+    if waiting is not None:
+        waiting.inc()
+    try:
+        result = await server.sync.wait_for_sync(
+            me, since, sync_filter, full_state=full_state, timeout_ms=timeout
+        )
+    finally:
+        if waiting is not None:
+            waiting.dec()
     return json_response(result.to_json())
 
 

@@ -40,5 +40,6 @@ async def sync_socket() -> None:
         dead_after_seconds=config.stream_heartbeat_seconds * 3,
     )
     stream = SyncStream(server, websocket.send, websocket.receive, settings, token)
-    await stream.run()
+    with server.metrics.websocket_streams.track_inprogress():
+        await stream.run()
     await websocket.close(stream.close_code, stream.close_reason)

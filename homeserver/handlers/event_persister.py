@@ -98,29 +98,30 @@ class EventPersister:
 
     async def _write_one_by_one(self, batch: Sequence[_Queued]) -> dict[int, BaseException]:
         failures: dict[int, BaseException] = {}
-        broken: set[str] = set()
+        broken: dict[str, BaseException] = {}
         for index, queued in enumerate(batch):
             room_id = queued.pending.room_id
             if room_id in broken:
-                failures[index] = RuntimeError("an earlier event of this room failed to persist")
+                failures[index] = _earlier_failed(broken[room_id])
                 continue
             try:
                 await self._storage.events.persist_events([queued.pending])
             except Exception as exc:
                 failures[index] = exc
-                broken.add(room_id)
+                broken[room_id] = exc
         return failures
 
     def _finish(self, batch: Sequence[_Queued], failures: dict[int, BaseException]) -> None:
         if failures:
-            rooms = {batch[i].pending.room_id for i in failures}
+            causes = {batch[i].pending.room_id: exc for i, exc in failures.items()}
+            rooms = set(causes)
             # Events queued behind a failed one of the same room were built on it.
             behind = [q for q in self._queue if q.pending.room_id in rooms]
             self._queue = [q for q in self._queue if q.pending.room_id not in rooms]
             self._on_broken_rooms(rooms)
             for queued in behind:
                 self._positions.finish(queued.pending.stream_ordering)
-                _fail(queued, RuntimeError("an earlier event of this room failed to persist"))
+                _fail(queued, _earlier_failed(causes[queued.pending.room_id]))
             for index, exc in failures.items():
                 logger.warning(
                     "event not persisted",
@@ -143,6 +144,13 @@ class EventPersister:
                 _fail(queued, failures[index])
             elif not queued.done.done():
                 queued.done.set_result(None)
+
+
+def _earlier_failed(cause: BaseException) -> RuntimeError:
+    # Chained, so that a database outage behind it is still recognised as one.
+    error = RuntimeError("an earlier event of this room failed to persist")
+    error.__cause__ = cause
+    return error
 
 
 def _fail(queued: _Queued, exc: BaseException) -> None:

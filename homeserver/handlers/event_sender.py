@@ -119,6 +119,11 @@ class EventSender:
         there has been through the listener). It must not block or fail."""
         self._commit_listeners.append(listener)
 
+    @property
+    def events_persisted(self) -> int:
+        """Events committed by this process since it started."""
+        return self._persister.events
+
     def last_committed(self, room_id: str) -> int:
         """The position of the room's newest committed event (at most the
         position the process started from, if none since)."""

@@ -40,6 +40,7 @@ class PushService:
         settings: DispatchSettings | None = None,
     ) -> None:
         rule_store, pusher_store = push_stores(storage)
+        self._positions = positions
         self.vapid = vapid
         self.guard = OutboundGuard(config.push_allow_private_addresses)
         self.rules = UserPushRules(rule_store, positions, notifier)
@@ -61,7 +62,7 @@ class PushService:
         self.dispatcher = PushDispatcher(storage, pusher_store, self.attention, senders, settings)
 
     async def start(self) -> None:
-        await self.dispatcher.start()
+        await self.dispatcher.start(self._positions.current)
 
     async def stop(self) -> None:
         await self.dispatcher.stop()

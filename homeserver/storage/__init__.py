@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import literal, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from homeserver.storage.account_data import AccountDataStore
@@ -56,6 +57,11 @@ class Storage:
             await self.e2ee_keys.get_max_stream_ordering(),
             await self.to_device.get_max_stream_ordering(),
         )
+
+    async def ping(self) -> None:
+        """A trivial query: raises if the database cannot be reached."""
+        async with self.events.read() as conn:
+            await conn.execute(select(literal(1)))
 
     async def close(self) -> None:
         await self.engine.dispose()

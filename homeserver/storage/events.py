@@ -431,6 +431,18 @@ class EventStore(Store):
             found = [_row_to_event(r) for r in rows]
         return {e.event_id: e for e in found}
 
+    async def get_events_between(self, after: int, upto: int, limit: int) -> list[StoredEvent]:
+        """Events of every room with `after < stream_ordering <= upto`, oldest
+        first, at most `limit` of them (the primary key serves the range)."""
+        async with self.read() as conn:
+            rows = await conn.execute(
+                select(*_EVENT_COLUMNS)
+                .where(events.c.stream_ordering > after, events.c.stream_ordering <= upto)
+                .order_by(events.c.stream_ordering)
+                .limit(limit)
+            )
+            return [_row_to_event(r) for r in rows]
+
     async def get_forward_extremities(self, room_id: str) -> list[tuple[str, int]]:
         async with self.read() as conn:
             rows = await conn.execute(

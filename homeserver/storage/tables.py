@@ -529,3 +529,29 @@ room_key_backup_keys = Table(
     Column("is_verified", Boolean, nullable=False),
     Column("session_data", Text, nullable=False),
 )
+
+# The push queue (durable): each push decided for a pusher, until it has been
+# delivered or given up on; rows stay (done) until the dispatcher's progress
+# has passed their event, so that a replay after a crash skips them.
+push_queue = Table(
+    "push_queue",
+    metadata,
+    Column("user_id", String(255), primary_key=True),
+    Column("app_id", String(64), primary_key=True),
+    Column("pushkey", String(512), primary_key=True),
+    Column("event_id", String(255), primary_key=True),
+    Column("stream_ordering", BigInteger, nullable=False),
+    # The notification to send, JSON (push/notification.py).
+    Column("notification", Text, nullable=False),
+    Column("done", Boolean, nullable=False, default=False),
+    Index("ix_push_queue_stream_ordering", "stream_ordering"),
+)
+
+# How far the push dispatcher has got: every event at or below this position
+# has had its pushes decided (queued above, or none needed).
+push_progress = Table(
+    "push_progress",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("stream_ordering", BigInteger, nullable=False),
+)

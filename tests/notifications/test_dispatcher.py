@@ -107,9 +107,9 @@ async def test_who_watched_is_noted_when_the_event_arrives_not_when_a_worker_get
     dispatcher = server.push.dispatcher
     process = dispatcher._process
 
-    async def held(event: dict[str, Any], watched_by: frozenset[str]) -> None:
+    async def held(event: dict[str, Any], watched_by: frozenset[str], position: int) -> None:
         await gate.wait()
-        await process(event, watched_by)
+        await process(event, watched_by, position)
 
     monkeypatch.setattr(dispatcher, "_process", held)
     attention = server.push.attention
