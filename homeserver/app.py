@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from urllib.parse import urlsplit
 
 from quart import Quart, Response, g, request
 from werkzeug.exceptions import HTTPException
@@ -22,12 +23,14 @@ from homeserver.api import (
     room_events,
     room_state,
     rooms,
+    security_headers,
     sync,
     sync_socket,
     web_client,
 )
 from homeserver.api.common import json_response
-from homeserver.api.web_client import api_methods
+from homeserver.api.input_checks import check_request
+from homeserver.api.web_client import allow_header, allowed_methods
 from homeserver.config import Config
 from homeserver.errors import MatrixError
 from homeserver.server import HomeServer
@@ -43,7 +46,9 @@ CORS_HEADERS = {
 
 
 def create_app(config: Config) -> Quart:
-    app = Quart(__name__)
+    # No static folder of the app's own: the web client and the sign-in pages
+    # serve their files themselves.
+    app = Quart(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_body_bytes
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.url_map.strict_slashes = False
@@ -66,6 +71,10 @@ def create_app(config: Config) -> Quart:
         app.register_blueprint(module.bp)
     app.register_blueprint(web_client.bp)
 
+    base = urlsplit(config.base_url)
+    public_https = base.scheme == "https"
+    public_origin = f"{base.scheme}://{base.netloc}" if base.netloc else ""
+
     @app.before_serving
     async def start() -> None:
         app.extensions["homeserver"] = await HomeServer.start(config)
@@ -81,6 +90,7 @@ def create_app(config: Config) -> Quart:
         g.request_id = secrets.token_hex(6)
         if request.method == "OPTIONS":
             return Response(b"", status=204)
+        await check_request()
         return None
 
     @app.after_request
@@ -88,6 +98,16 @@ def create_app(config: Config) -> Quart:
         if request.path.startswith(("/_matrix", "/.well-known", "/oauth2/")):
             response.headers.update(CORS_HEADERS)
         response.headers["X-Request-Id"] = getattr(g, "request_id", "")
+        if response.status_code == 405:
+            # RFC 9110: a 405 names the methods the resource supports.
+            response.headers["Allow"] = allow_header(request.path)
+        security_headers.apply(
+            response,
+            request.blueprint,
+            host=request.host,
+            https=public_https,
+            public_origin=public_origin,
+        )
         return response
 
     @app.errorhandler(MatrixError)
@@ -108,7 +128,7 @@ def create_app(config: Config) -> Quart:
         elif status in (404, 405):
             # The web client's GET catch-all makes any path "known": a non-GET
             # request to an unknown API path is a 404, not a 405.
-            if status == 405 and not api_methods(request.path):
+            if status == 405 and not allowed_methods(request.path):
                 status = 404
             body = {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}
         elif status == 400:

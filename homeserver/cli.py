@@ -38,9 +38,12 @@ def run(config: Config) -> None:
     # Our frames are small; the stream rejects big ones itself, this bounds memory.
     hyper.websocket_max_message_size = 1024 * 1024
     app = create_app(config)
+    # The public base URL first: sign-in (OAuth cookies, redirects) works only
+    # there, not necessarily at the address the socket is bound to.
     print(
-        f"homeserver listening on http://{config.bind_address}:{config.port} "
-        f"(server name {config.server_name}, data in {config.data_dir})",
+        f"homeserver ready: open {config.base_url.rstrip('/')}/ "
+        f"(listening on {config.bind_address}:{config.port}, server name "
+        f"{config.server_name}, data in {config.data_dir})",
         flush=True,
     )
     _run_loop(_serve(app, hyper))

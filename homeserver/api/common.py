@@ -9,6 +9,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 import orjson
 from quart import Response, current_app, g, request
 
+from homeserver.api.input_checks import check_json_text
 from homeserver.errors import MatrixError
 from homeserver.handlers.tokens import Requester
 from homeserver.server import HomeServer
@@ -41,6 +42,7 @@ async def json_body(*, allow_empty: bool = False) -> dict[str, Any]:
         raise MatrixError(400, "M_NOT_JSON", "Request body is not valid JSON") from exc
     if not isinstance(parsed, dict):
         raise MatrixError(400, "M_BAD_JSON", "Request body must be a JSON object")
+    check_json_text(parsed)
     return parsed
 
 

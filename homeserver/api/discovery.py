@@ -10,7 +10,7 @@ import yaml
 from quart import Blueprint, Response
 
 from homeserver.api.common import CLIENT_V3, authenticated, hs, json_response
-from homeserver.errors import MatrixError
+from homeserver.errors import MatrixError, not_found
 from homeserver.handlers.room_creation import ROOM_VERSION, SUPPORTED_ROOM_VERSIONS
 
 bp = Blueprint("discovery", __name__)
@@ -40,6 +40,15 @@ async def versions() -> Response:
 @bp.get("/.well-known/matrix/client")
 async def well_known() -> Response:
     return json_response({"m.homeserver": {"base_url": hs().config.base_url}})
+
+
+@bp.get("/.well-known/matrix/server")
+async def well_known_server() -> Response:
+    """Server discovery for federation. Federation is not built yet, so there is
+    nothing to delegate to: 404 M_NOT_FOUND tells other servers so (and keeps
+    the web client's page from answering here). When federation is switched
+    on, it serves this document instead of this view."""
+    raise not_found("Federation is not enabled on this server")
 
 
 @bp.get("/_matrix/client/v1/auth_metadata")

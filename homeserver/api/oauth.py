@@ -14,6 +14,7 @@ from werkzeug.datastructures import Headers
 
 from homeserver.api.common import client_ip, hs
 from homeserver.errors import MatrixError
+from homeserver.handlers.free_text import NUL_MESSAGE, has_nul
 from homeserver.oauth.browser import COOKIE_PATH, SESSION_COOKIE
 from homeserver.oauth.requests import RequestData
 from homeserver.oauth.server import OAuthResponse
@@ -80,6 +81,8 @@ async def capture(*, body: str = "form") -> RequestData:
             raise OAuthHTTPError(
                 400, "invalid_client_metadata", "The body must be a JSON object"
             ) from exc
+        if has_nul(json_body):
+            raise OAuthHTTPError(400, "invalid_client_metadata", NUL_MESSAGE)
     data = RequestData(
         method=request.method,
         url=hs().oauth.base_url + full_path,

@@ -17,6 +17,7 @@ from homeserver.api.common import (
     requester,
     require_self,
 )
+from homeserver.api.input_checks import check_json_text
 from homeserver.errors import MatrixError, not_found
 from homeserver.handlers.filters import SyncFilter
 from homeserver.handlers.sync import MAX_TIMEOUT_MS
@@ -33,6 +34,7 @@ async def _load_filter(raw: str | None, user_id: str) -> SyncFilter:
             definition: Any = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise MatrixError(400, "M_INVALID_PARAM", "filter is not valid JSON") from exc
+        check_json_text(definition)
         return SyncFilter.parse(definition)
     if not raw.isdigit() or len(raw) > 9:
         raise MatrixError(400, "M_INVALID_PARAM", "filter must be a filter id or JSON")
