@@ -8,8 +8,8 @@ Lone surrogates never get this far: JSON with one is not JSON (`M_NOT_JSON`),
 and percent-decoding replaces invalid UTF-8 in paths and queries.
 
 Identifiers in paths are checked by their grammar (handlers/identifiers.py),
-and every other path parameter is limited to 255 bytes, as event types and
-state keys are by the spec."""
+and every other path parameter is limited to 255 characters (event types and
+state keys are limited to 255 bytes by the spec)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from quart import request
 from homeserver.errors import MatrixError
 from homeserver.handlers.free_text import NUL, NUL_MESSAGE, has_nul
 from homeserver.handlers.identifiers import (
-    MAX_IDENTIFIER_BYTES,
+    MAX_IDENTIFIER_LENGTH,
     is_device_id,
     is_event_id,
     is_room_alias,
@@ -63,10 +63,8 @@ def check_path_parameters(view_args: dict[str, Any] | None) -> None:
             accepts, what = grammar
             if not accepts(value):
                 raise _invalid(f"Not a valid {what}: {value[:80]!r}")
-        elif name not in UNLIMITED_PATH_PARAMETERS and (
-            len(value.encode("utf-8", "surrogatepass")) > MAX_IDENTIFIER_BYTES
-        ):
-            raise _invalid(f"{name} is longer than {MAX_IDENTIFIER_BYTES} bytes")
+        elif name not in UNLIMITED_PATH_PARAMETERS and (len(value) > MAX_IDENTIFIER_LENGTH):
+            raise _invalid(f"{name} is longer than {MAX_IDENTIFIER_LENGTH} characters")
 
 
 async def check_request() -> None:

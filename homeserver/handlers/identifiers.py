@@ -1,7 +1,7 @@
 """Validation of Matrix identifiers received from clients.
 
 The grammars follow the spec's appendix on identifiers, leniently where the
-spec allows historical forms: every identifier is at most 255 bytes and
+spec allows historical forms: every identifier is at most 255 characters and
 printable ASCII; user ids and aliases end in a server name."""
 
 from __future__ import annotations
@@ -10,13 +10,15 @@ import re
 
 from homeserver.errors import MatrixError
 
-MAX_IDENTIFIER_BYTES = 255
+MAX_IDENTIFIER_LENGTH = 255
+# Of user names one registers (the user id must also stay within 255).
+MAX_LOCALPART_LENGTH = 200
 
 _LOCALPART = re.compile(r"^[a-z0-9._=\-/+]+$")
 _USER_ID = re.compile(r"^@([^:]+):(.+)$")
 _ALIAS = re.compile(r"^#([^:\s]+):(.+)$")
 # Server names: a DNS name, IPv4 or [IPv6] literal, and an optional port.
-_SERVER_NAME = r"(?:[A-Za-z0-9\-.]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?"
+_SERVER_NAME = r"(?:[A-Za-z0-9\-.]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?"
 # Printable ASCII without ':' (historical user id localparts, alias localparts).
 _OPAQUE_NO_COLON = r"[\x21-\x39\x3b-\x7e]+"
 _USER_ID_GRAMMAR = re.compile(rf"^@{_OPAQUE_NO_COLON}:{_SERVER_NAME}$")
@@ -31,7 +33,7 @@ _DEVICE_ID_GRAMMAR = re.compile(r"^[\x20-\x7e]+$")
 
 
 def _fits(value: str) -> bool:
-    return len(value.encode("utf-8", "surrogatepass")) <= MAX_IDENTIFIER_BYTES
+    return len(value) <= MAX_IDENTIFIER_LENGTH
 
 
 def is_user_id(value: str) -> bool:
@@ -61,7 +63,10 @@ def validate_localpart(localpart: str, server_name: str) -> None:
             "M_INVALID_USERNAME",
             "User names may contain only a-z, 0-9 and . _ = - / +",
         )
-    if len(f"@{localpart}:{server_name}") > MAX_IDENTIFIER_BYTES:
+    if (
+        len(localpart) > MAX_LOCALPART_LENGTH
+        or len(f"@{localpart}:{server_name}") > MAX_IDENTIFIER_LENGTH
+    ):
         raise MatrixError(400, "M_INVALID_USERNAME", "User name is too long")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from homeserver.errors import MatrixError, bad_json
 from homeserver.handlers.event_sender import EventSender
-from homeserver.handlers.identifiers import parse_user_id
+from homeserver.handlers.identifiers import parse_alias, parse_user_id
 from homeserver.handlers.membership import Membership
 from homeserver.storage import Storage
 from homeserver.storage.events import NewRoom
@@ -46,10 +46,10 @@ class CreateRoomRequest:
         if visibility not in ("public", "private"):
             raise MatrixError(400, "M_INVALID_PARAM", "visibility must be public or private")
         preset = body.get("preset") or ("public_chat" if visibility == "public" else "private_chat")
-        if preset not in _PRESETS:
+        if not isinstance(preset, str) or preset not in _PRESETS:
             raise MatrixError(400, "M_INVALID_PARAM", f"Unknown preset {preset!r}")
         version = body.get("room_version", ROOM_VERSION)
-        if version not in SUPPORTED_ROOM_VERSIONS:
+        if not isinstance(version, str) or version not in SUPPORTED_ROOM_VERSIONS:
             raise MatrixError(
                 400, "M_UNSUPPORTED_ROOM_VERSION", f"Room version {version!r} is not supported"
             )
@@ -110,6 +110,8 @@ class RoomCreation:
         alias = (
             f"#{request.alias_localpart}:{self._server_name}" if request.alias_localpart else None
         )
+        if alias is not None:
+            parse_alias(alias)  # the grammar, and at most 255 characters
         if alias is not None and await self._storage.account_data.get_alias(alias) is not None:
             raise MatrixError(400, "M_ROOM_IN_USE", f"The alias {alias} is taken")
         for user_id in request.invite:

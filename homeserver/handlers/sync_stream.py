@@ -307,7 +307,7 @@ class SyncStream:
     async def _load_filter(self, raw: Any) -> SyncFilter:
         if raw is None or isinstance(raw, dict):
             return SyncFilter.parse(raw)
-        if isinstance(raw, str) and raw.isdigit() and len(raw) <= 9:
+        if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 9:
             assert self._requester is not None
             stored = await self._server.storage.account_data.get_filter(
                 self._requester.user_id, int(raw)
