@@ -10,8 +10,6 @@ import asyncio
 import json
 from typing import Any
 
-
-
 from tests.e2e.stream_client import SOCKET_PATH, check_frame
 from tests.matrix_client import TestClient, User
 
