@@ -84,11 +84,10 @@ async def public_rooms_post() -> Response:
     since = body.get("since")
     if since is not None and not isinstance(since, str):
         raise MatrixError(400, "M_INVALID_PARAM", "since must be a string")
-    search = (
-        body.get("filter", {}).get("generic_search_term")
-        if isinstance(body.get("filter"), dict)
-        else None
-    )
+    room_filter = body.get("filter")
+    if room_filter is not None and not isinstance(room_filter, dict):
+        raise MatrixError(400, "M_INVALID_PARAM", "filter must be an object")
+    search = (room_filter or {}).get("generic_search_term")
     if search is not None and not isinstance(search, str):
         raise MatrixError(400, "M_INVALID_PARAM", "generic_search_term must be a string")
     return json_response(
