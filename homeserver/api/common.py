@@ -17,6 +17,9 @@ from homeserver.server import HomeServer
 CLIENT_V3 = "/_matrix/client/v3"
 CLIENT_PREFIXES = ("/_matrix/client/v3", "/_matrix/client/r0")
 
+# The largest integer JSON numbers carry exactly (canonical JSON's range).
+MAX_SAFE_INTEGER = 2**53 - 1
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
