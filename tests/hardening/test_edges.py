@@ -183,3 +183,9 @@ async def test_full_state_must_be_a_boolean(client: TestClient) -> None:
     assert (
         await client.get(f"{V3}/sync", token=alice.access_token, query={"full_state": "true"})
     ).ok()
+
+
+async def test_a_nul_in_a_static_path_is_a_400_page(client: TestClient) -> None:
+    response = await client.get("/oauth2/static/oauth.css\x00.txt")
+    assert response.status == 400
+    assert response.headers["content-type"].startswith("text/html")
