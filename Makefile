@@ -36,13 +36,13 @@ test: $(VENV)/.installed web synapse test-sqlite test-postgres test-web test-bro
 
 test-sqlite: $(VENV)/.installed
 	@echo "== server tests on SQLite"
-	$(PY) -m pytest --ignore=tests/browser $(PYTEST_ARGS)
+	$(PY) -m pytest -rs --ignore=tests/browser $(PYTEST_ARGS)
 
 # PostgreSQL runs when reachable; REQUIRE_POSTGRES=1 (set by CI) makes it mandatory.
 test-postgres: $(VENV)/.installed
 	@if $(PY) -m tests.tools.pg_available "$(TEST_DATABASE_URL)"; then \
 		echo "== server tests on PostgreSQL"; \
-		TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest --ignore=tests/browser $(PYTEST_ARGS); \
+		TEST_DATABASE_URL="$(TEST_DATABASE_URL)" $(PY) -m pytest -rs --ignore=tests/browser $(PYTEST_ARGS); \
 	elif [ "$$REQUIRE_POSTGRES" = "1" ]; then \
 		echo "PostgreSQL is required (REQUIRE_POSTGRES=1) but not reachable at $(TEST_DATABASE_URL)"; exit 1; \
 	else \
@@ -58,10 +58,11 @@ test-web:
 	fi
 
 # The built web client in Chromium (/usr/bin/chromium) against the real server.
-# Skipped without Chromium, unless REQUIRE_BROWSER=1 (set by CI).
+# Skipped without Chromium, unless REQUIRE_BROWSER=1 (set by CI). `-rs` prints why
+# each skipped test was skipped.
 test-browser: $(VENV)/.installed web
 	@echo "== browser tests"
-	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
+	$(PY) -m pytest -rs tests/browser $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check homeserver federation tests

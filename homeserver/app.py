@@ -7,6 +7,7 @@ import asyncio
 import logging
 import secrets
 import time
+from urllib.parse import urlsplit
 
 from quart import Quart, Response, g, request
 from werkzeug.exceptions import HTTPException
@@ -28,13 +29,15 @@ from homeserver.api import (
     room_state,
     rooms,
     search,
+    security_headers,
     sync,
     sync_socket,
     to_device,
     web_client,
 )
 from homeserver.api.common import json_response
-from homeserver.api.web_client import api_methods
+from homeserver.api.input_checks import check_request
+from homeserver.api.web_client import allow_header, allowed_methods
 from homeserver.config import Config
 from homeserver.errors import MatrixError
 from homeserver.operations.outage import (
@@ -55,7 +58,9 @@ CORS_HEADERS = {
 
 
 def create_app(config: Config) -> Quart:
-    app = Quart(__name__)
+    # No static folder of the app's own: the web client and the sign-in pages
+    # serve their files themselves.
+    app = Quart(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_body_bytes
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.url_map.strict_slashes = False
@@ -85,6 +90,10 @@ def create_app(config: Config) -> Quart:
     # Set once the HomeServer runs: the federation app (own listener) waits on it.
     app.extensions["homeserver_started"] = asyncio.Event()
 
+    base = urlsplit(config.base_url)
+    public_https = base.scheme == "https"
+    public_origin = f"{base.scheme}://{base.netloc}" if base.netloc else ""
+
     @app.before_serving
     async def start() -> None:
         if "homeserver" not in app.extensions:  # `homeserver run` starts it before serving
@@ -103,6 +112,7 @@ def create_app(config: Config) -> Quart:
         g.request_started = time.perf_counter()
         if request.method == "OPTIONS":
             return Response(b"", status=204)
+        await check_request()
         return None
 
     @app.after_request
@@ -116,6 +126,16 @@ def create_app(config: Config) -> Quart:
             rule = request.url_rule.rule if request.url_rule is not None else None
             elapsed = time.perf_counter() - started
             server.metrics.observe_request(request.method, rule, response.status_code, elapsed)
+        if response.status_code == 405:
+            # RFC 9110: a 405 names the methods the resource supports.
+            response.headers["Allow"] = allow_header(request.path)
+        security_headers.apply(
+            response,
+            request.blueprint,
+            host=request.host,
+            https=public_https,
+            public_origin=public_origin,
+        )
         return response
 
     @app.errorhandler(MatrixError)
@@ -136,7 +156,7 @@ def create_app(config: Config) -> Quart:
         elif status in (404, 405):
             # The web client's GET catch-all makes any path "known": a non-GET
             # request to an unknown API path is a 404, not a 405.
-            if status == 405 and not api_methods(request.path):
+            if status == 405 and not allowed_methods(request.path):
                 status = 404
             body = {"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}
         elif status == 400:

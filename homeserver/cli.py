@@ -100,9 +100,12 @@ async def _serve(listeners: list[tuple[Quart, HypercornConfig]], config: Config)
     except DatabaseInUse as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
+    # The public base URL first: sign-in (OAuth cookies, redirects) works only
+    # there, not necessarily at the address the socket is bound to.
     print(
-        f"homeserver listening on http://{config.bind_address}:{config.port} "
-        f"(server name {config.server_name}, data in {config.data_dir})",
+        f"homeserver ready: open {config.base_url.rstrip('/')}/ "
+        f"(listening on {config.bind_address}:{config.port}, server name "
+        f"{config.server_name}, data in {config.data_dir})",
         flush=True,
     )
     if config.enable_federation:

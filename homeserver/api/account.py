@@ -8,6 +8,7 @@ from quart import Blueprint, Response
 
 from homeserver.api.common import (
     CLIENT_V3,
+    MAX_SAFE_INTEGER,
     authenticated,
     hs,
     json_body,
@@ -177,7 +178,7 @@ async def user_directory_search() -> Response:
     body = await json_body()
     term = required_str(body, "search_term").strip()
     limit = body.get("limit", 10)
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_SAFE_INTEGER:
         raise MatrixError(400, "M_INVALID_PARAM", "limit must be a non-negative integer")
     limit = min(limit, MAX_DIRECTORY_RESULTS)
     if not term:

@@ -9,12 +9,16 @@ from typing import Any, ParamSpec, TypeVar, cast
 import orjson
 from quart import Response, current_app, g, request
 
+from homeserver.api.input_checks import check_json_text
 from homeserver.errors import MatrixError
 from homeserver.handlers.tokens import Requester
 from homeserver.server import HomeServer
 
 CLIENT_V3 = "/_matrix/client/v3"
 CLIENT_PREFIXES = ("/_matrix/client/v3", "/_matrix/client/r0")
+
+# The largest integer JSON numbers carry exactly (canonical JSON's range).
+MAX_SAFE_INTEGER = 2**53 - 1
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -41,6 +45,7 @@ async def json_body(*, allow_empty: bool = False) -> dict[str, Any]:
         raise MatrixError(400, "M_NOT_JSON", "Request body is not valid JSON") from exc
     if not isinstance(parsed, dict):
         raise MatrixError(400, "M_BAD_JSON", "Request body must be a JSON object")
+    check_json_text(parsed)
     return parsed
 
 

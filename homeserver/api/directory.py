@@ -6,6 +6,7 @@ from quart import Blueprint, Response, request
 
 from homeserver.api.common import (
     CLIENT_V3,
+    MAX_SAFE_INTEGER,
     authenticated,
     hs,
     json_body,
@@ -79,16 +80,17 @@ async def public_rooms_get() -> Response:
 async def public_rooms_post() -> Response:
     body = await json_body(allow_empty=True)
     limit = body.get("limit")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_SAFE_INTEGER
+    ):
         raise MatrixError(400, "M_INVALID_PARAM", "limit must be a non-negative integer")
     since = body.get("since")
     if since is not None and not isinstance(since, str):
         raise MatrixError(400, "M_INVALID_PARAM", "since must be a string")
-    search = (
-        body.get("filter", {}).get("generic_search_term")
-        if isinstance(body.get("filter"), dict)
-        else None
-    )
+    room_filter = body.get("filter", {})
+    if not isinstance(room_filter, dict):
+        raise MatrixError(400, "M_INVALID_PARAM", "filter must be an object")
+    search = room_filter.get("generic_search_term")
     if search is not None and not isinstance(search, str):
         raise MatrixError(400, "M_INVALID_PARAM", "generic_search_term must be a string")
     return json_response(

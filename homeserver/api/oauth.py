@@ -6,6 +6,8 @@ and device authorization (RFC 8628). Errors are RFC 6749 JSON
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 import orjson
@@ -14,6 +16,7 @@ from werkzeug.datastructures import Headers
 
 from homeserver.api.common import client_ip, hs
 from homeserver.errors import MatrixError
+from homeserver.handlers.free_text import NUL_MESSAGE, has_nul
 from homeserver.oauth.browser import COOKIE_PATH, SESSION_COOKIE
 from homeserver.oauth.requests import RequestData
 from homeserver.oauth.server import OAuthResponse
@@ -67,8 +70,32 @@ def require_oauth() -> None:
         )
 
 
+def _check_basic_authorization(header: str | None) -> None:
+    """An Authorization header is `<scheme> <value>`, and Basic client
+    credentials (RFC 6749 2.3.1) base64 of UTF-8 `id:secret`. Anything else is
+    the client failing to authenticate, not a server error."""
+    if header is None:
+        return
+    scheme, _, value = header.strip().partition(" ")
+    decoded = ":" if scheme.lower() != "basic" else ""
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            decoded = ""
+    if not value.strip() or ":" not in decoded:
+        raise OAuthHTTPError(
+            401,
+            "invalid_client",
+            "The Authorization header is not valid Basic client authentication",
+            {"WWW-Authenticate": 'Basic realm="homeserver"'},
+        )
+
+
 async def capture(*, body: str = "form") -> RequestData:
     """A snapshot of the request for Authlib, read here on the event loop."""
+    if request.blueprint == "oauth":  # (the pages authenticate no client)
+        _check_basic_authorization(request.headers.get("Authorization"))
     full_path = request.full_path.rstrip("?")
     form = await request.form if body == "form" else None
     json_body: Any = None
@@ -80,6 +107,8 @@ async def capture(*, body: str = "form") -> RequestData:
             raise OAuthHTTPError(
                 400, "invalid_client_metadata", "The body must be a JSON object"
             ) from exc
+        if has_nul(json_body):
+            raise OAuthHTTPError(400, "invalid_client_metadata", NUL_MESSAGE)
     data = RequestData(
         method=request.method,
         url=hs().oauth.base_url + full_path,

@@ -11,10 +11,12 @@ from urllib.parse import urlencode, urlsplit
 
 from quart import Blueprint, Response, render_template, request
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import NotFound
 
 import homeserver.oauth
 from homeserver.api.common import client_ip, hs
 from homeserver.api.oauth import capture
+from homeserver.api.static_files import file_response, find_file
 from homeserver.errors import MatrixError
 from homeserver.oauth.browser import (
     BROWSER_SESSION_LIFETIME_SECONDS,
@@ -31,14 +33,9 @@ bp = Blueprint(
     "oauth_pages",
     __name__,
     template_folder=str(PACKAGE / "templates"),
-    static_folder=str(PACKAGE / "static"),
-    static_url_path="/oauth2/static",
 )
+STATIC = PACKAGE / "static"
 
-CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; "
-    "frame-ancestors 'none'"
-)
 DEFAULT_NEXT = "/oauth2/account"
 
 
@@ -71,15 +68,8 @@ async def page(template: str, status: int = 200, **context: Any) -> Response:
         template, csrf_token=oauth().browser.csrf_token(csrf_cookie), **context
     )
     response = Response(body, status=status, mimetype="text/html")
-    response.headers.update(
-        {
-            "Content-Security-Policy": CSP,
-            "X-Frame-Options": "DENY",
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-            "Cache-Control": "no-store",
-        }
-    )
+    # The security headers are added for every response of this blueprint (app.py).
+    response.headers["Cache-Control"] = "no-store"
     if new_cookie:
         response.set_cookie(
             CSRF_COOKIE,
@@ -195,6 +185,14 @@ async def signed_in_response(user_id: str, next_url: str) -> Response:
 
 
 # -- sign in, create account, sign out --------------------------------------------
+
+
+@bp.get("/oauth2/static/<path:filename>")
+async def static(filename: str) -> Response:
+    found = await find_file(STATIC, filename)
+    if found is None:
+        raise NotFound()
+    return await file_response(found, "public, max-age=3600")
 
 
 @bp.get("/oauth2/login")

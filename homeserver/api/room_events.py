@@ -17,6 +17,7 @@ from homeserver.api.common import (
     query_int,
     requester,
 )
+from homeserver.api.input_checks import check_json_text
 from homeserver.errors import MatrixError, forbidden, not_found
 from homeserver.handlers.client_send import check_txn_id, send_client_event
 from homeserver.handlers.filters import EventFilter
@@ -84,6 +85,7 @@ def _room_event_filter() -> EventFilter:
         parsed = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise MatrixError(400, "M_INVALID_PARAM", "filter must be a JSON object") from exc
+    check_json_text(parsed)
     return EventFilter.parse(parsed, "filter")
 
 

@@ -11,6 +11,7 @@ from homeserver.errors import MatrixError, forbidden, not_found
 from homeserver.handlers.visibility import RoomView
 from homeserver.storage.events import StateKey, StoredEvent
 
+MEMBERSHIPS = frozenset({"invite", "join", "knock", "leave", "ban"})
 bp = Blueprint("room_state", __name__, url_prefix=CLIENT_V3)
 
 
@@ -44,7 +45,10 @@ async def get_state_event(room_id: str, event_type: str, state_key: str = "") ->
     stored = state.get((event_type, state_key))
     if stored is None:
         raise not_found("Event not found")
-    if request.args.get("format") == "event":
+    state_format = request.args.get("format", "content")
+    if state_format not in ("content", "event"):
+        raise MatrixError(400, "M_INVALID_PARAM", "format must be content or event")
+    if state_format == "event":
         return json_response(await hs().serializer.serialize_one(stored))
     return json_response(stored.event["content"])
 
@@ -86,6 +90,10 @@ async def members(room_id: str) -> Response:
     state = await _readable_state(room_id)
     wanted = request.args.get("membership")
     unwanted = request.args.get("not_membership")
+    for name, value in (("membership", wanted), ("not_membership", unwanted)):
+        if value is not None and value not in MEMBERSHIPS:
+            allowed = ", ".join(sorted(MEMBERSHIPS))
+            raise MatrixError(400, "M_INVALID_PARAM", f"{name} must be one of {allowed}")
     chosen = []
     for (event_type, _), stored in state.items():
         if event_type != "m.room.member":

@@ -17,6 +17,7 @@ from homeserver.api.common import (
     requester,
     require_self,
 )
+from homeserver.api.input_checks import check_json_text
 from homeserver.errors import MatrixError, not_found
 from homeserver.handlers.filters import SyncFilter
 from homeserver.handlers.sync import MAX_TIMEOUT_MS
@@ -33,8 +34,9 @@ async def _load_filter(raw: str | None, user_id: str) -> SyncFilter:
             definition: Any = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise MatrixError(400, "M_INVALID_PARAM", "filter is not valid JSON") from exc
+        check_json_text(definition)
         return SyncFilter.parse(definition)
-    if not raw.isdigit() or len(raw) > 9:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         raise MatrixError(400, "M_INVALID_PARAM", "filter must be a filter id or JSON")
     stored = await hs().storage.account_data.get_filter(user_id, int(raw))
     if stored is None:
@@ -50,7 +52,10 @@ async def sync() -> Response:
     since = StreamToken.parse(since_raw) if since_raw else None
     sync_filter = await _load_filter(request.args.get("filter"), me.user_id)
     timeout = query_int("timeout", 0, minimum=0, maximum=MAX_TIMEOUT_MS) or 0
-    full_state = request.args.get("full_state", "false").lower() == "true"
+    full_state_raw = request.args.get("full_state", "false")
+    if full_state_raw not in ("true", "false"):
+        raise MatrixError(400, "M_INVALID_PARAM", "full_state must be true or false")
+    full_state = full_state_raw == "true"
     set_presence = request.args.get("set_presence", "online")
     if set_presence not in ("online", "offline", "unavailable"):
         raise MatrixError(
@@ -85,7 +90,7 @@ async def create_filter(user_id: str) -> Response:
 @authenticated
 async def get_filter(user_id: str, filter_id: str) -> Response:
     require_self(user_id, "read filters")
-    if not filter_id.isdigit() or len(filter_id) > 9:
+    if not (filter_id.isascii() and filter_id.isdigit()) or len(filter_id) > 9:
         raise not_found("No such filter")
     stored = await hs().storage.account_data.get_filter(user_id, int(filter_id))
     if stored is None:

@@ -1,29 +1,24 @@
 """Serves the bundled web client (clients/web/dist) at /.
 
-Hashed assets are cached for a year; index.html is revalidated on every load,
-and HTML carries a strict content-security policy."""
+Hashed assets are cached for a year; index.html is revalidated on every load.
+Every response carries the security headers of api/security_headers.py."""
 
 from __future__ import annotations
 
 import asyncio
-import mimetypes
 from pathlib import Path
 
 from quart import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from homeserver.api.common import hs
+from homeserver.api.static_files import file_response, find_file
 from homeserver.errors import MatrixError
 
 bp = Blueprint("web_client", __name__)
 
 DEFAULT_DIST = Path(__file__).resolve().parent.parent.parent / "clients" / "web" / "dist"
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: blob:; connect-src 'self' ws: wss:; worker-src 'self'; "
-    "manifest-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; "
-    "object-src 'none'"
-)
+IMMUTABLE = "public, max-age=31536000, immutable"
 NOT_BUILT = b"""<!doctype html><meta charset="utf-8"><title>Homeserver</title>
 <p>The homeserver is running, but its web client has not been built.
 Run <code>make run</code> (or <code>make web</code>) to build it.</p>"""
@@ -37,9 +32,6 @@ def _dist() -> Path:
 def _html(body: bytes) -> Response:
     response = Response(body, mimetype="text/html")
     response.headers["Cache-Control"] = "no-cache"
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
@@ -58,6 +50,32 @@ def api_methods(path: str) -> set[str]:
     return found
 
 
+def _is_websocket_route(path: str) -> bool:
+    adapter = current_app.url_map.bind("localhost")
+    try:
+        adapter.match(path, method="GET", websocket=True)
+    except HTTPException:
+        return False
+    return True
+
+
+def allowed_methods(path: str) -> set[str]:
+    """Every method some endpoint serves at `path`, a WebSocket's GET included."""
+    methods = api_methods(path)
+    if _is_websocket_route(path):
+        methods.add("GET")
+    return methods
+
+
+def allow_header(path: str) -> str:
+    methods = allowed_methods(path)
+    if "GET" in methods:
+        methods.add("HEAD")
+    methods.add("OPTIONS")
+    order = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS")
+    return ", ".join(m for m in order if m in methods)
+
+
 @bp.get("/")
 @bp.get("/<path:path>")
 async def web_client(path: str = "") -> Response:
@@ -67,24 +85,17 @@ async def web_client(path: str = "") -> Response:
     if path.startswith("_matrix/"):
         status = 405 if api_methods(request.path) else 404
         raise MatrixError(status, "M_UNRECOGNIZED", "Unrecognized request")
-    root = _dist().resolve()
-    index = root / "index.html"
+    root = _dist()
     if path:
-        candidate = (root / path).resolve()
-        if candidate.is_relative_to(root) and candidate.is_file():
-            mimetype = mimetypes.guess_type(candidate.name)[0] or "application/octet-stream"
-            content = await asyncio.to_thread(candidate.read_bytes)
-            if candidate.suffix == ".html":
-                return _html(content)
-            response = Response(content, mimetype=mimetype)
-            response.headers["X-Content-Type-Options"] = "nosniff"
-            if candidate.parent.name == "assets":
-                response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-            else:
-                response.headers["Cache-Control"] = "no-cache"
-            return response
+        found = await find_file(root, path)
+        if found is not None:
+            if found.suffix == ".html":
+                return _html(await asyncio.to_thread(found.read_bytes))
+            hashed = found.parent.name == "assets"
+            return await file_response(found, IMMUTABLE if hashed else "no-cache")
         if "." in path.rsplit("/", 1)[-1]:
             raise MatrixError(404, "M_NOT_FOUND", "File not found")
-    if not index.is_file():
+    index = await find_file(root, "index.html")
+    if index is None:
         return _html(NOT_BUILT)
     return _html(await asyncio.to_thread(index.read_bytes))

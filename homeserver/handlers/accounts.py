@@ -47,6 +47,9 @@ class Accounts:
         return f"@{localpart}:{self._server_name}"
 
     async def check_username_available(self, localpart: str) -> str:
+        """The user id a requested user name becomes, if free. User names are
+        lower-cased first, as Synapse and Conduit do (`Alice` is `@alice`)."""
+        localpart = localpart.lower()
         validate_localpart(localpart, self._server_name)
         user_id = self.user_id_for(localpart)
         if await self._storage.users.get_user(user_id) is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from homeserver.errors import MatrixError, forbidden, not_found
@@ -11,6 +12,7 @@ from homeserver.handlers.remote_queries import RemoteQueries
 from homeserver.storage import Storage
 
 MAX_PUBLIC_ROOMS = 500
+_SINCE = re.compile(r"o[0-9]{1,9}")
 
 
 class Directory:
@@ -93,7 +95,7 @@ class Directory:
         chunk.sort(key=lambda e: (-int(e["num_joined_members"]), e["room_id"]))
         offset = 0
         if since:
-            if not since.startswith("o") or not since[1:].isdigit():
+            if _SINCE.fullmatch(since) is None:
                 raise MatrixError(400, "M_INVALID_PARAM", "Invalid since token")
             offset = int(since[1:])
         page_size = len(chunk) if limit is None else max(0, limit)

@@ -126,7 +126,10 @@ class TokenKeyRing:
         current = self.signing_key(now_ms)
         if current.alg != alg:
             return True
-        return rotation_seconds > 0 and now_ms - current.activates_ms >= rotation_seconds * 1000
+        # A key signs from its activation, but never before it was created: the
+        # first key's activation time is 0 ("from the start"), not its age.
+        in_use_since = max(current.activates_ms, current.created_ms)
+        return rotation_seconds > 0 and now_ms - in_use_since >= rotation_seconds * 1000
 
     def add(self, alg: str, now_ms: int, activate_after_seconds: int) -> TokenKey:
         key = generate_token_key(alg, now_ms, now_ms + activate_after_seconds * 1000)

@@ -15,7 +15,7 @@ from homeserver.events import (
 )
 from homeserver.events.identifiers import is_valid_user_id
 from homeserver.handlers.event_sender import EventSender
-from homeserver.handlers.identifiers import parse_user_id
+from homeserver.handlers.identifiers import parse_alias, parse_user_id
 from homeserver.handlers.membership import Membership
 from homeserver.storage import Storage
 from homeserver.util import random_string
@@ -55,7 +55,7 @@ class CreateRoomRequest:
         if visibility not in ("public", "private"):
             raise MatrixError(400, "M_INVALID_PARAM", "visibility must be public or private")
         preset = body.get("preset") or ("public_chat" if visibility == "public" else "private_chat")
-        if preset not in _PRESETS:
+        if not isinstance(preset, str) or preset not in _PRESETS:
             raise MatrixError(400, "M_INVALID_PARAM", f"Unknown preset {preset!r}")
         try:
             room_version = get_room_version(body.get("room_version", ROOM_VERSION))
@@ -155,6 +155,8 @@ class RoomCreation:
         alias = (
             f"#{request.alias_localpart}:{self._server_name}" if request.alias_localpart else None
         )
+        if alias is not None:
+            parse_alias(alias)  # the grammar, and at most 255 characters
         if alias is not None and await self._storage.account_data.get_alias(alias) is not None:
             raise MatrixError(400, "M_ROOM_IN_USE", f"The alias {alias} is taken")
         for user_id in request.invite:

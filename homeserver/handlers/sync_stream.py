@@ -37,6 +37,7 @@ import orjson
 from homeserver.errors import MatrixError
 from homeserver.handlers.client_send import check_txn_id, send_client_event
 from homeserver.handlers.filters import SyncFilter
+from homeserver.handlers.free_text import NUL_MESSAGE, has_nul
 from homeserver.handlers.tokens import Requester
 from homeserver.server import HomeServer
 from homeserver.streams.tokens import StreamToken
@@ -272,6 +273,13 @@ class SyncStream:
                 _error_frame(MatrixError(400, "M_BAD_JSON", "A frame is an object with a type"))
             )
             return None
+        if has_nul(frame):
+            # The same rule as for HTTP bodies (api/input_checks.py).
+            req_id = frame.get("req_id")
+            await self._send(
+                _error_frame(MatrixError(400, "M_BAD_JSON", NUL_MESSAGE), req_id=req_id)
+            )
+            return None
         return frame
 
     async def _start(self) -> tuple[StreamToken | None, SyncFilter, str]:
@@ -318,7 +326,7 @@ class SyncStream:
     async def _load_filter(self, raw: Any) -> SyncFilter:
         if raw is None or isinstance(raw, dict):
             return SyncFilter.parse(raw)
-        if isinstance(raw, str) and raw.isdigit() and len(raw) <= 9:
+        if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 9:
             assert self._requester is not None
             stored = await self._server.storage.account_data.get_filter(
                 self._requester.user_id, int(raw)
@@ -524,6 +532,13 @@ class SyncStream:
             reply = await self._handle_request(frame)
         except MatrixError as exc:
             await self._send(_error_frame(exc, req_id))
+            return
+        except Exception:
+            # A bug behind one request is that request's failure, as a 500
+            # would be over HTTP: the stream itself goes on.
+            logger.exception("unexpected error handling a stream request")
+            failure = MatrixError(500, "M_UNKNOWN", "Internal server error")
+            await self._send(_error_frame(failure, req_id))
             return
         if reply is not None:
             await self._send({"req_id": req_id, **reply})

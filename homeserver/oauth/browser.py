@@ -59,7 +59,9 @@ class BrowserSessions:
     def check_csrf(self, csrf_cookie: str | None, token: str | None) -> bool:
         if not csrf_cookie or not token:
             return False
-        return hmac.compare_digest(self.csrf_token(csrf_cookie), token)
+        # As bytes: compare_digest refuses str with characters beyond ASCII.
+        expected = self.csrf_token(csrf_cookie).encode()
+        return hmac.compare_digest(expected, token.encode("utf-8", "replace"))
 
     def same_origin(self, origin: str | None, referer: str | None) -> bool:
         """False only when the browser names another origin."""

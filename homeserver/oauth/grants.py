@@ -14,6 +14,7 @@ from authlib.oauth2.rfc6749.errors import (
     InvalidGrantError,
     InvalidRequestError,
     OAuth2Error,
+    UnauthorizedClientError,
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc8628 import DeviceCodeGrant as _DeviceCodeGrant
@@ -178,6 +179,23 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
 class DeviceCodeGrant(_DeviceCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_AUTH_METHODS
+
+    def validate_token_request(self) -> None:
+        """Authlib's steps with RFC 8628's errors (section 3.5, RFC 6749 5.2): a
+        device code that is unknown, or was issued to another client, is an
+        `invalid_grant`, as for any other grant."""
+        device_code = self.request.payload.data.get("device_code")
+        if not device_code:
+            raise InvalidRequestError("Missing 'device_code' in payload")
+        client = self.authenticate_token_endpoint_client()
+        if not client.check_grant_type(self.GRANT_TYPE):
+            raise UnauthorizedClientError(f"The client may not use {self.GRANT_TYPE}")
+        credential = self.query_device_credential(device_code)
+        if credential is None or credential.get_client_id() != client.get_client_id():
+            raise InvalidGrantError("Unknown device code")
+        self.request.user = self.validate_device_credential(credential)
+        self.request.client = client
+        self.request.credential = credential
 
     def query_device_credential(self, device_code: str) -> DeviceCredential | None:
         backend = _backend(self)

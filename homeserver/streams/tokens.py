@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 
 from homeserver.errors import MatrixError
 
-_SYNC_TOKEN = re.compile(r"^s(\d{1,18})((?:_\d{1,18})*)$")
-_PAGE_TOKEN = re.compile(r"^p(\d{1,18})$")
+_SYNC_TOKEN = re.compile(r"^s([0-9]{1,18})((?:_[0-9]{1,18})*)$")
+_PAGE_TOKEN = re.compile(r"^p([0-9]{1,18})$")
 
 
 @dataclass(frozen=True)

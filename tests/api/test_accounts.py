@@ -88,7 +88,19 @@ async def test_register_user_in_use(client: TestClient) -> None:
     (await client.post(f"{V3}/register", json=body_with_auth)).error(400, "M_USER_IN_USE")
 
 
-@pytest.mark.parametrize("username", ["Alice", "al ice", "", "al:ice", "@alice", "ålice"])
+async def test_register_lower_cases_the_user_name(client: TestClient) -> None:
+    # As Synapse and Conduit do: bots written against them register mixed case.
+    alice = await client.register("Alice")
+    assert alice.user_id == "@alice:localhost"
+    (await client.get(f"{V3}/register/available", query={"username": "ALICE"})).error(
+        400, "M_USER_IN_USE"
+    )
+    body = {"username": "aLiCe", "password": PASSWORD, "auth": {"type": "m.login.dummy"}}
+    (await client.post(f"{V3}/register", json=body)).error(400, "M_USER_IN_USE")
+    assert (await login(client, "Alice")).ok()["user_id"] == "@alice:localhost"
+
+
+@pytest.mark.parametrize("username", ["al ice", "", "al:ice", "@alice", "ålice", "ÅLICE"])
 async def test_register_invalid_username(client: TestClient, username: str) -> None:
     body = {"username": username, "password": PASSWORD}
     (await client.post(f"{V3}/register", json=body)).error(400, "M_INVALID_USERNAME")

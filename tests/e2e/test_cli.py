@@ -115,7 +115,8 @@ def test_create_user_then_log_in_on_port_from_env(
     server = start_server(data_dir=data_dir, port=port)
     assert server.base_url.endswith(f":{port}")
     stdout = (server.log_dir / "server-1.stdout.log").read_text()
-    assert f"listening on http://127.0.0.1:{port}" in stdout
+    # The URL people should open (the public base URL), then where it listens.
+    assert f"open http://localhost:{port}/ (listening on 127.0.0.1:{port}" in stdout
 
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
         body = {
