@@ -18,6 +18,8 @@ from homeserver.api import (
     discovery,
     ephemeral,
     keys,
+    media_download,
+    media_upload,
     oauth,
     oauth_pages,
     push,
@@ -31,6 +33,7 @@ from homeserver.api import (
     web_client,
 )
 from homeserver.api.common import json_response
+from homeserver.api.upload_stream import BackpressureHTTPConnection, upload_request_class
 from homeserver.api.web_client import api_methods
 from homeserver.config import Config
 from homeserver.errors import MatrixError
@@ -49,6 +52,9 @@ CORS_HEADERS = {
 def create_app(config: Config) -> Quart:
     app = Quart(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_body_bytes
+    # Media uploads: their own limit, streamed at the pace they are stored.
+    app.request_class = upload_request_class(config.max_upload_size)
+    app.asgi_http_class = BackpressureHTTPConnection
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.url_map.strict_slashes = False
     for module in (
@@ -69,8 +75,11 @@ def create_app(config: Config) -> Quart:
         keys,
         to_device,
         room_keys,
+        media_upload,
+        media_download,
     ):
         app.register_blueprint(module.bp)
+    app.register_blueprint(media_download.legacy_bp)
     app.register_blueprint(web_client.bp)
     # Set once the HomeServer runs: the federation app (own listener) waits on it.
     app.extensions["homeserver_started"] = asyncio.Event()

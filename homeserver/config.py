@@ -95,6 +95,13 @@ class Config:
     # Other servers may be reached on loopback and private addresses (tests,
     # closed networks); otherwise only public addresses.
     federation_allow_private_addresses: bool = False
+    # -- media repository (README "Media") ------------------------------------
+    # The largest upload, in bytes (the 1 MiB request body limit does not apply
+    # to uploads), and how much each user may store in all.
+    max_upload_size: int = 50 * 1024 * 1024
+    media_quota_bytes_per_user: int = 1024 * 1024 * 1024
+    # Created (POST /media/v1/create) but not yet uploaded mxc URIs per user.
+    media_max_pending_uploads: int = 10
 
     @property
     def effective_database_url(self) -> str:
@@ -155,6 +162,8 @@ _ENV_OVERRIDES: dict[str, str] = {
     "TLS_PRIVATE_KEY_PATH": "tls_private_key_path",
     "FEDERATION_CA_FILE": "federation_ca_file",
     "FEDERATION_ALLOW_PRIVATE_ADDRESSES": "federation_allow_private_addresses",
+    "MAX_UPLOAD_SIZE": "max_upload_size",
+    "MEDIA_QUOTA_BYTES_PER_USER": "media_quota_bytes_per_user",
 }
 
 
@@ -242,7 +251,8 @@ def write_config(config: Config, path: Path) -> None:
         "# OAUTH_DEVICE_CODE_LIFETIME_SECONDS, OAUTH_DEVICE_POLL_INTERVAL_SECONDS,\n"
         "# PUSH_ALLOW_PRIVATE_ADDRESSES, PUSH_INCLUDE_CONTENT,\n"
         "# ENABLE_FEDERATION, FEDERATION_PORT, TLS_CERTIFICATE_PATH, TLS_PRIVATE_KEY_PATH,\n"
-        "# FEDERATION_CA_FILE, FEDERATION_ALLOW_PRIVATE_ADDRESSES\n"
+        "# FEDERATION_CA_FILE, FEDERATION_ALLOW_PRIVATE_ADDRESSES,\n"
+        "# MAX_UPLOAD_SIZE, MEDIA_QUOTA_BYTES_PER_USER\n"
         "# (and DATA_DIR for this folder).\n"
         "# database_url empty means SQLite in this folder (homeserver.db).\n"
     )
