@@ -12,11 +12,11 @@ from tests.matrix_client import TestClient, User
 from tests.media.helpers import (
     CREATE,
     MEDIA,
+    Raw,
     download,
     make_media_config,
     media_client,
     media_path,
-    Raw,
     raw,
 )
 
