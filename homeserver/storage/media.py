@@ -3,7 +3,7 @@ waiting for their content, and the thumbnails made of them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select, update
@@ -224,10 +224,9 @@ class MediaStore(Store):
             rows = await conn.execute(select(media.c.media_id).where(media.c.uploader == user_id))
             return [r[0] for r in rows]
 
-    async def texts_mentioning(self, needle: str, batch: int = 500) -> list[str]:
+    async def texts_mentioning(self, needle: str, batch: int = 500) -> AsyncIterator[str]:
         """Event JSON and avatar URLs that contain `needle` (a literal, e.g.
         "mxc://server/"), for finding which media are still referred to."""
-        found: list[str] = []
         last = -1
         pattern = f"%{_escape_like(needle)}%"
         while True:
@@ -243,16 +242,19 @@ class MediaStore(Store):
                         .limit(batch)
                     )
                 )
-            found.extend(r[1] for r in rows)
+            for row in rows:
+                yield row[1]
             if len(rows) < batch:
                 break
             last = int(rows[-1][0])
         async with self.read() as conn:
-            avatars = await conn.execute(
-                select(users.c.avatar_url).where(users.c.avatar_url.like(pattern, escape="\\"))
+            avatars = list(
+                await conn.execute(
+                    select(users.c.avatar_url).where(users.c.avatar_url.like(pattern, escape="\\"))
+                )
             )
-            found.extend(r[0] for r in avatars)
-        return found
+        for avatar in avatars:
+            yield avatar[0]
 
     async def delete(self, media_ids: Sequence[str]) -> list[str]:
         """Deletes the media and their thumbnails; returns the SHA-256 of the

@@ -35,6 +35,10 @@ class ReceivedFile:
     size: int
 
 
+def media_root(data_dir: Path) -> Path:
+    return data_dir / "media"
+
+
 class MediaFiles:
     def __init__(self, root: Path) -> None:
         self.root = root

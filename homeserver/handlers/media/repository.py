@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from homeserver.config import Config
 from homeserver.errors import MatrixError, forbidden, limit_exceeded, not_found
-from homeserver.handlers.media.files import MediaFiles
+from homeserver.handlers.media.files import MediaFiles, media_root
 from homeserver.handlers.media.serving import DEFAULT_CONTENT_TYPE, clean_content_type, essence
 from homeserver.handlers.media.thumbnails import (
     THUMBNAIL_SOURCES,
@@ -65,7 +65,7 @@ class MediaRepository:
         self.quota = config.media_quota_bytes_per_user
         self.max_pending = config.media_max_pending_uploads
         self.store = store
-        self.files = MediaFiles(config.data_dir / "media")
+        self.files = MediaFiles(media_root(config.data_dir))
         self.signals = UploadSignals()
         self._thumbnail_locks: dict[tuple[str, int, int, str], asyncio.Lock] = {}
 
