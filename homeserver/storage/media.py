@@ -59,6 +59,19 @@ class MediaStore(Store):
             return await self._usage(conn, user_id)
 
     @staticmethod
+    async def _lock_user(conn: AsyncConnection, user_id: str) -> None:
+        """Locks the user's row (PostgreSQL) until the transaction ends, so that
+        concurrent uploads and creates of one user are checked against the
+        limits one after the other. (SQLite writes one at a time anyway.)"""
+        await conn.execute(
+            select(users.c.user_id).where(users.c.user_id == user_id).with_for_update()
+        )
+
+    async def _locked_usage(self, conn: AsyncConnection, user_id: str) -> int:
+        await self._lock_user(conn, user_id)
+        return await self._usage(conn, user_id)
+
+    @staticmethod
     async def _usage(conn: AsyncConnection, user_id: str) -> int:
         total = await conn.scalar(
             select(func.coalesce(func.sum(media.c.size), 0)).where(media.c.uploader == user_id)
@@ -71,7 +84,7 @@ class MediaStore(Store):
         """Records a finished upload; False (nothing stored) when it would take
         the uploader over `quota` bytes."""
         async with self.write() as conn:
-            if await self._usage(conn, uploader) + content.size > quota:
+            if await self._locked_usage(conn, uploader) + content.size > quota:
                 return False
             await conn.execute(
                 insert(media).values(
@@ -93,6 +106,7 @@ class MediaStore(Store):
         """Reserves a media id for a later upload. None when the user already
         has `limit` unexpired pending ones; then the earliest of their expiries."""
         async with self.write() as conn:
+            await self._lock_user(conn, uploader)
             pending = await conn.execute(
                 select(media.c.expires_ts)
                 .where(
@@ -118,7 +132,7 @@ class MediaStore(Store):
         """Puts content into a created media id: "ok", "uploaded" (it has
         content already), "expired" or "quota"."""
         async with self.write() as conn:
-            if await self._usage(conn, uploader) + content.size > quota:
+            if await self._locked_usage(conn, uploader) + content.size > quota:
                 return "quota"
             done = await conn.execute(
                 update(media)
