@@ -33,7 +33,11 @@ from homeserver.api import (
     web_client,
 )
 from homeserver.api.common import json_response
-from homeserver.api.upload_stream import BackpressureHTTPConnection, upload_request_class
+from homeserver.api.upload_stream import (
+    BackpressureHTTPConnection,
+    close_if_unread,
+    upload_request_class,
+)
 from homeserver.api.web_client import api_methods
 from homeserver.config import Config
 from homeserver.errors import MatrixError
@@ -108,6 +112,7 @@ def create_app(config: Config) -> Quart:
         if request.path.startswith(("/_matrix", "/.well-known", "/oauth2/")):
             response.headers.update(CORS_HEADERS)
         response.headers["X-Request-Id"] = getattr(g, "request_id", "")
+        close_if_unread(request, response)
         return response
 
     @app.errorhandler(MatrixError)

@@ -12,7 +12,7 @@ from typing import Any
 
 from hypercorn.typing import ASGIReceiveCallable
 from quart.asgi import ASGIHTTPConnection
-from quart.wrappers import Body, Request
+from quart.wrappers import Body, Request, Response
 from werkzeug.exceptions import RequestEntityTooLarge
 
 UPLOAD_PATH = "/_matrix/media/v3/upload"
@@ -51,11 +51,23 @@ class UploadBody(Body):
         if len(self._data) >= BUFFER_BYTES:
             self.room.clear()
 
+    @property
+    def fully_received(self) -> bool:
+        return self._must_raise is None and self._complete.is_set()
+
     async def __anext__(self) -> bytes:
         data = await super().__anext__()
         if self._must_raise is None:
             self.room.set()
         return data
+
+
+def close_if_unread(request: Request, response: Response) -> None:
+    """An answer before the whole upload was read (over the limit, over the
+    quota, no token...) ends the connection: the client learns at once that
+    the rest is not wanted, instead of writing into a connection nobody reads."""
+    if isinstance(request.body, UploadBody) and not request.body.fully_received:
+        response.headers["Connection"] = "close"
 
 
 def upload_request_class(max_upload_size: int) -> type[Request]:
