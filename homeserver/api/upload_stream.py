@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from hypercorn.typing import ASGIReceiveCallable
+from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, ASGISendEvent
 from quart.asgi import ASGIHTTPConnection
 from quart.wrappers import Body, Request, Response
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -34,11 +34,17 @@ class UploadBody(Body):
         super().__init__(expected_content_length, max_content_length)
         self.room = asyncio.Event()
         self._received = 0
+        self._abandoned = False
         if self._must_raise is None:
             self.room.set()
 
+    def abandon(self) -> None:
+        """Nothing more will be consumed: whatever still comes is dropped."""
+        self._abandoned = True
+        self.room.set()
+
     def append(self, data: bytes) -> None:
-        if self._must_raise is not None:
+        if self._abandoned or self._must_raise is not None:
             return
         self._received += len(data)
         limit = self._max_content_length
@@ -82,7 +88,24 @@ def upload_request_class(max_upload_size: int) -> type[Request]:
 
 
 class BackpressureHTTPConnection(ASGIHTTPConnection):
-    """Receives an upload's body only while its buffer has room."""
+    """Receives an upload's body only while its buffer has room, and drops
+    the rest of it once the answer is on its way."""
+
+    async def handle_request(self, request: Request, send: ASGISendCallable) -> None:
+        body = request.body
+        if not isinstance(body, UploadBody):
+            await super().handle_request(request, send)
+            return
+
+        async def send_abandoning(message: ASGISendEvent) -> None:
+            # Hypercorn hands the app its disconnect message while sending the
+            # end of the response: its queue must not be full then, or the
+            # connection and both tasks wait on each other forever.
+            if message["type"] == "http.response.start":
+                body.abandon()
+            await send(message)
+
+        await super().handle_request(request, send_abandoning)
 
     async def handle_messages(self, request: Request, receive: ASGIReceiveCallable) -> None:
         body = request.body

@@ -25,8 +25,8 @@ CHUNK = 16 * 1024
 
 @dataclass
 class Client:
-    """Plays the ASGI server: offers the body in chunks and counts how many
-    bytes the application asked for."""
+    """Plays the ASGI server and its client: offers the body in chunks and
+    counts how many bytes the application asked for."""
 
     chunks: int
     disconnect_after: int | None = None
@@ -35,6 +35,8 @@ class Client:
     _given: int = 0
 
     async def receive(self) -> dict[str, Any]:
+        if self.answered():  # it stops sending and goes away, as curl does
+            return {"type": "http.disconnect"}
         if self.disconnect_after is not None and self._given >= self.disconnect_after:
             return {"type": "http.disconnect"}
         if self._given >= self.chunks:
@@ -46,6 +48,10 @@ class Client:
 
     async def send(self, message: dict[str, Any]) -> None:
         self.sent.append(message)
+
+    def answered(self) -> bool:
+        last = self.sent[-1] if self.sent else {}
+        return last.get("type") == "http.response.body" and not last.get("more_body", False)
 
     def status(self) -> int:
         return int(self.sent[0]["status"])
