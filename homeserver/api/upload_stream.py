@@ -3,7 +3,8 @@
 Every other request body is limited to `max_request_body_bytes` (the app's
 MAX_CONTENT_LENGTH). Uploads get `max_upload_size` instead, and are read from
 the client only as fast as the handler writes them to disk: Quart's own
-receiver would buffer a whole body in memory as fast as it arrives."""
+receiver would buffer a whole body in memory as fast as it arrives. An answer
+given before the whole body was read (413, 403, 401) closes the connection."""
 
 from __future__ import annotations
 
