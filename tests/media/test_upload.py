@@ -3,6 +3,7 @@ their SHA-256, the size limit, quotas and media ids."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 
@@ -130,6 +131,16 @@ async def test_quota(tmp_path: Path, database_url: str) -> None:
         await upload_ok(client, bob, b"e" * 100)
         assert await media_rows(client) == 3
         assert len(files_under(config)) == 3
+
+
+async def test_concurrent_uploads_respect_the_quota(tmp_path: Path, database_url: str) -> None:
+    config = make_media_config(tmp_path, database_url, media_quota_bytes_per_user=100)
+    async with media_client(config) as client:
+        alice = await client.register("alice")
+        results = await asyncio.gather(*(upload(client, alice, bytes([n]) * 60) for n in range(4)))
+        assert sorted(r.status for r in results) == [200, 403, 403, 403]
+        assert await media_rows(client) == 1
+        assert len(files_under(config)) == 1
 
 
 async def test_unknown_and_invalid_media(client: TestClient) -> None:
