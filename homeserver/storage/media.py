@@ -294,13 +294,6 @@ class MediaStore(Store):
         )
         return {r[0] for r in in_media} | {r[0] for r in in_thumbnails}
 
-    async def delete_expired_pending(self, now: int) -> int:
-        async with self.write() as conn:
-            removed = await conn.execute(
-                delete(media).where(media.c.sha256.is_(None), media.c.expires_ts <= now)
-            )
-        return int(removed.rowcount or 0)
-
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -104,14 +104,8 @@ class MediaFiles:
         temporary.write_bytes(data)
         os.replace(temporary, target)
 
-    async def discard(self, received: ReceivedFile) -> None:
-        await asyncio.to_thread(received.path.unlink, missing_ok=True)
-
     async def remove(self, sha256: str) -> None:
         await asyncio.to_thread(self.path_for(sha256).unlink, missing_ok=True)
-
-    async def read(self, sha256: str) -> bytes:
-        return await asyncio.to_thread(self.path_for(sha256).read_bytes)
 
     async def chunks(self, sha256: str) -> AsyncIterator[bytes]:
         """The file's content, read off the event loop piece by piece."""
