@@ -102,6 +102,8 @@ class Config:
     media_quota_bytes_per_user: int = 1024 * 1024 * 1024
     # Created (POST /media/v1/create) but not yet uploaded mxc URIs per user.
     media_max_pending_uploads: int = 10
+    # Uploads and created mxc URIs, per user.
+    rate_limit_media: RateLimit = field(default_factory=lambda: RateLimit(2.0, 20))
 
     @property
     def effective_database_url(self) -> str:

@@ -142,6 +142,9 @@ class HomeServer:
         self.send_limiter = RateLimiter(
             config.rate_limit_send.per_second, config.rate_limit_send.burst, enabled=enabled
         )
+        self.media_limiter = RateLimiter(
+            config.rate_limit_media.per_second, config.rate_limit_media.burst, enabled=enabled
+        )
         self.oauth = OAuthService(
             config, storage, self.tokens, keys.tokens, keys.event_key.private_bytes_raw()
         )

@@ -26,6 +26,7 @@ async def _body_chunks() -> AsyncIterator[bytes]:
 @bp.post("/v3/upload")
 @authenticated
 async def upload() -> Response:
+    hs().media_limiter.check(f"user:{requester().user_id}")
     content_uri = await hs().media.upload(
         requester().user_id,
         _body_chunks(),
@@ -39,6 +40,7 @@ async def upload() -> Response:
 @bp.post("/v1/create")
 @authenticated
 async def create() -> Response:
+    hs().media_limiter.check(f"user:{requester().user_id}")
     content_uri, expires_at = await hs().media.create(requester().user_id)
     return json_response({"content_uri": content_uri, "unused_expires_at": expires_at})
 
@@ -46,6 +48,7 @@ async def create() -> Response:
 @bp.put("/v3/upload/<server_name>/<media_id>")
 @authenticated
 async def upload_to(server_name: str, media_id: str) -> Response:
+    hs().media_limiter.check(f"user:{requester().user_id}")
     await hs().media.upload_to(
         requester().user_id,
         server_name,

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from homeserver.config import RateLimit
 from homeserver.handlers.media.repository import UNUSED_EXPIRY_MS
 from homeserver.util import now_ms
 from tests.matrix_client import TestClient, User
 from tests.media.helpers import (
     CREATE,
     MEDIA,
+    UPLOAD,
     Raw,
     download,
     make_media_config,
@@ -129,3 +131,22 @@ async def test_a_download_gives_up_with_504(client: TestClient) -> None:
     waiting = asyncio.create_task(download(client, alice, content_uri, timeout_ms=50))
     async with asyncio.timeout(5):
         (await waiting).error(504, "M_NOT_YET_UPLOADED")
+
+
+async def test_uploads_and_creates_are_rate_limited(tmp_path: Path, database_url: str) -> None:
+    config = make_media_config(
+        tmp_path,
+        database_url,
+        rate_limits_enabled=True,
+        rate_limit_media=RateLimit(0.001, 2),
+    )
+    async with media_client(config) as client:
+        alice = await client.register("alice")
+        bob = await client.register("bob")
+        await create(client, alice)
+        assert (await raw(client, "POST", UPLOAD, user=alice, data=b"x")).status == 200
+        refused = await raw(client, "POST", UPLOAD, user=alice, data=b"y")
+        refused.error(429, "M_LIMIT_EXCEEDED")
+        assert int(refused.headers["Retry-After"]) >= 1
+        (await raw(client, "POST", CREATE, user=alice)).error(429, "M_LIMIT_EXCEEDED")
+        await create(client, bob)  # per user
