@@ -20,6 +20,8 @@ from homeserver.api import (
     discovery,
     ephemeral,
     keys,
+    media_download,
+    media_upload,
     oauth,
     oauth_pages,
     operations,
@@ -37,6 +39,11 @@ from homeserver.api import (
 )
 from homeserver.api.common import json_response
 from homeserver.api.input_checks import check_request
+from homeserver.api.upload_stream import (
+    BackpressureHTTPConnection,
+    close_if_unread,
+    upload_request_class,
+)
 from homeserver.api.web_client import allow_header, allowed_methods
 from homeserver.config import Config
 from homeserver.errors import MatrixError
@@ -62,6 +69,9 @@ def create_app(config: Config) -> Quart:
     # serve their files themselves.
     app = Quart(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_body_bytes
+    # Media uploads: their own limit, streamed at the pace they are stored.
+    app.request_class = upload_request_class(config.max_upload_size)
+    app.asgi_http_class = BackpressureHTTPConnection
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.url_map.strict_slashes = False
     for module in (
@@ -84,8 +94,11 @@ def create_app(config: Config) -> Quart:
         room_keys,
         search,
         operations,
+        media_upload,
+        media_download,
     ):
         app.register_blueprint(module.bp)
+    app.register_blueprint(media_download.legacy_bp)
     app.register_blueprint(web_client.bp)
     # Set once the HomeServer runs: the federation app (own listener) waits on it.
     app.extensions["homeserver_started"] = asyncio.Event()
@@ -136,6 +149,7 @@ def create_app(config: Config) -> Quart:
             https=public_https,
             public_origin=public_origin,
         )
+        close_if_unread(request, response)
         return response
 
     @app.errorhandler(MatrixError)

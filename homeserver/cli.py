@@ -218,6 +218,26 @@ def _port_db(config: Config, sqlite: str | None, postgres: str) -> None:
     )
 
 
+async def _purge_media(config: Config, older_than_days: float | None, user_id: str | None) -> int:
+    """Deletes media rows and files; runs beside a running server."""
+    from homeserver.handlers.media.files import MediaFiles, media_root
+    from homeserver.handlers.media.purge import MediaPurge
+    from homeserver.storage import Storage
+    from homeserver.util import now_ms
+
+    storage = await Storage.open(config.effective_database_url, migrate=False)
+    try:
+        purge = MediaPurge(
+            storage.media, MediaFiles(media_root(config.data_dir)), config.server_name
+        )
+        if user_id is not None:
+            return await purge.of_user(user_id)
+        assert older_than_days is not None
+        return await purge.unreferenced_before(now_ms() - int(older_than_days * 86_400_000))
+    finally:
+        await storage.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="homeserver", description=__doc__)
     parser.add_argument("--data-dir", help="data directory (default: $DATA_DIR or ./data)")
@@ -238,6 +258,17 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("username")
     create.add_argument("--password", help="(prompted for when omitted)")
     create.add_argument("--admin", action="store_true")
+    purge = commands.add_parser(
+        "purge-media",
+        help="delete unreferenced media older than DAYS, or all media of a user",
+        description=(
+            "--older-than: media no stored event nor avatar refers to (media named only "
+            "in encrypted messages cannot be seen, and are deleted too)."
+        ),
+    )
+    which = purge.add_mutually_exclusive_group(required=True)
+    which.add_argument("--older-than", type=float, metavar="DAYS")
+    which.add_argument("--user", metavar="USER_ID", help="e.g. @alice:example.org")
     args = parser.parse_args(argv)
 
     try:
@@ -271,3 +302,10 @@ def main(argv: list[str] | None = None) -> None:
             print(f"error: {exc.error}", file=sys.stderr)
             sys.exit(1)
         print(f"created {user_id}{' (admin)' if args.admin else ''}")
+    elif args.command == "purge-media":
+        configure_logging("WARNING")
+        if args.older_than is not None and args.older_than < 0:
+            print("error: --older-than must not be negative", file=sys.stderr)
+            sys.exit(2)
+        count = asyncio.run(_purge_media(config, args.older_than, args.user))
+        print(f"purged {count} media")

@@ -103,6 +103,15 @@ class Config:
     # (the address behind a trusted proxy when trust_x_forwarded_for is on).
     metrics_enabled: bool = True
     metrics_allowed_ips: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
+    # -- media repository (README "Media") ------------------------------------
+    # The largest upload, in bytes (the 1 MiB request body limit does not apply
+    # to uploads), and how much each user may store in all.
+    max_upload_size: int = 50 * 1024 * 1024
+    media_quota_bytes_per_user: int = 1024 * 1024 * 1024
+    # Created (POST /media/v1/create) but not yet uploaded mxc URIs per user.
+    media_max_pending_uploads: int = 10
+    # Uploads and created mxc URIs, per user.
+    rate_limit_media: RateLimit = field(default_factory=lambda: RateLimit(2.0, 20))
 
     @property
     def effective_database_url(self) -> str:
@@ -166,6 +175,8 @@ _ENV_OVERRIDES: dict[str, str] = {
     "TLS_PRIVATE_KEY_PATH": "tls_private_key_path",
     "FEDERATION_CA_FILE": "federation_ca_file",
     "FEDERATION_ALLOW_PRIVATE_ADDRESSES": "federation_allow_private_addresses",
+    "MAX_UPLOAD_SIZE": "max_upload_size",
+    "MEDIA_QUOTA_BYTES_PER_USER": "media_quota_bytes_per_user",
 }
 
 
@@ -268,7 +279,8 @@ def write_config(config: Config, path: Path) -> None:
         "# PUSH_ALLOW_PRIVATE_ADDRESSES, PUSH_INCLUDE_CONTENT, LOG_FORMAT,\n"
         "# METRICS_ENABLED, METRICS_ALLOWED_IPS,\n"
         "# ENABLE_FEDERATION, FEDERATION_PORT, TLS_CERTIFICATE_PATH, TLS_PRIVATE_KEY_PATH,\n"
-        "# FEDERATION_CA_FILE, FEDERATION_ALLOW_PRIVATE_ADDRESSES\n"
+        "# FEDERATION_CA_FILE, FEDERATION_ALLOW_PRIVATE_ADDRESSES,\n"
+        "# MAX_UPLOAD_SIZE, MEDIA_QUOTA_BYTES_PER_USER\n"
         "# (and DATA_DIR for this folder).\n"
         "# database_url empty means SQLite in this folder (homeserver.db).\n"
     )

@@ -19,6 +19,7 @@ from homeserver.handlers.keys import (
     ServerKeys,
     load_or_create_keys,
 )
+from homeserver.handlers.media.repository import MediaRepository
 from homeserver.handlers.membership import Membership
 from homeserver.handlers.open_streams import OpenStreams
 from homeserver.handlers.pagination import Pagination
@@ -140,6 +141,7 @@ class HomeServer:
             storage, self.accounts, self.membership, self.push.pushers, self.presence
         )
         self.directory = Directory(storage, self.server_name)
+        self.media = MediaRepository(config, storage.media)
         enabled = config.rate_limits_enabled
         self.login_limiter = RateLimiter(
             config.rate_limit_login.per_second, config.rate_limit_login.burst, enabled=enabled
@@ -151,6 +153,9 @@ class HomeServer:
         )
         self.send_limiter = RateLimiter(
             config.rate_limit_send.per_second, config.rate_limit_send.burst, enabled=enabled
+        )
+        self.media_limiter = RateLimiter(
+            config.rate_limit_media.per_second, config.rate_limit_media.burst, enabled=enabled
         )
         self.oauth = OAuthService(
             config, storage, self.tokens, keys.tokens, keys.event_key.private_bytes_raw()

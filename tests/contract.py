@@ -271,7 +271,7 @@ def check_response(
     content = response.get("content") or {}
     if content and content_type is not None and not _is_json_media_type(content_type):
         media = content_type.split(";", 1)[0].strip().lower()
-        if media not in content:
+        if media not in content and "*/*" not in content:
             raise ContractError(
                 f"{label}: content type {content_type!r} is not documented "
                 f"(documented: {', '.join(content)})"

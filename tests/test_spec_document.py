@@ -592,3 +592,13 @@ def test_options_is_always_fine_and_head_maps_to_get() -> None:
     with pytest.raises(ContractError):
         check_response("HEAD", f"{V3}/logout", 200, None, JSON)  # POST-only path
     check_response("get", "/_matrix/client/versions", 200, {"versions": []}, JSON)
+
+
+def test_any_media_type_where_documented() -> None:
+    # Media downloads are documented as */*: any uploaded type is fine there.
+    path = "/_matrix/client/v1/media/download/example.org/abc"
+    check_response("GET", path, 200, b"<html>", "text/html")
+    with pytest.raises(ContractError, match="content type"):
+        check_response(
+            "GET", "/_matrix/client/v1/media/thumbnail/example.org/abc", 200, b"x", "text/html"
+        )

@@ -13,6 +13,7 @@ from homeserver.storage.e2ee_keys import E2eeKeyStore
 from homeserver.storage.engine import create_engine, run_migrations
 from homeserver.storage.events import EventStore
 from homeserver.storage.key_backup import KeyBackupStore
+from homeserver.storage.media import MediaStore
 from homeserver.storage.oauth import OAuthStore
 from homeserver.storage.presence import PresenceStore
 from homeserver.storage.receipts import ReceiptStore
@@ -41,6 +42,7 @@ class Storage:
         self.to_device = ToDeviceStore(engine, write_lock)
         self.key_backup = KeyBackupStore(engine, write_lock)
         self.search = SearchStore(engine, write_lock)
+        self.media = MediaStore(engine, write_lock)
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Storage:

@@ -555,3 +555,34 @@ push_progress = Table(
     Column("name", String(64), primary_key=True),
     Column("stream_ordering", BigInteger, nullable=False),
 )
+
+# Uploaded media. The file lives in the data folder by its SHA-256 (shared by
+# identical uploads); `sha256` is NULL while an mxc URI made by
+# POST /media/v1/create waits for its content (until `expires_ts`).
+media = Table(
+    "media",
+    metadata,
+    Column("media_id", String(64), primary_key=True),
+    Column("uploader", String(255), nullable=False, index=True),
+    Column("content_type", Text, nullable=True),
+    Column("upload_name", Text, nullable=True),
+    Column("size", BigInteger, nullable=True),
+    Column("sha256", String(64), nullable=True, index=True),
+    Column("created_ts", BigInteger, nullable=False),
+    Column("expires_ts", BigInteger, nullable=True),
+)
+
+# Thumbnails made of local media, one per requested size and method; files
+# are stored by SHA-256 like the media themselves.
+media_thumbnails = Table(
+    "media_thumbnails",
+    metadata,
+    Column("media_id", String(64), primary_key=True),
+    Column("width", Integer, primary_key=True, autoincrement=False),
+    Column("height", Integer, primary_key=True, autoincrement=False),
+    Column("method", String(8), primary_key=True),
+    Column("content_type", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("created_ts", BigInteger, nullable=False),
+)
