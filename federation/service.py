@@ -9,6 +9,7 @@ from federation.client import FederationClient, tls_context
 from federation.keyring import Keyring
 from federation.notary import Notary
 from federation.queries import Queries
+from federation.rooms import FederationRooms
 from homeserver.push.ssrf import OutboundGuard
 from homeserver.server import HomeServer
 
@@ -33,6 +34,7 @@ class Federation:
             keys.event_key,
         )
         self.queries = Queries(homeserver)
+        self.rooms = FederationRooms(homeserver, self.keyring, client)
 
     @classmethod
     async def start(cls, homeserver: HomeServer) -> Federation:
@@ -45,7 +47,10 @@ class Federation:
             OutboundGuard(config.federation_allow_private_addresses),
             context,
         )
-        return cls(homeserver, client)
+        services = cls(homeserver, client)
+        await services.rooms.start()
+        return services
 
     async def stop(self) -> None:
+        await self.rooms.stop()
         await self.client.close()

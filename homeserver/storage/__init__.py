@@ -10,6 +10,7 @@ from homeserver.storage.account_data import AccountDataStore
 from homeserver.storage.auth_changes import AuthChanges
 from homeserver.storage.engine import create_engine, run_migrations
 from homeserver.storage.events import EventStore
+from homeserver.storage.federation_rooms import FederationRoomStore
 from homeserver.storage.oauth import OAuthStore
 from homeserver.storage.presence import PresenceStore
 from homeserver.storage.receipts import ReceiptStore
@@ -32,6 +33,7 @@ class Storage:
         self.receipts = ReceiptStore(engine, write_lock)
         self.presence = PresenceStore(engine, write_lock)
         self.server_keys = ServerKeyStore(engine, write_lock)
+        self.federation_rooms = FederationRoomStore(engine, write_lock)
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Storage:

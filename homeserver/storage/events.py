@@ -89,6 +89,9 @@ class PendingEvent(_EventFields):
     # For a redaction: the redacted form of its target, which replaces it.
     redacted_target: dict[str, Any] | None = None
     push_actions: tuple[PushAction, ...] = ()
+    # False for an event that must not become a forward extremity (the state
+    # a remote server hands over when we join one of its rooms).
+    extremity: bool = True
 
     @property
     def membership(self) -> str | None:
@@ -236,7 +239,7 @@ def _persist_rows(batch: Sequence[PendingEvent]) -> dict[str, list[dict[str, Any
         "new_extremities": [
             {"room_id": p.room_id, "event_id": p.event_id}
             for p in batch
-            if (p.room_id, p.event_id) not in referenced
+            if p.extremity and (p.room_id, p.event_id) not in referenced
         ],
         "current_state": _last_per_key(
             (
