@@ -133,7 +133,7 @@ class InboundPdus:
             return
         if await storage.federation_rooms.get_outcomes([event_id]):
             return
-        await self._check_signatures(pdu)
+        await self.check_signatures(pdu)
         checked = with_content_hash_checked(pdu)
         event = {k: v for k, v in checked.event.items() if k != "unsigned"}
         event["event_id"] = event_id
@@ -165,7 +165,7 @@ class InboundPdus:
             return
         await self._hs.sender.persist_received(event)
 
-    async def _check_signatures(self, pdu: dict[str, Any]) -> None:
+    async def check_signatures(self, pdu: dict[str, Any]) -> None:
         ts = pdu.get("origin_server_ts")
         ts = ts if isinstance(ts, int) else 0
         keys: dict[tuple[str, str], Ed25519PublicKey] = {}

@@ -42,7 +42,7 @@ class RoomReads:
         )
         return {change.key: change.event_id for change in changes}
 
-    async def _auth_chain(self, event_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    async def auth_chain(self, event_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         chain: dict[str, dict[str, Any]] = {}
         frontier: set[str] = set()
         starts = await self._hs.storage.events.get_events(event_ids)
@@ -61,14 +61,14 @@ class RoomReads:
     async def state_ids(self, origin: str, room_id: str, event_id: str) -> dict[str, Any]:
         await check_server_may_see(self._hs, room_id, origin)
         state = await self._state_before(room_id, event_id)
-        chain = await self._auth_chain(state.values())
+        chain = await self.auth_chain(state.values())
         return {"pdu_ids": sorted(state.values()), "auth_chain_ids": sorted(chain)}
 
     async def state(self, origin: str, room_id: str, event_id: str) -> dict[str, Any]:
         await check_server_may_see(self._hs, room_id, origin)
         state = await self._state_before(room_id, event_id)
         events = await self._hs.storage.events.get_events(state.values())
-        chain = await self._auth_chain(state.values())
+        chain = await self.auth_chain(state.values())
         return {
             "pdus": [as_federation_pdu(e.event) for e in events.values()],
             "auth_chain": [as_federation_pdu(e) for e in chain.values()],
@@ -77,7 +77,7 @@ class RoomReads:
     async def event_auth(self, origin: str, room_id: str, event_id: str) -> dict[str, Any]:
         await check_server_may_see(self._hs, room_id, origin)
         await self._event_in_room(room_id, event_id)
-        chain = await self._auth_chain([event_id])
+        chain = await self.auth_chain([event_id])
         return {"auth_chain": [as_federation_pdu(e) for e in chain.values()]}
 
     async def _walk_back(

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from homeserver.errors import MatrixError, forbidden, not_found
 from homeserver.handlers.event_sender import EventSender, SentEvent
 from homeserver.handlers.identifiers import is_room_id, parse_alias, parse_user_id
 from homeserver.handlers.user_rooms import UserRooms
 from homeserver.storage import Storage
+
+
+class RemoteRooms(Protocol):
+    """Joining rooms this server is not in, through other servers (set by
+    federation when it is on)."""
+
+    async def join(
+        self, room_id_or_alias: str, user_id: str, servers: list[str], reason: str | None
+    ) -> str: ...
 
 
 class Membership:
@@ -19,6 +28,26 @@ class Membership:
         self._user_rooms = user_rooms
         self._sender = sender
         self._server_name = server_name
+        self.remote: RemoteRooms | None = None
+
+    async def join_room(
+        self, room_id_or_alias: str, user_id: str, reason: str | None, servers: list[str]
+    ) -> str:
+        """Joins a room by id or alias; one this server does not hold goes
+        through another server when federation is on."""
+        if self.remote is not None and await self._is_remote(room_id_or_alias):
+            return await self.remote.join(room_id_or_alias, user_id, servers, reason)
+        room_id = await self.resolve_room(room_id_or_alias)
+        await self.join(room_id, user_id, reason)
+        return room_id
+
+    async def _is_remote(self, room_id_or_alias: str) -> bool:
+        if room_id_or_alias.startswith("#"):
+            _, domain = parse_alias(room_id_or_alias)
+            return domain != self._server_name
+        if not is_room_id(room_id_or_alias):
+            return False
+        return not await self._storage.events.room_exists(room_id_or_alias)
 
     async def resolve_room(self, room_id_or_alias: str) -> str:
         if room_id_or_alias.startswith("#"):

@@ -1,0 +1,146 @@
+"""Two real servers (127.0.0.1 and 127.0.0.2, TLS with a throwaway CA)
+sharing rooms, driven through their client APIs only: joining by alias and by
+room id with `via`/`server_name`, messages both ways in /sync, typing and
+receipts across, leaving.
+
+Each server keeps its own SQLite database (two processes need two databases;
+the PostgreSQL path of the same code is covered by the in-process tests)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.federation.two_servers import (
+    Client,
+    FederatingServer,
+    ephemeral,
+    free_port_on_both,
+    make_ca,
+    make_certificate,
+    q,
+    timeline,
+)
+
+ADDRESSES = ("127.0.0.1", "127.0.0.2")
+
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+
+
+@dataclass
+class Pair:
+    a: Client
+    b: Client
+
+
+@pytest.fixture
+async def pair(tmp_path: Path) -> AsyncIterator[Pair]:
+    ca = make_ca(tmp_path / "tls")
+    port, federation_port = free_port_on_both(ADDRESSES), free_port_on_both(ADDRESSES)
+    servers = []
+    for address in ADDRESSES:
+        chain, key = make_certificate(tmp_path / "tls", address)
+        servers.append(
+            FederatingServer(address, port, federation_port, tmp_path / address, ca, chain, key)
+        )
+    clients: list[Client] = []
+    try:
+        for server in servers:
+            server.start()
+            clients.append(Client(server))
+        yield Pair(clients[0], clients[1])
+    finally:
+        for client in clients:
+            await client.close()
+        for server in servers:
+            server.stop()
+
+
+def has_text(room_id: str, text: str):  # type: ignore[no-untyped-def]
+    def check(body: dict) -> bool:  # type: ignore[type-arg]
+        return any(e.get("content", {}).get("body") == text for e in timeline(body, room_id))
+
+    return check
+
+
+async def test_join_by_alias_messages_typing_receipts_and_leave(pair: Pair) -> None:
+    a, b = pair.a, pair.b
+    alice = await a.register("alice")
+    bob = await b.register("bob")
+    created = await a.ok(
+        "POST", "/createRoom", alice, json={"preset": "public_chat", "room_alias_name": "lobby"}
+    )
+    room_id = created["room_id"]
+    _, alice_since = await a.sync_until(alice, lambda body: room_id in body["rooms"]["join"])
+
+    alias = f"#lobby:{a.server.server_name}"
+    joined = await b.ok("POST", f"/join/{q(alias)}", bob, json={})
+    assert joined["room_id"] == room_id
+
+    # Alice sees Bob's join, then each side sees the other's message.
+    def bob_joined(body: dict) -> bool:  # type: ignore[type-arg]
+        return any(
+            e["type"] == "m.room.member" and e["state_key"] == bob.user_id
+            for e in timeline(body, room_id)
+        )
+
+    _, alice_since = await a.sync_until(alice, bob_joined, alice_since)
+    await b.send_text(bob, room_id, "hello from B")
+    _, alice_since = await a.sync_until(alice, has_text(room_id, "hello from B"), alice_since)
+    alice_message = await a.send_text(alice, room_id, "hello from A")
+    _, bob_since = await b.sync_until(bob, has_text(room_id, "hello from A"))
+
+    # Typing and a read receipt from A reach B.
+    await a.ok("PUT", f"/rooms/{q(room_id)}/typing/{q(alice.user_id)}", alice,
+               json={"typing": True, "timeout": 30000})  # fmt: skip
+    await a.ok("POST", f"/rooms/{q(room_id)}/receipt/m.read/{q(alice_message)}", alice, json={})
+
+    seen: set[str] = set()
+
+    def both_seen(body: dict) -> bool:  # type: ignore[type-arg]
+        for e in ephemeral(body, room_id):
+            if e["type"] == "m.typing" and alice.user_id in e["content"]["user_ids"]:
+                seen.add("typing")
+            if e["type"] == "m.receipt" and alice_message in e["content"]:
+                seen.add("receipt")
+        return seen == {"typing", "receipt"}
+
+    await b.sync_until(bob, both_seen, bob_since)
+
+    # Bob leaves: Alice sees it; Bob's server no longer gets the room's messages.
+    await b.ok("POST", f"/rooms/{q(room_id)}/leave", bob, json={})
+
+    def bob_left(body: dict) -> bool:  # type: ignore[type-arg]
+        return any(
+            e["type"] == "m.room.member"
+            and e["state_key"] == bob.user_id
+            and e["content"]["membership"] == "leave"
+            for e in timeline(body, room_id)
+        )
+
+    await a.sync_until(alice, bob_left, alice_since)
+    members = await a.ok("GET", f"/rooms/{q(room_id)}/joined_members", alice)
+    assert list(members["joined"]) == [alice.user_id]
+
+
+async def test_join_by_room_id_with_via_and_server_name(pair: Pair) -> None:
+    a, b = pair.a, pair.b
+    alice = await a.register("alice")
+    bob = await b.register("bob")
+    carol = await b.register("carol")
+    # Room version 12 ids carry no server: the joining side needs `via`.
+    room_id = (await a.ok("POST", "/createRoom", alice, json={"preset": "public_chat"}))["room_id"]
+    via = a.server.server_name
+    joined = await b.ok("POST", f"/join/{q(room_id)}", bob, json={}, params={"via": via})
+    assert joined["room_id"] == room_id
+    # The second local user joins the room B now holds, with the older parameter.
+    await b.ok("POST", f"/join/{q(room_id)}", carol, json={}, params={"server_name": via})
+    await a.send_text(alice, room_id, "to both")
+    await b.sync_until(carol, has_text(room_id, "to both"))
+    await b.sync_until(bob, has_text(room_id, "to both"))
+    members = await a.ok("GET", f"/rooms/{q(room_id)}/joined_members", alice)
+    assert set(members["joined"]) == {alice.user_id, bob.user_id, carol.user_id}
