@@ -90,8 +90,9 @@ class RemoteJoins:
 
     async def leave(
         self, room_id: str, user_id: str, servers: list[str], reason: str | None
-    ) -> None:
-        """Leaves (or rejects the invite to) a room through another server."""
+    ) -> dict[str, Any]:
+        """Leaves (or rejects the invite to) a room through another server,
+        then records the leave here; returns the leave event."""
         _, candidates = await self.resolve(room_id, servers)
         last_error = "no server answered"
         for server in candidates:
@@ -104,9 +105,15 @@ class RemoteJoins:
                     f"{quote_segment(event_id)}",
                     event,
                 )
-                return
             except (FederationRequestError, ValueError) as exc:
                 last_error = f"{server}: {exc}"
+                continue
+            left = {**event, "event_id": event_id}
+            new_room = None
+            if not await self._hs.storage.events.room_exists(room_id):
+                new_room = NewRoom(room_id, "", user_id, False, now_ms())
+            await self._hs.sender.persist_received(left, new_room=new_room, extremity=False)
+            return left
         raise MatrixError(502, "M_UNKNOWN", f"Could not leave {room_id}: {last_error}")
 
     async def _make(
@@ -232,10 +239,19 @@ class RemoteJoins:
         """Stores the auth chain, then the state (so that the state is what
         current state ends as), then the join: the only forward extremity."""
         sender = self._hs.sender
-        new_room = NewRoom(room_id, version.identifier, str(create["sender"]), False, now_ms())
-        await sender.persist_received(create, new_room=new_room, extremity=False)
+        events = self._hs.storage.events
+        new_room = None
+        if not await events.room_exists(room_id):  # else known by an invite
+            new_room = NewRoom(room_id, version.identifier, str(create["sender"]), False, now_ms())
+        held = set(await events.get_events(verified))  # our invite, for one
+        if create["event_id"] not in held:
+            await sender.persist_received(create, new_room=new_room, extremity=False)
         rest = sorted(
-            (e for e in verified.values() if e["event_id"] != create["event_id"]),
+            (
+                e
+                for e in verified.values()
+                if e["event_id"] != create["event_id"] and e["event_id"] not in held
+            ),
             key=lambda e: (e["event_id"] in state_ids, int(e["depth"])),
         )
         for event in rest:

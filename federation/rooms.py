@@ -3,9 +3,12 @@ transactions (PDUs and EDUs) and answering other servers' reads."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from federation.client import FederationClient
 from federation.inbound_edus import InboundEdus
 from federation.inbound_pdus import InboundPdus
+from federation.invites import Invites
 from federation.joins import ResidentJoins
 from federation.keyring import Keyring
 from federation.outbound.queue import OutboundQueues
@@ -24,12 +27,35 @@ class FederationRooms:
         self.outbound = OutboundQueues(homeserver, client)
         self.joins = ResidentJoins(homeserver, self.pdus, self.reads, self.outbound)
         self.remote_joins = RemoteJoins(homeserver, client, self.pdus)
+        self.invites = Invites(homeserver, client, self.pdus)
         self._homeserver = homeserver
 
     async def start(self) -> None:
         await self.outbound.start()
-        self._homeserver.membership.remote = self.remote_joins
+        self._homeserver.membership.remote = RemoteMembership(self.remote_joins, self.invites)
 
     async def stop(self) -> None:
         self._homeserver.membership.remote = None
         await self.outbound.stop()
+
+
+class RemoteMembership:
+    """What the homeserver's membership handler asks of federation (its
+    `RemoteRooms`): joins and leaves through other servers, remote invites."""
+
+    def __init__(self, joins: RemoteJoins, invites: Invites) -> None:
+        self._joins = joins
+        self._invites = invites
+
+    async def join(
+        self, room_id_or_alias: str, user_id: str, servers: list[str], reason: str | None
+    ) -> str:
+        return await self._joins.join(room_id_or_alias, user_id, servers, reason)
+
+    async def leave(
+        self, room_id: str, user_id: str, servers: list[str], reason: str | None
+    ) -> dict[str, Any]:
+        return await self._joins.leave(room_id, user_id, servers, reason)
+
+    async def send_invite(self, event: dict[str, Any]) -> None:
+        await self._invites.send_invite(event)

@@ -76,6 +76,9 @@ class _EventRequest:
     # A new room's create event, built before its room id is known (room version 12
     # derives the id from the event).
     prebuilt: dict[str, Any] | None = None
+    # Runs on the built, signed event before it is persisted; raising stops it
+    # (an invite to another server's user goes there first).
+    vet: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
 
 class EventSender:
@@ -160,12 +163,13 @@ class EventSender:
         *,
         state_key: str | None = None,
         txn: TxnRecord | None = None,
+        vet: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> SentEvent:
         try:
             canonical_json(content)
         except ValueError as exc:
             raise MatrixError(400, "M_BAD_JSON", f"Event content is not valid: {exc}") from exc
-        request = _EventRequest(room_id, sender, event_type, content, state_key, txn, None)
+        request = _EventRequest(room_id, sender, event_type, content, state_key, txn, None, vet=vet)
         if txn is None:
             return await self._send(request)
         key = (sender, txn.device_id, txn.txn_id)
@@ -329,6 +333,8 @@ class EventSender:
                 # The same answer as for a room one is not in: existence does not leak.
                 raise forbidden("You are not a member of this room")
             built = await self._build(room, request)
+            if request.vet is not None:
+                await request.vet(built[0])
             if self._rooms.peek(room_id) is not room:
                 continue
             event, redacted_target, actions = built

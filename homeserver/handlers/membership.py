@@ -19,6 +19,12 @@ class RemoteRooms(Protocol):
         self, room_id_or_alias: str, user_id: str, servers: list[str], reason: str | None
     ) -> str: ...
 
+    async def leave(
+        self, room_id: str, user_id: str, servers: list[str], reason: str | None
+    ) -> dict[str, Any]: ...
+
+    async def send_invite(self, event: dict[str, Any]) -> None: ...
+
 
 class Membership:
     def __init__(
@@ -36,18 +42,37 @@ class Membership:
         """Joins a room by id or alias; one this server does not hold goes
         through another server when federation is on."""
         if self.remote is not None and await self._is_remote(room_id_or_alias):
+            servers = [*servers, *await self._inviting_server(room_id_or_alias, user_id)]
             return await self.remote.join(room_id_or_alias, user_id, servers, reason)
         room_id = await self.resolve_room(room_id_or_alias)
         await self.join(room_id, user_id, reason)
         return room_id
 
+    async def _inviting_server(self, room_id: str, user_id: str) -> list[str]:
+        """The server of whoever invited the user to the room, if invited."""
+        if room_id.startswith("#"):
+            return []
+        current = await self._storage.events.get_membership(room_id, user_id)
+        if current is None or current.membership != "invite":
+            return []
+        invite = await self._storage.events.get_event(current.event_id)
+        return [str(invite.event["sender"]).partition(":")[2]] if invite else []
+
     async def _is_remote(self, room_id_or_alias: str) -> bool:
+        """Whether joining needs another server: the room is unknown, or we
+        hold no state of it (only an invite), or only other servers' users
+        are in it."""
         if room_id_or_alias.startswith("#"):
             _, domain = parse_alias(room_id_or_alias)
             return domain != self._server_name
         if not is_room_id(room_id_or_alias):
             return False
-        return not await self._storage.events.room_exists(room_id_or_alias)
+        state = await self._storage.events.get_current_state_ids(room_id_or_alias)
+        if ("m.room.create", "") not in state:
+            return True
+        members = await self._storage.events.get_joined_member_contents(room_id_or_alias)
+        servers = {user_id.partition(":")[2] for user_id in members}
+        return bool(servers) and self._server_name not in servers
 
     async def resolve_room(self, room_id_or_alias: str) -> str:
         if room_id_or_alias.startswith("#"):
@@ -90,9 +115,10 @@ class Membership:
         is_direct: bool = False,
     ) -> SentEvent:
         _, domain = parse_user_id(target)
-        if domain != self._server_name:
+        remote = self.remote
+        if domain != self._server_name and remote is None:
             raise forbidden("Inviting users of other servers needs federation, which is off")
-        if await self._storage.users.get_user(target) is None:
+        if domain == self._server_name and await self._storage.users.get_user(target) is None:
             raise MatrixError(400, "M_INVALID_PARAM", f"Unknown user {target}")
         current = await self._storage.events.get_membership(room_id, target)
         if current is not None and current.membership in ("join", "ban"):
@@ -103,12 +129,20 @@ class Membership:
             content["reason"] = reason
         if is_direct:
             content["is_direct"] = True
-        return await self._sender.send(room_id, sender, "m.room.member", content, state_key=target)
+        vet = remote.send_invite if remote is not None and domain != self._server_name else None
+        return await self._sender.send(
+            room_id, sender, "m.room.member", content, state_key=target, vet=vet
+        )
 
     async def leave(self, room_id: str, user_id: str, reason: str | None = None) -> SentEvent:
         current = await self._storage.events.get_membership(room_id, user_id)
         if current is None or current.membership in ("leave", "ban"):
             raise forbidden("You are not in this room")
+        if self.remote is not None and await self._is_remote(room_id):
+            # Rejecting an invite to (or leaving) a room only other servers hold.
+            servers = await self._inviting_server(room_id, user_id)
+            left = await self.remote.leave(room_id, user_id, servers, reason)
+            return SentEvent(left["event_id"], None)
         return await self._set(room_id, user_id, user_id, "leave", reason)
 
     async def kick(self, room_id: str, sender: str, target: str, reason: str | None) -> SentEvent:

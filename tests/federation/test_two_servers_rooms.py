@@ -144,3 +144,44 @@ async def test_join_by_room_id_with_via_and_server_name(pair: Pair) -> None:
     await b.sync_until(bob, has_text(room_id, "to both"))
     members = await a.ok("GET", f"/rooms/{q(room_id)}/joined_members", alice)
     assert set(members["joined"]) == {alice.user_id, bob.user_id, carol.user_id}
+
+
+async def test_invites_across_servers_accepted_and_rejected(pair: Pair) -> None:
+    a, b = pair.a, pair.b
+    alice = await a.register("alice")
+    bob = await b.register("bob")
+    carol = await b.register("carol")
+    room_id = (await a.ok("POST", "/createRoom", alice, json={"preset": "private_chat"}))["room_id"]
+    for invitee in (bob, carol):
+        await a.ok("POST", f"/rooms/{q(room_id)}/invite", alice, json={"user_id": invitee.user_id})
+    # An unknown user of B: B refuses, so the invite is not made.
+    refused = await a.call(
+        "POST",
+        f"/rooms/{q(room_id)}/invite",
+        alice,
+        json={"user_id": f"@nobody:{b.server.server_name}"},
+    )
+    assert refused.status_code == 403, refused.text
+
+    def invited(body: dict) -> bool:  # type: ignore[type-arg]
+        return room_id in body.get("rooms", {}).get("invite", {})
+
+    await b.sync_until(bob, invited)
+    _, carol_since = await b.sync_until(carol, invited)
+
+    # Bob accepts (joins through Alice's server, without naming it); Carol rejects.
+    await b.ok("POST", f"/join/{q(room_id)}", bob, json={})
+    await b.ok("POST", f"/rooms/{q(room_id)}/leave", carol, json={})
+    await a.send_text(alice, room_id, "welcome bob")
+    await b.sync_until(bob, has_text(room_id, "welcome bob"))
+    await b.send_text(bob, room_id, "thanks")
+    await a.sync_until(alice, has_text(room_id, "thanks"))
+
+    state = await a.ok("GET", f"/rooms/{q(room_id)}/state", alice)
+    memberships = {
+        e["state_key"]: e["content"]["membership"] for e in state if e["type"] == "m.room.member"
+    }
+    assert memberships == {alice.user_id: "join", bob.user_id: "join", carol.user_id: "leave"}
+    await b.sync_until(carol, lambda body: room_id in body["rooms"]["leave"], carol_since)
+    carol_sync = await b.ok("GET", "/sync", carol)
+    assert room_id not in carol_sync["rooms"]["invite"]
