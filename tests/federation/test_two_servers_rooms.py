@@ -185,3 +185,37 @@ async def test_invites_across_servers_accepted_and_rejected(pair: Pair) -> None:
     await b.sync_until(carol, lambda body: room_id in body["rooms"]["leave"], carol_since)
     carol_sync = await b.ok("GET", "/sync", carol)
     assert room_id not in carol_sync["rooms"]["invite"]
+
+
+async def test_messages_queued_for_a_stopped_server_survive_a_restart(pair: Pair) -> None:
+    a, b = pair.a, pair.b
+    alice = await a.register("alice")
+    bob = await b.register("bob")
+    room_id = (await a.ok("POST", "/createRoom", alice, json={"preset": "public_chat"}))["room_id"]
+    await b.ok("POST", f"/join/{q(room_id)}", bob, json={}, params={"via": a.server.server_name})
+    _, bob_since = await b.sync_until(bob, lambda body: room_id in body["rooms"]["join"])
+
+    # B goes down; Alice keeps talking; then A restarts too (its queue is in
+    # its database) and B comes back: B gets everything, once.
+    b.server.stop()
+    for text in ("while B was down 1", "while B was down 2"):
+        await a.send_text(alice, room_id, text)
+    a.server.stop()
+    a.server.start()
+    b.server.start()
+    fresh_b = Client(b.server)
+    try:
+        seen: list[str] = []
+
+        def both(body: dict) -> bool:  # type: ignore[type-arg]
+            seen.extend(
+                e["content"]["body"]
+                for e in timeline(body, room_id)
+                if e["type"] == "m.room.message"
+            )
+            return len(seen) >= 2
+
+        await fresh_b.sync_until(bob, both, bob_since)
+        assert seen == ["while B was down 1", "while B was down 2"]
+    finally:
+        await fresh_b.close()

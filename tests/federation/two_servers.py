@@ -170,7 +170,9 @@ class Client:
 
     def __init__(self, server: FederatingServer) -> None:
         self.server = server
-        self.http = httpx.AsyncClient(base_url=server.base_url, timeout=60)
+        self.http = httpx.AsyncClient(
+            base_url=server.base_url, timeout=60, limits=httpx.Limits(max_keepalive_connections=0)
+        )
 
     async def close(self) -> None:
         await self.http.aclose()
