@@ -163,7 +163,39 @@ class InboundPdus:
             await self._record(origin, event, SOFT_FAILED, "not allowed by the current state")
             logger.info("soft-failed event", extra={"event_id": event_id, "room_id": room_id})
             return
-        await self._hs.sender.persist_received(event)
+        updates_state = True
+        if "state_key" in event and await self._forks(event):
+            updates_state = await self._wins_resolution(event, room_version, current, before)
+        await self._hs.sender.persist_received(event, updates_state=updates_state)
+
+    async def _forks(self, event: dict[str, Any]) -> bool:
+        """Whether the event builds on less than all of the room's forward
+        extremities (so the current state may hold changes it did not see)."""
+        room_id = str(room_id_of(event))
+        extremities = {e for e, _ in await self._hs.storage.events.get_forward_extremities(room_id)}
+        return not extremities <= set(event.get("prev_events", []))
+
+    async def _wins_resolution(
+        self,
+        event: dict[str, Any],
+        room_version: RoomVersion,
+        current: dict[StateKey, dict[str, Any]],
+        before: dict[StateKey, Mapping[str, Any]],
+    ) -> bool:
+        """Whether resolving the room's current state with the state after a
+        forked state event keeps that event for its key."""
+        key = (str(event["type"]), str(event["state_key"]))
+        current_ids = {k: str(e["event_id"]) for k, e in current.items()}
+        after_ids = {k: str(e["event_id"]) for k, e in before.items()}
+        after_ids[key] = event["event_id"]
+        ids = set(current_ids.values()) | set(after_ids.values())
+        ids.discard(event["event_id"])
+        events = await self._events_with_auth_chains(
+            ids | {a for a in event.get("auth_events", []) if isinstance(a, str)}
+        )
+        events[event["event_id"]] = event
+        resolved = resolve_state(room_version, [current_ids, after_ids], events)
+        return bool(resolved.get(key) == event["event_id"])
 
     async def check_signatures(self, pdu: dict[str, Any]) -> None:
         ts = pdu.get("origin_server_ts")

@@ -230,13 +230,16 @@ class EventSender:
         *,
         new_room: NewRoom | None = None,
         extremity: bool = True,
+        updates_state: bool = True,
     ) -> int:
         """Persists an event another server built (already checked by the
         federation code) through the same path as local events: the room's
         cached state, the group commit, the notifier, push and listeners.
         Returns its stream position. `new_room` registers a room we learn of
         by joining it; `extremity=False` keeps the event out of the room's
-        forward extremities (the state handed over on a join)."""
+        forward extremities (the state handed over on a join);
+        `updates_state=False` keeps a state event out of the current state
+        (it lost state resolution)."""
         room_id = str(room_id_of(event))
         async with self._room_lock(room_id):
             room = self._rooms.new_room(room_id) if new_room is not None else None
@@ -244,7 +247,11 @@ class EventSender:
             if room is None:
                 raise MatrixError(404, "M_NOT_FOUND", "Unknown room")
             state_key = event.get("state_key")
-            replaced = room.state.get((event["type"], state_key)) if state_key is not None else None
+            replaced = (
+                room.state.get((event["type"], state_key))
+                if state_key is not None and updates_state
+                else None
+            )
             redacted_target = await self._received_redaction_target(event, room)
             actions: list[PushAction] = []
             if new_room is None and extremity and may_notify(event):
@@ -258,7 +265,9 @@ class EventSender:
                     event, room.joined_members(), auth_state
                 )
             position = self._positions.reserve()
-            self._rooms.apply_received(room, event, redacted_target, extremity=extremity)
+            self._rooms.apply_received(
+                room, event, redacted_target, extremity=extremity, updates_state=updates_state
+            )
             room.in_flight += 1
             done = self._persister.submit(
                 PendingEvent(
@@ -269,6 +278,7 @@ class EventSender:
                     redacted_target=redacted_target,
                     push_actions=tuple(actions),
                     extremity=extremity,
+                    updates_state=updates_state,
                 )
             )
         committed = await self._committed(room, done, position)

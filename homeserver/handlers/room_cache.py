@@ -97,11 +97,14 @@ class RoomCache:
         redacted: dict[str, Any] | None,
         *,
         extremity: bool,
+        updates_state: bool = True,
     ) -> None:
         """Like `apply` for an event another server built: it replaces only
-        the extremities it builds on (the room's DAG may have several)."""
+        the extremities it builds on (the room's DAG may have several), and
+        leaves the current state alone if `updates_state` is False."""
         extremities = room.extremities
-        self.apply(room, event, redacted)
+        if updates_state:
+            self.apply(room, event, redacted)
         if not extremity:
             room.extremities = extremities
             return

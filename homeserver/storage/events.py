@@ -92,6 +92,9 @@ class PendingEvent(_EventFields):
     # False for an event that must not become a forward extremity (the state
     # a remote server hands over when we join one of its rooms).
     extremity: bool = True
+    # False for a received state event that lost state resolution against the
+    # room's current state: stored in the DAG, not made current.
+    updates_state: bool = True
 
     @property
     def membership(self) -> str | None:
@@ -253,7 +256,7 @@ def _persist_rows(batch: Sequence[PendingEvent]) -> dict[str, list[dict[str, Any
                 },
             )
             for p in batch
-            if p.state_key is not None
+            if p.state_key is not None and p.updates_state
         ),
         "memberships": _last_per_key(
             (
@@ -268,7 +271,7 @@ def _persist_rows(batch: Sequence[PendingEvent]) -> dict[str, list[dict[str, Any
                 },
             )
             for p in batch
-            if p.membership is not None and p.state_key is not None
+            if p.membership is not None and p.state_key is not None and p.updates_state
         ),
         "transaction_ids": [
             {

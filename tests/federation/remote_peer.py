@@ -80,6 +80,7 @@ class RemotePeer:
         prev_events: list[str] | None = None,
         auth_events: list[str] | None = None,
         key: Ed25519PrivateKey | None = None,
+        origin_server_ts: int = 1_700_000_000_000,
     ) -> dict[str, Any]:
         """A signed PDU built on the room's current state as we hold it."""
         events = self.local.homeserver.storage.events
@@ -90,7 +91,7 @@ class RemotePeer:
             "sender": sender,
             "type": event_type,
             "content": content,
-            "origin_server_ts": 1_700_000_000_000,
+            "origin_server_ts": origin_server_ts,
         }
         if state_key is not None:
             event["state_key"] = state_key

@@ -255,3 +255,44 @@ async def test_typing_and_receipts_from_the_remote_server(setup: Setup) -> None:
     receipts = [e for e in ephemeral if e["type"] == "m.receipt"]
     assert typing[0]["content"]["user_ids"] == [BOB]
     assert BOB in receipts[0]["content"][message_id]["m.read"]
+
+
+@pytest.mark.parametrize(("remote_ts", "winner"), [(1_000, "local"), (2**50, "remote")])
+async def test_concurrent_state_changes_resolve(
+    federation_config: Config, remote_ts: int, winner: str
+) -> None:
+    """A topic change built beside ours (a fork) becomes current only if state
+    resolution picks it (here: the later timestamp wins, same power)."""
+    async with local_server(federation_config) as local:
+        remote = RemotePeer(REMOTE, local)
+        await remote.publish_key()
+        alice = await local.client.register("alice")
+        room_id = await local.client.create_room(
+            alice,
+            preset="public_chat",
+            power_level_content_override={"users": {alice.user_id: 100, BOB: 100}},
+        )
+        s = Setup(local, remote, alice, room_id)
+        join_id = await join_bob(s)
+        events = local.homeserver.storage.events
+        state = await events.get_current_state(room_id)
+        auth = [state[k].event_id for k in (("m.room.create", ""), ("m.room.power_levels", ""))]
+        topic_path = f"{V3}/rooms/{q(room_id)}/state/m.room.topic"
+        (await local.client.put(topic_path, json={"topic": "local"}, token=alice.access_token)).ok()
+        theirs = await remote.build(
+            room_id,
+            BOB,
+            "m.room.topic",
+            {"topic": "remote"},
+            state_key="",
+            prev_events=[join_id],
+            auth_events=sorted([*auth, join_id]),
+            origin_server_ts=remote_ts,
+        )
+        status, body = await remote.send([theirs])
+        assert status == 200 and body["pdus"][pdu_event_id(theirs)] == {}
+        current = await local.client.get(topic_path, token=alice.access_token)
+        assert current.ok() == {"topic": winner}
+        # Either way the event is in the room's DAG: both branches are extremities.
+        extremities = {e for e, _ in await events.get_forward_extremities(room_id)}
+        assert pdu_event_id(theirs) in extremities and len(extremities) == 2
