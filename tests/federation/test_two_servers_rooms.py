@@ -9,6 +9,7 @@ the PostgreSQL path of the same code is covered by the in-process tests)."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,3 +220,33 @@ async def test_messages_queued_for_a_stopped_server_survive_a_restart(pair: Pair
         assert seen == ["while B was down 1", "while B was down 2"]
     finally:
         await fresh_b.close()
+
+
+async def test_a_missed_event_is_fetched_with_get_missing_events(pair: Pair) -> None:
+    a, b = pair.a, pair.b
+    alice = await a.register("alice")
+    bob = await b.register("bob")
+    room_id = (await a.ok("POST", "/createRoom", alice, json={"preset": "public_chat"}))["room_id"]
+    await b.ok("POST", f"/join/{q(room_id)}", bob, json={}, params={"via": a.server.server_name})
+    _, bob_since = await b.sync_until(bob, lambda body: room_id in body["rooms"]["join"])
+
+    # B misses "first": it was never delivered (A's queue lost it while B was down).
+    b.server.stop()
+    await a.send_text(alice, room_id, "first")
+    a.server.stop()
+    with sqlite3.connect(a.server.data_dir / "homeserver.db") as db:
+        db.execute("DELETE FROM federation_outbound_queue")
+    a.server.start()
+    b.server.start()
+    # "second" builds on "first": B asks A for what it lacks before storing it.
+    await a.send_text(alice, room_id, "second")
+    seen: list[str] = []
+
+    def both(body: dict) -> bool:  # type: ignore[type-arg]
+        seen.extend(
+            e["content"]["body"] for e in timeline(body, room_id) if e["type"] == "m.room.message"
+        )
+        return "second" in seen
+
+    await b.sync_until(bob, both, bob_since)
+    assert seen == ["first", "second"]
