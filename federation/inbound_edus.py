@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from federation.server_acl import room_allows
 from homeserver.errors import MatrixError
 from homeserver.events.identifiers import server_name_of
 from homeserver.server import HomeServer
@@ -48,7 +49,7 @@ class InboundEdus:
         )
         if not isinstance(room_id, str) or not isinstance(typing, bool):
             return
-        if not _is_users_of(user_id, origin):
+        if not _is_users_of(user_id, origin) or not await room_allows(self._hs, room_id, origin):
             return
         assert isinstance(user_id, str)
         timeout = content.get("timeout")
@@ -59,6 +60,8 @@ class InboundEdus:
     async def _receipts(self, origin: str, content: dict[str, Any]) -> None:
         for room_id, by_type in content.items():
             if not isinstance(room_id, str) or not isinstance(by_type, dict):
+                continue
+            if not await room_allows(self._hs, room_id, origin):
                 continue
             for receipt_type, by_user in by_type.items():
                 if receipt_type not in RECEIPT_TYPES or not isinstance(by_user, dict):

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from federation.client import FederationClient, FederationRequestError, quote_segment
 from federation.keyring import Keyring
+from federation.server_acl import room_allows
 from homeserver.events import (
     AuthError,
     RoomVersion,
@@ -103,6 +104,8 @@ class InboundPdus:
             if room_id is None:
                 raise PduError("the PDU has no room_id")
             event_id = pdu_event_id(pdu)
+            if not await room_allows(self._hs, room_id, origin):
+                raise PduError("the room's server ACL denies the origin")
             async with self._room_lock(room_id):
                 await self._receive_in_room(origin, room_id, event_id, pdu, fill_gaps=True)
         except PduError as exc:

@@ -12,6 +12,7 @@ from federation.outbound.destinations import destinations_for
 from federation.outbound.queue import OutboundQueues
 from federation.room_access import server_in_room
 from federation.room_reads import RoomReads
+from federation.server_acl import check_room_allows
 from homeserver.errors import MatrixError, forbidden, not_found
 from homeserver.events import (
     UnsupportedRoomVersionError,
@@ -47,6 +48,7 @@ class ResidentJoins:
         """A template of `user_id`'s `membership` event (join or leave)."""
         if not user_id.startswith("@") or ":" not in user_id or server_name_of(user_id) != origin:
             raise forbidden("The user is not on the asking server")
+        await check_room_allows(self._hs, room_id, origin)
         identifier = await self._hs.storage.events.get_room_version(room_id)
         if identifier is None or not await server_in_room(self._hs, room_id, self._hs.server_name):
             raise not_found("Unknown room")

@@ -3,6 +3,7 @@ the room, or the room's history is world readable."""
 
 from __future__ import annotations
 
+from federation.server_acl import check_room_allows
 from homeserver.errors import MatrixError
 from homeserver.events.identifiers import server_name_of
 from homeserver.server import HomeServer
@@ -19,6 +20,7 @@ async def server_in_room(homeserver: HomeServer, room_id: str, server_name: str)
 
 async def check_server_may_see(homeserver: HomeServer, room_id: str, server_name: str) -> None:
     """403 M_FORBIDDEN unless `server_name` may read the room's events."""
+    await check_room_allows(homeserver, room_id, server_name)
     if await server_in_room(homeserver, room_id, server_name):
         return
     state = await homeserver.storage.events.get_current_state(room_id)

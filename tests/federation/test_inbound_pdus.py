@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from federation.server_acl import server_allowed
 from homeserver.config import Config
 from homeserver.events import generate_signing_key
 from tests.conftest import make_config
@@ -296,3 +297,48 @@ async def test_concurrent_state_changes_resolve(
         # Either way the event is in the room's DAG: both branches are extremities.
         extremities = {e for e, _ in await events.get_forward_extremities(room_id)}
         assert pdu_event_id(theirs) in extremities and len(extremities) == 2
+
+
+async def test_a_server_acl_shuts_the_server_out(setup: Setup) -> None:
+    await join_bob(setup)
+    acl = {"allow": ["*"], "deny": ["*.example.org"], "allow_ip_literals": True}
+    (
+        await setup.local.client.put(
+            f"{V3}/rooms/{q(setup.room_id)}/state/m.room.server_acl",
+            json=acl,
+            token=setup.alice.access_token,
+        )
+    ).ok()
+    message = await setup.remote.build(
+        setup.room_id, BOB, "m.room.message", {"msgtype": "m.text", "body": "still here?"}
+    )
+    status, body = await setup.remote.send([message])
+    event_id = pdu_event_id(message)
+    assert status == 200 and "ACL" in body["pdus"][event_id]["error"]
+    assert await setup.local.homeserver.storage.events.get_event(event_id) is None
+    state = await setup.local.homeserver.storage.events.get_current_state(setup.room_id)
+    create_id = state[("m.room.create", "")].event_id
+    status, body = await setup.remote.request("GET", f"/_matrix/federation/v1/event/{q(create_id)}")
+    assert (status, body["errcode"]) == (403, "M_FORBIDDEN")
+    make_join = f"/_matrix/federation/v1/make_join/{q(setup.room_id)}/{q(BOB)}?ver=12&ver=11"
+    status, body = await setup.remote.request("GET", make_join)
+    assert (status, body["errcode"]) == (403, "M_FORBIDDEN")
+
+
+@pytest.mark.parametrize(
+    ("acl", "server", "allowed"),
+    [
+        (None, "a.org", True),
+        ({"allow": ["*"]}, "a.org:8448", True),
+        ({"allow": ["*"], "deny": ["a.org"]}, "a.org:8448", False),
+        ({"allow": ["*.a.org"]}, "x.a.org", True),
+        ({"allow": ["*.a.org"]}, "a.org", False),
+        ({"allow": ["?.org"]}, "b.org", True),
+        ({}, "a.org", False),
+        ({"allow": ["*"], "allow_ip_literals": False}, "127.0.0.1:8448", False),
+        ({"allow": ["*"], "allow_ip_literals": False}, "[::1]:8448", False),
+        ({"allow": ["*"]}, "127.0.0.1:8448", True),
+    ],
+)
+def test_server_acl_matching(acl: dict[str, Any] | None, server: str, allowed: bool) -> None:
+    assert server_allowed(acl, server) is allowed

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import TEST_DATABASE_URL
 from tests.federation.two_servers import (
     Client,
     FederatingServer,
@@ -29,7 +30,12 @@ from tests.federation.two_servers import (
 
 ADDRESSES = ("127.0.0.1", "127.0.0.2")
 
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl"),
+    # The processes keep their own SQLite files whatever the database of the run:
+    # once (in the SQLite pass) is enough.
+    pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="runs in the SQLite pass"),
+]
 
 
 @dataclass
