@@ -79,6 +79,7 @@ class RemoteJoins:
     ) -> str:
         room_id, candidates = await self.resolve(room_id_or_alias, servers)
         last_error = "no server answered"
+        refusal: MatrixError | None = None
         for server in candidates:
             try:
                 await self._join_through(server, room_id, user_id, reason)
@@ -86,6 +87,13 @@ class RemoteJoins:
             except (FederationRequestError, PduError, AuthError, ValueError) as exc:
                 last_error = f"{server}: {exc}"
                 logger.info("remote join failed", extra={"server": server, "error": str(exc)})
+                if isinstance(exc, FederationRequestError) and exc.status in (403, 404):
+                    # The room's server said no (not allowed, no such room): say so.
+                    refusal = MatrixError(
+                        exc.status, exc.errcode or "M_FORBIDDEN", f"{server} refused the join"
+                    )
+        if refusal is not None:
+            raise refusal
         raise MatrixError(502, "M_UNKNOWN", f"Could not join {room_id}: {last_error}")
 
     async def leave(

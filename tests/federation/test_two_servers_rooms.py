@@ -152,6 +152,15 @@ async def test_join_by_room_id_with_via_and_server_name(pair: Pair) -> None:
     members = await a.ok("GET", f"/rooms/{q(room_id)}/joined_members", alice)
     assert set(members["joined"]) == {alice.user_id, bob.user_id, carol.user_id}
 
+    # A room one may not join, and one that does not exist: the other server's no.
+    private = (await a.ok("POST", "/createRoom", alice, json={"preset": "private_chat"}))["room_id"]
+    refused = await b.call("POST", f"/join/{q(private)}", bob, json={}, params={"via": via})
+    assert refused.status_code == 403, refused.text
+    unknown = await b.call(
+        "POST", f"/join/{q('!nothing:' + via)}", bob, json={}, params={"via": via}
+    )
+    assert (unknown.status_code, unknown.json()["errcode"]) == (404, "M_NOT_FOUND")
+
 
 async def test_invites_across_servers_accepted_and_rejected(pair: Pair) -> None:
     a, b = pair.a, pair.b
