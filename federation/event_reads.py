@@ -12,7 +12,9 @@ from __future__ import annotations
 import time
 from typing import Any, Final
 
+from federation.server_acl import check_room_allows
 from homeserver.errors import MatrixError, forbidden, not_found
+from homeserver.events.room_ids import room_id_of
 from homeserver.server import HomeServer
 from homeserver.storage.events import StoredEvent
 
@@ -39,7 +41,7 @@ class EventReads:
         return [m.user_id for m in members if _server_of(m.user_id) == server]
 
     async def _server_can_see(self, server: str, event: StoredEvent) -> bool:
-        room_id = str(event.event["room_id"])
+        room_id = str(room_id_of(event.event))
         history = await self._storage.events.get_state_history(
             room_id, "m.room.history_visibility", ""
         )
@@ -56,6 +58,7 @@ class EventReads:
         stored = await self._storage.events.get_event(event_id)
         if stored is None or not await self._server_can_see(origin, stored):
             raise not_found(f"Could not find event {event_id}")
+        await check_room_allows(self._hs, str(room_id_of(stored.event)), origin)
         return {
             "origin": self._hs.server_name,
             "origin_server_ts": int(time.time() * 1000),
@@ -63,11 +66,12 @@ class EventReads:
         }
 
     async def state_ids(self, origin: str, room_id: str, event_id: str) -> dict[str, Any]:
+        await check_room_allows(self._hs, room_id, origin)
         joined = await self._storage.events.get_room_members(room_id, ("join",))
         if not any(_server_of(m.user_id) == origin for m in joined):
             raise forbidden("Your server is not in this room")
         stored = await self._storage.events.get_event(event_id)
-        if stored is None or stored.event.get("room_id") != room_id:
+        if stored is None or room_id_of(stored.event) != room_id:
             raise not_found(f"Could not find event {event_id}")
         # The state before the event: in a room built on this server the
         # stream order is a topological order of its DAG.

@@ -11,6 +11,7 @@ from federation.keyring import Keyring
 from federation.notary import Notary
 from federation.outbound_queries import OutboundQueries
 from federation.queries import Queries
+from federation.rooms import FederationRooms
 from homeserver.push.ssrf import OutboundGuard
 from homeserver.server import HomeServer
 
@@ -37,6 +38,7 @@ class Federation:
         self.queries = Queries(homeserver)
         self.event_reads = EventReads(homeserver)
         self.outbound_queries = OutboundQueries(client)
+        self.rooms = FederationRooms(homeserver, self.keyring, client)
 
     @classmethod
     async def start(cls, homeserver: HomeServer) -> Federation:
@@ -51,8 +53,10 @@ class Federation:
         )
         services = cls(homeserver, client)
         homeserver.attach_federation(services.outbound_queries)
+        await services.rooms.start()
         return services
 
     async def stop(self) -> None:
         self.homeserver.attach_federation(None)
+        await self.rooms.stop()
         await self.client.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response
+from quart import Blueprint, Response, request
 
 from homeserver.api.common import (
     CLIENT_V3,
@@ -38,9 +38,12 @@ async def create_room() -> Response:
 @authenticated
 async def join_by_id_or_alias(room_id_or_alias: str) -> Response:
     body = await json_body(allow_empty=True)
-    server = hs()
-    room_id = await server.membership.resolve_room(room_id_or_alias)
-    await server.membership.join(room_id, requester().user_id, optional_str(body, "reason"))
+    # The servers to join a room of another server through (`server_name` is the
+    # older name of `via`).
+    servers = [*request.args.getlist("via"), *request.args.getlist("server_name")]
+    room_id = await hs().membership.join_room(
+        room_id_or_alias, requester().user_id, optional_str(body, "reason"), servers
+    )
     return json_response({"room_id": room_id})
 
 

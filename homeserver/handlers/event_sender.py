@@ -76,6 +76,9 @@ class _EventRequest:
     # A new room's create event, built before its room id is known (room version 12
     # derives the id from the event).
     prebuilt: dict[str, Any] | None = None
+    # Runs on the built, signed event before it is persisted; raising stops it
+    # (an invite to another server's user goes there first).
+    vet: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
 
 class EventSender:
@@ -165,12 +168,13 @@ class EventSender:
         *,
         state_key: str | None = None,
         txn: TxnRecord | None = None,
+        vet: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> SentEvent:
         try:
             canonical_json(content)
         except ValueError as exc:
             raise MatrixError(400, "M_BAD_JSON", f"Event content is not valid: {exc}") from exc
-        request = _EventRequest(room_id, sender, event_type, content, state_key, txn, None)
+        request = _EventRequest(room_id, sender, event_type, content, state_key, txn, None, vet=vet)
         if txn is None:
             return await self._send(request)
         key = (sender, txn.device_id, txn.txn_id)
@@ -225,6 +229,83 @@ class EventSender:
         )
         return new_room_id
 
+    async def persist_received(
+        self,
+        event: dict[str, Any],
+        *,
+        new_room: NewRoom | None = None,
+        extremity: bool = True,
+        updates_state: bool = True,
+    ) -> int:
+        """Persists an event another server built (already checked by the
+        federation code) through the same path as local events: the room's
+        cached state, the group commit, the notifier, push and listeners.
+        Returns its stream position. `new_room` registers a room we learn of
+        by joining it; `extremity=False` keeps the event out of the room's
+        forward extremities (the state handed over on a join);
+        `updates_state=False` keeps a state event out of the current state
+        (it lost state resolution)."""
+        room_id = str(room_id_of(event))
+        async with self._room_lock(room_id):
+            room = self._rooms.new_room(room_id) if new_room is not None else None
+            room = room or await self._rooms.get(room_id)
+            if room is None:
+                raise MatrixError(404, "M_NOT_FOUND", "Unknown room")
+            state_key = event.get("state_key")
+            replaced = (
+                room.state.get((event["type"], state_key))
+                if state_key is not None and updates_state
+                else None
+            )
+            redacted_target = await self._received_redaction_target(event, room)
+            actions: list[PushAction] = []
+            if new_room is None and extremity and may_notify(event):
+                room_version = room_version_of_create(room.state.get(_CREATE))
+                auth_state = {
+                    key: room.state[key]
+                    for key in (*auth_types_for_event(event, room_version), _CREATE)
+                    if key in room.state
+                }
+                actions = await self._push_actions.for_event(
+                    event, room.joined_members(), auth_state
+                )
+            position = self._positions.reserve()
+            self._rooms.apply_received(
+                room, event, redacted_target, extremity=extremity, updates_state=updates_state
+            )
+            room.in_flight += 1
+            done = self._persister.submit(
+                PendingEvent(
+                    event,
+                    position,
+                    replaces_state=replaced["event_id"] if replaced else None,
+                    new_room=new_room,
+                    redacted_target=redacted_target,
+                    push_actions=tuple(actions),
+                    extremity=extremity,
+                    updates_state=updates_state,
+                )
+            )
+        committed = await self._committed(room, done, position)
+        for listener in self._listeners:
+            try:
+                await listener(event)
+            except Exception:
+                logger.exception("event listener failed", extra={"event_id": event["event_id"]})
+        return committed
+
+    async def _received_redaction_target(
+        self, event: dict[str, Any], room: CachedRoom
+    ) -> dict[str, Any] | None:
+        """The redacted form of what a received redaction redacts, if the
+        target is in the room and the redaction's sender may redact it."""
+        if event["type"] != "m.room.redaction":
+            return None
+        try:
+            return await self._redaction_target(event, room.state)
+        except MatrixError:
+            return None
+
     async def _send(self, request: _EventRequest) -> SentEvent:
         txn = request.txn
         if txn is not None:
@@ -267,6 +348,8 @@ class EventSender:
                 # The same answer as for a room one is not in: existence does not leak.
                 raise forbidden("You are not a member of this room")
             built = await self._build(room, request)
+            if request.vet is not None:
+                await request.vet(built[0])
             if self._rooms.peek(room_id) is not room:
                 continue
             event, redacted_target, actions = built

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from homeserver.errors import MatrixError, forbidden, not_found
 from homeserver.handlers.event_sender import EventSender, SentEvent
 from homeserver.handlers.identifiers import is_room_id, parse_alias, parse_user_id
 from homeserver.handlers.user_rooms import UserRooms
 from homeserver.storage import Storage
+
+
+class RemoteRooms(Protocol):
+    """Joining rooms this server is not in, through other servers (set by
+    federation when it is on)."""
+
+    async def join(
+        self, room_id_or_alias: str, user_id: str, servers: list[str], reason: str | None
+    ) -> str: ...
+
+    async def leave(
+        self, room_id: str, user_id: str, servers: list[str], reason: str | None
+    ) -> dict[str, Any]: ...
+
+    async def send_invite(self, event: dict[str, Any]) -> None: ...
 
 
 class Membership:
@@ -19,6 +34,45 @@ class Membership:
         self._user_rooms = user_rooms
         self._sender = sender
         self._server_name = server_name
+        self.remote: RemoteRooms | None = None
+
+    async def join_room(
+        self, room_id_or_alias: str, user_id: str, reason: str | None, servers: list[str]
+    ) -> str:
+        """Joins a room by id or alias; one this server does not hold goes
+        through another server when federation is on."""
+        if self.remote is not None and await self._is_remote(room_id_or_alias):
+            servers = [*servers, *await self._inviting_server(room_id_or_alias, user_id)]
+            return await self.remote.join(room_id_or_alias, user_id, servers, reason)
+        room_id = await self.resolve_room(room_id_or_alias)
+        await self.join(room_id, user_id, reason)
+        return room_id
+
+    async def _inviting_server(self, room_id: str, user_id: str) -> list[str]:
+        """The server of whoever invited the user to the room, if invited."""
+        if room_id.startswith("#"):
+            return []
+        current = await self._storage.events.get_membership(room_id, user_id)
+        if current is None or current.membership != "invite":
+            return []
+        invite = await self._storage.events.get_event(current.event_id)
+        return [str(invite.event["sender"]).partition(":")[2]] if invite else []
+
+    async def _is_remote(self, room_id_or_alias: str) -> bool:
+        """Whether joining needs another server: the room is unknown, or we
+        hold no state of it (only an invite), or only other servers' users
+        are in it."""
+        if room_id_or_alias.startswith("#"):
+            _, domain = parse_alias(room_id_or_alias)
+            return domain != self._server_name
+        if not is_room_id(room_id_or_alias):
+            return False
+        state = await self._storage.events.get_current_state_ids(room_id_or_alias)
+        if ("m.room.create", "") not in state:
+            return True
+        members = await self._storage.events.get_joined_member_contents(room_id_or_alias)
+        servers = {user_id.partition(":")[2] for user_id in members}
+        return bool(servers) and self._server_name not in servers
 
     async def resolve_room(self, room_id_or_alias: str) -> str:
         if room_id_or_alias.startswith("#"):
@@ -61,9 +115,10 @@ class Membership:
         is_direct: bool = False,
     ) -> SentEvent:
         _, domain = parse_user_id(target)
-        if domain != self._server_name:
+        remote = self.remote
+        if domain != self._server_name and remote is None:
             raise forbidden("Inviting users of other servers needs federation, which is off")
-        if await self._storage.users.get_user(target) is None:
+        if domain == self._server_name and await self._storage.users.get_user(target) is None:
             raise MatrixError(400, "M_INVALID_PARAM", f"Unknown user {target}")
         current = await self._storage.events.get_membership(room_id, target)
         if current is not None and current.membership in ("join", "ban"):
@@ -74,12 +129,20 @@ class Membership:
             content["reason"] = reason
         if is_direct:
             content["is_direct"] = True
-        return await self._sender.send(room_id, sender, "m.room.member", content, state_key=target)
+        vet = remote.send_invite if remote is not None and domain != self._server_name else None
+        return await self._sender.send(
+            room_id, sender, "m.room.member", content, state_key=target, vet=vet
+        )
 
     async def leave(self, room_id: str, user_id: str, reason: str | None = None) -> SentEvent:
         current = await self._storage.events.get_membership(room_id, user_id)
         if current is None or current.membership in ("leave", "ban"):
             raise forbidden("You are not in this room")
+        if self.remote is not None and await self._is_remote(room_id):
+            # Rejecting an invite to (or leaving) a room only other servers hold.
+            servers = await self._inviting_server(room_id, user_id)
+            left = await self.remote.leave(room_id, user_id, servers, reason)
+            return SentEvent(left["event_id"], None)
         return await self._set(room_id, user_id, user_id, "leave", reason)
 
     async def kick(self, room_id: str, sender: str, target: str, reason: str | None) -> SentEvent:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from homeserver.errors import MatrixError, forbidden, not_found
@@ -11,6 +12,8 @@ from homeserver.storage.receipts import Receipt
 from homeserver.streams.notifier import Notifier
 from homeserver.streams.positions import StreamPositions
 from homeserver.util import now_ms
+
+logger = logging.getLogger(__name__)
 
 RECEIPT_TYPES = ("m.read", "m.read.private")
 PRIVATE = "m.read.private"
@@ -26,6 +29,12 @@ class ReceiptHandler:
         self._storage = storage
         self._positions = positions
         self._notifier = notifier
+        self._listeners: list[Callable[[str, str, str, str], Awaitable[None]]] = []
+
+    def add_listener(self, listener: Callable[[str, str, str, str], Awaitable[None]]) -> None:
+        """`listener(room_id, user_id, receipt_type, event_id)` runs after each
+        receipt stored (federation sends them on)."""
+        self._listeners.append(listener)
 
     async def _event_position(self, room_id: str, user_id: str, event_id: str) -> int:
         membership = await self._storage.events.get_membership(room_id, user_id)
@@ -52,6 +61,11 @@ class ReceiptHandler:
                 )
             )
         self._notifier.notify_receipt(room_id, user_id, position, private=receipt_type == PRIVATE)
+        for listener in self._listeners:
+            try:
+                await listener(room_id, user_id, receipt_type, event_id)
+            except Exception:
+                logger.exception("receipt listener failed")
 
     async def set_fully_read(self, room_id: str, user_id: str, event_id: str) -> None:
         await self._event_position(room_id, user_id, event_id)

@@ -90,6 +90,28 @@ class RoomCache:
                 room.set_state(key, redacted)
         room.extremities = [(event["event_id"], int(event["depth"]))]
 
+    def apply_received(
+        self,
+        room: CachedRoom,
+        event: dict[str, Any],
+        redacted: dict[str, Any] | None,
+        *,
+        extremity: bool,
+        updates_state: bool = True,
+    ) -> None:
+        """Like `apply` for an event another server built: it replaces only
+        the extremities it builds on (the room's DAG may have several), and
+        leaves the current state alone if `updates_state` is False."""
+        extremities = room.extremities
+        if updates_state:
+            self.apply(room, event, redacted)
+        if not extremity:
+            room.extremities = extremities
+            return
+        prev = set(event.get("prev_events", []))
+        kept = [pair for pair in extremities if pair[0] not in prev]
+        room.extremities = [*kept, (event["event_id"], int(event["depth"]))]
+
     def forget(self, room_id: str) -> None:
         self._rooms.pop(room_id, None)
 

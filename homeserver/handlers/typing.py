@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import logging
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from homeserver.errors import MatrixError, forbidden
 from homeserver.storage import Storage
 from homeserver.streams.notifier import Notifier
 from homeserver.streams.positions import EphemeralStream
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_MS = 30_000
 MAX_TIMEOUT_MS = 120_000
@@ -22,6 +25,19 @@ class TypingHandler:
         self.stream = EphemeralStream()
         self._typing: dict[str, dict[str, asyncio.TimerHandle]] = {}
         self._changed_at: dict[str, int] = {}
+        self._listeners: list[Callable[[str, str, bool], Awaitable[None]]] = []
+
+    def add_listener(self, listener: Callable[[str, str, bool], Awaitable[None]]) -> None:
+        """`listener(room_id, user_id, typing)` runs after each change a user
+        asked for (federation sends them on)."""
+        self._listeners.append(listener)
+
+    async def _tell_listeners(self, room_id: str, user_id: str, typing: bool) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(room_id, user_id, typing)
+            except Exception:
+                logger.exception("typing listener failed")
 
     async def set_typing(
         self, room_id: str, user_id: str, typing: bool, timeout_ms: int | None
@@ -31,6 +47,7 @@ class TypingHandler:
             raise forbidden("You are not in this room")
         if not typing:
             self.stop(room_id, user_id)
+            await self._tell_listeners(room_id, user_id, False)
             return
         timeout = DEFAULT_TIMEOUT_MS if timeout_ms is None else timeout_ms
         if timeout <= 0:
@@ -44,6 +61,7 @@ class TypingHandler:
         users[user_id] = loop.call_later(timeout / 1000, self.stop, room_id, user_id)
         if previous is None:
             self._changed(room_id)
+        await self._tell_listeners(room_id, user_id, True)
 
     def stop(self, room_id: str, user_id: str) -> None:
         """The user stopped typing (said so, sent a message, or timed out)."""

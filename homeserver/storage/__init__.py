@@ -12,6 +12,7 @@ from homeserver.storage.auth_changes import AuthChanges
 from homeserver.storage.e2ee_keys import E2eeKeyStore
 from homeserver.storage.engine import create_engine, run_migrations
 from homeserver.storage.events import EventStore
+from homeserver.storage.federation_rooms import FederationRoomStore
 from homeserver.storage.key_backup import KeyBackupStore
 from homeserver.storage.media import MediaStore
 from homeserver.storage.oauth import OAuthStore
@@ -43,6 +44,7 @@ class Storage:
         self.key_backup = KeyBackupStore(engine, write_lock)
         self.search = SearchStore(engine, write_lock)
         self.media = MediaStore(engine, write_lock)
+        self.federation_rooms = FederationRoomStore(engine, write_lock)
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> Storage:

@@ -92,6 +92,12 @@ class PendingEvent(_EventFields):
     # For a redaction: the redacted form of its target, which replaces it.
     redacted_target: dict[str, Any] | None = None
     push_actions: tuple[PushAction, ...] = ()
+    # False for an event that must not become a forward extremity (the state
+    # a remote server hands over when we join one of its rooms).
+    extremity: bool = True
+    # False for a received state event that lost state resolution against the
+    # room's current state: stored in the DAG, not made current.
+    updates_state: bool = True
 
     @property
     def membership(self) -> str | None:
@@ -258,7 +264,7 @@ def _persist_rows(batch: Sequence[PendingEvent]) -> dict[str, list[dict[str, Any
         "new_extremities": [
             {"room_id": p.room_id, "event_id": p.event_id}
             for p in batch
-            if (p.room_id, p.event_id) not in referenced
+            if p.extremity and (p.room_id, p.event_id) not in referenced
         ],
         "current_state": _last_per_key(
             (
@@ -272,7 +278,7 @@ def _persist_rows(batch: Sequence[PendingEvent]) -> dict[str, list[dict[str, Any
                 },
             )
             for p in batch
-            if p.state_key is not None
+            if p.state_key is not None and p.updates_state
         ),
         "memberships": _last_per_key(
             (
@@ -287,7 +293,7 @@ def _persist_rows(batch: Sequence[PendingEvent]) -> dict[str, list[dict[str, Any
                 },
             )
             for p in batch
-            if p.membership is not None and p.state_key is not None
+            if p.membership is not None and p.state_key is not None and p.updates_state
         ),
         "transaction_ids": [
             {

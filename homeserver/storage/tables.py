@@ -586,3 +586,54 @@ media_thumbnails = Table(
     Column("sha256", String(64), nullable=False, index=True),
     Column("created_ts", BigInteger, nullable=False),
 )
+# -- federation rooms ---------------------------------------------------------
+
+# Transactions other servers sent us (`PUT /_matrix/federation/v1/send/{txnId}`),
+# by origin and transaction id, with the answer given: a retried transaction
+# gets the same answer and is not processed twice.
+federation_received_transactions = Table(
+    "federation_received_transactions",
+    metadata,
+    Column("origin", String(255), primary_key=True),
+    Column("txn_id", String(255), primary_key=True),
+    Column("response_json", Text, nullable=False),
+    Column("received_ts", BigInteger, nullable=False),
+)
+
+# Received events that are not part of the room as served: rejected (failed the
+# auth rules against their auth events or the state before them) or soft-failed
+# (allowed by the state before them, not by the room's current state). Kept so
+# that the same event is not processed again and rejections are known to state
+# resolution.
+federation_event_outcomes = Table(
+    "federation_event_outcomes",
+    metadata,
+    Column("event_id", String(255), primary_key=True),
+    Column("room_id", String(255), nullable=False),
+    Column("origin", String(255), nullable=False),
+    # "rejected" or "soft_failed"
+    Column("outcome", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("json", Text, nullable=False),
+    Column("received_ts", BigInteger, nullable=False),
+)
+Index("ix_federation_event_outcomes_room_id", federation_event_outcomes.c.room_id)
+
+# What is waiting to go to another server: one row per PDU or EDU and
+# destination, in order (`queue_id`), deleted once the destination accepted the
+# transaction carrying it. A restart resumes from here.
+federation_outbound_queue = Table(
+    "federation_outbound_queue",
+    metadata,
+    Column("queue_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("destination", String(255), nullable=False),
+    # "pdu" or "edu"
+    Column("kind", String(8), nullable=False),
+    Column("json", Text, nullable=False),
+    Column("created_ts", BigInteger, nullable=False),
+)
+Index(
+    "ix_federation_outbound_queue_destination_queue_id",
+    federation_outbound_queue.c.destination,
+    federation_outbound_queue.c.queue_id,
+)

@@ -178,8 +178,7 @@ async def test_unsigned_badly_signed_and_misaddressed_requests_get_401(
 
 async def test_unsupported_endpoints_and_bad_bodies(federated: FederatedServer) -> None:
     for method, path in (
-        ("PUT", "/_matrix/federation/v1/send/txn1"),  # transactions: not built yet
-        ("GET", "/_matrix/federation/v1/make_join/!r:localhost/@u:remote.example.org"),
+        ("GET", "/_matrix/federation/v1/user/devices/@u:localhost"),  # not built yet
         ("POST", "/_matrix/federation/v1/version"),  # a known path, another method
     ):
         response = await federated.federation.open(path, method=method, json={})

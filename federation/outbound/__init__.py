@@ -1,0 +1,1 @@
+"""Sending to other servers: one queue per destination."""

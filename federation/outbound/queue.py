@@ -1,0 +1,148 @@
+"""One outbound queue per destination, kept in the database
+(`federation_outbound_queue`): what our users do in rooms with other servers
+goes there first, then out in transactions of up to 50 PDUs and 100 EDUs.
+
+Each destination has its own sending task and its own back-off (doubling
+from `INITIAL_BACKOFF_SECONDS` up to `MAX_BACKOFF_SECONDS`): one that is down
+never delays the others. Rows leave the queue only once the destination
+accepted the transaction; after a restart the queues resume from the
+database."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from typing import Any, Final
+
+from federation.client import FederationClient, FederationRequestError, quote_segment
+from federation.inbound_pdus import as_federation_pdu
+from federation.outbound.destinations import destinations_for
+from homeserver.events.identifiers import server_name_of
+from homeserver.server import HomeServer
+from homeserver.storage.federation_rooms import QueuedItem
+from homeserver.util import now_ms
+
+logger = logging.getLogger(__name__)
+
+MAX_PDUS: Final = 50
+MAX_EDUS: Final = 100
+INITIAL_BACKOFF_SECONDS: Final = 1.0
+MAX_BACKOFF_SECONDS: Final = 300.0
+
+
+class OutboundQueues:
+    def __init__(self, homeserver: HomeServer, client: FederationClient) -> None:
+        self._hs = homeserver
+        self._store = homeserver.storage.federation_rooms
+        self._client = client
+        self._name = homeserver.server_name
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._wakeups: dict[str, asyncio.Event] = {}
+        self._txn_prefix = str(now_ms())
+        self._txn_counter = itertools.count(1)
+        self._stopping = False
+
+    async def start(self) -> None:
+        self._hs.sender.add_listener(self.on_event)
+        self._hs.typing.add_listener(self.on_typing)
+        self._hs.receipts.add_listener(self.on_receipt)
+        for destination in await self._store.queued_destinations():
+            self._wake(destination)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _is_ours(self, user_id: object) -> bool:
+        return isinstance(user_id, str) and server_name_of(user_id) == self._name
+
+    async def on_event(self, event: dict[str, Any]) -> None:
+        """An event was persisted: our users' events go to the room's other servers."""
+        if not self._is_ours(event.get("sender")):
+            return
+        room_id = event.get("room_id")
+        if not isinstance(room_id, str):
+            return
+        destinations = await destinations_for(self._hs.storage, room_id, self._name, event)
+        await self.enqueue(destinations, "pdu", as_federation_pdu(event))
+
+    async def on_typing(self, room_id: str, user_id: str, typing: bool) -> None:
+        if not self._is_ours(user_id):
+            return
+        destinations = await destinations_for(self._hs.storage, room_id, self._name)
+        edu = {
+            "edu_type": "m.typing",
+            "content": {"room_id": room_id, "user_id": user_id, "typing": typing},
+        }
+        await self.enqueue(destinations, "edu", edu)
+
+    async def on_receipt(
+        self, room_id: str, user_id: str, receipt_type: str, event_id: str
+    ) -> None:
+        if not self._is_ours(user_id) or receipt_type != "m.read":
+            return
+        destinations = await destinations_for(self._hs.storage, room_id, self._name)
+        receipt = {"event_ids": [event_id], "data": {"ts": now_ms()}}
+        edu = {"edu_type": "m.receipt", "content": {room_id: {"m.read": {user_id: receipt}}}}
+        await self.enqueue(destinations, "edu", edu)
+
+    async def enqueue(self, destinations: list[str], kind: str, item: dict[str, Any]) -> None:
+        if not destinations:
+            return
+        await self._store.enqueue(destinations, kind, item, now_ms())
+        for destination in destinations:
+            self._wake(destination)
+
+    def _wake(self, destination: str) -> None:
+        if self._stopping:
+            return
+        self._wakeups.setdefault(destination, asyncio.Event()).set()
+        task = self._tasks.get(destination)
+        if task is None or task.done():
+            self._tasks[destination] = asyncio.create_task(self._run(destination))
+
+    async def _run(self, destination: str) -> None:
+        wakeup = self._wakeups.setdefault(destination, asyncio.Event())
+        backoff = INITIAL_BACKOFF_SECONDS
+        while True:
+            wakeup.clear()
+            pdus = await self._store.peek_queue(destination, "pdu", MAX_PDUS)
+            edus = await self._store.peek_queue(destination, "edu", MAX_EDUS)
+            if not pdus and not edus:
+                await wakeup.wait()
+                continue
+            if await self._send(destination, pdus, edus):
+                await self._store.remove_queued([i.queue_id for i in (*pdus, *edus)])
+                backoff = INITIAL_BACKOFF_SECONDS
+                continue
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    async def _send(self, destination: str, pdus: list[QueuedItem], edus: list[QueuedItem]) -> bool:
+        txn_id = f"{self._txn_prefix}.{next(self._txn_counter)}"
+        body = {
+            "origin": self._name,
+            "origin_server_ts": now_ms(),
+            "pdus": [item.item for item in pdus],
+            "edus": [item.item for item in edus],
+        }
+        try:
+            await self._client.put_json(
+                destination, f"/_matrix/federation/v1/send/{quote_segment(txn_id)}", body
+            )
+        except FederationRequestError as exc:
+            # These answers will not get better by retrying: drop the batch.
+            if exc.status in (400, 403, 404, 413):
+                logger.warning(
+                    "transaction refused", extra={"destination": destination, "error": str(exc)}
+                )
+                return True
+            logger.info(
+                "transaction not delivered", extra={"destination": destination, "error": str(exc)}
+            )
+            return False
+        return True

@@ -1,0 +1,152 @@
+"""For in-process tests of what other servers send us: our server's client
+app and federation app over one HomeServer, and a remote server that is a key
+pair (its public key stored as if fetched) building, signing and sending
+events and transactions with X-Matrix."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, unquote
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from quart.typing import TestClientProtocol
+from werkzeug.urls import iri_to_uri
+
+from federation.app import create_federation_app
+from federation.inbound_pdus import pdu_event_id
+from federation.request_auth import authorization_header
+from homeserver.app import create_app
+from homeserver.config import Config
+from homeserver.events import (
+    auth_types_for_event,
+    encode_verify_key,
+    generate_signing_key,
+    hash_and_sign_event,
+    room_version_of_create,
+)
+from homeserver.server import HomeServer
+from homeserver.storage.server_keys import StoredServerKey
+from tests.matrix_client import TestClient
+
+FAR_FUTURE = 2**52
+_txn_ids = itertools.count(1)
+
+
+@dataclass
+class Local:
+    client: TestClient
+    federation: TestClientProtocol
+    homeserver: HomeServer
+
+
+@asynccontextmanager
+async def local_server(config: Config) -> AsyncIterator[Local]:
+    app = create_app(config)
+    federation_app = create_federation_app(config, app)
+    async with app.test_app() as client_app, federation_app.test_app() as fed_app:
+        yield Local(
+            TestClient(client_app.test_client(), client_app.app),
+            fed_app.test_client(),
+            fed_app.app.extensions["homeserver"],
+        )
+
+
+@dataclass
+class RemotePeer:
+    name: str
+    local: Local
+    key_id: str = ""
+    key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
+
+    async def publish_key(self) -> None:
+        self.key_id, self.key = generate_signing_key()
+        stored = StoredServerKey(
+            self.name, self.key_id, encode_verify_key(self.key.public_key()), FAR_FUTURE, None, 0
+        )
+        await self.local.homeserver.storage.server_keys.save([stored], None)
+
+    async def build(
+        self,
+        room_id: str,
+        sender: str,
+        event_type: str,
+        content: dict[str, Any],
+        *,
+        state_key: str | None = None,
+        prev_events: list[str] | None = None,
+        auth_events: list[str] | None = None,
+        key: Ed25519PrivateKey | None = None,
+        origin_server_ts: int = 1_700_000_000_000,
+    ) -> dict[str, Any]:
+        """A signed PDU built on the room's current state as we hold it."""
+        events = self.local.homeserver.storage.events
+        state = await events.get_current_state(room_id)
+        extremities = await events.get_forward_extremities(room_id)
+        event: dict[str, Any] = {
+            "room_id": room_id,
+            "sender": sender,
+            "type": event_type,
+            "content": content,
+            "origin_server_ts": origin_server_ts,
+        }
+        if state_key is not None:
+            event["state_key"] = state_key
+        create = state[("m.room.create", "")].event
+        version = room_version_of_create(create)
+        event["auth_events"] = auth_events or sorted(
+            state[k].event_id for k in auth_types_for_event(event, version) if k in state
+        )
+        if prev_events is None:
+            prev_events = [event_id for event_id, _ in extremities]
+        prev = await events.get_events(prev_events)
+        event["prev_events"] = prev_events
+        event["depth"] = max(int(e.event["depth"]) for e in prev.values()) + 1
+        hash_and_sign_event(event, self.name, self.key_id, key or self.key)
+        return event
+
+    async def send(
+        self,
+        pdus: list[dict[str, Any]],
+        edus: list[dict[str, Any]] | None = None,
+        *,
+        txn_id: str | None = None,
+    ) -> tuple[int, Any]:
+        txn = txn_id or f"txn{next(_txn_ids)}"
+        body = {
+            "origin": self.name,
+            "origin_server_ts": 1_700_000_000_000,
+            "pdus": pdus,
+            "edus": edus or [],
+        }
+        return await self.request("PUT", f"/_matrix/federation/v1/send/{txn}", body)
+
+    async def request(self, method: str, target: str, body: Any | None = None) -> tuple[int, Any]:
+        # Quart's test client re-encodes the path it is given (`%24` becomes `$`):
+        # sign the target as it arrives, as a real server signs what it sends.
+        path, sep, query = target.partition("?")
+        signed_target = iri_to_uri(unquote(path)) + sep + query
+        header = authorization_header(
+            method,
+            signed_target,
+            self.name,
+            self.local.homeserver.server_name,
+            body,
+            self.key_id,
+            self.key,
+        )
+        kwargs: dict[str, Any] = {"headers": {"Authorization": header}}
+        if body is not None:
+            kwargs["json"] = body
+        response = await self.local.federation.open(target, method=method, **kwargs)
+        return response.status_code, await response.get_json()
+
+
+def q(value: str) -> str:
+    return quote(value, safe="")
+
+
+__all__ = ["Local", "RemotePeer", "local_server", "pdu_event_id", "q"]
