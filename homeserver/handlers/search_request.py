@@ -99,7 +99,9 @@ class RoomEventsCriteria:
         if not isinstance(term, str):
             raise _bad("room_events.search_term must be a string")
         keys = raw.get("keys", list(SEARCH_KEYS))
-        if not isinstance(keys, list) or not all(k in SEARCH_KEYS for k in keys):
+        if not isinstance(keys, list) or not all(
+            isinstance(k, str) and k in SEARCH_KEYS for k in keys
+        ):
             raise _bad(f"room_events.keys must be a list of {', '.join(SEARCH_KEYS)}")
         order = raw.get("order_by", "rank")
         if order not in ("rank", "recent"):
@@ -119,7 +121,8 @@ class RoomEventsCriteria:
         groupings = _object(raw, "groupings", "room_events.groupings") or {}
         group_by = groupings.get("group_by", [])
         if not isinstance(group_by, list) or not all(
-            isinstance(g, dict) and g.get("key") in GROUP_KEYS for g in group_by
+            isinstance(g, dict) and isinstance(g.get("key"), str) and g["key"] in GROUP_KEYS
+            for g in group_by
         ):
             raise _bad("room_events.groupings.group_by must be a list of {key: room_id|sender}")
         return cls(
@@ -191,6 +194,7 @@ class SearchToken:
             if (
                 not isinstance(raw_scope, list)
                 or len(raw_scope) != 2
+                or not isinstance(raw_scope[0], str)
                 or raw_scope[0] not in GROUP_KEYS
                 or not isinstance(raw_scope[1], str)
                 or "\x00" in raw_scope[1]
