@@ -299,8 +299,11 @@ class InboundPdus:
         state_sets: list[dict[StateKey, str]] = []
         events: dict[str, dict[str, Any]] = {}
         for stored in prev.values():
-            changes = await storage.get_state_changes(room_id, 0, stored.stream_ordering)
-            state_sets.append({change.key: change.event_id for change in changes})
+            # The current state with later changes unwound: cheap for the recent
+            # prev_events a live room's PDUs name.
+            state_sets.append(
+                await self._hs.room_state.state_ids_at(room_id, stored.stream_ordering)
+            )
         if len(state_sets) == 1:
             ids = state_sets[0]
         else:

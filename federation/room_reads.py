@@ -30,17 +30,9 @@ class RoomReads:
             raise not_found("Event not found")
         return stored
 
-    async def event(self, origin: str, event_id: str) -> dict[str, Any]:
-        stored = await self._event_in_room(None, event_id)
-        await check_server_may_see(self._hs, stored.room_id, origin)
-        return self._wrap([as_federation_pdu(stored.event)])
-
     async def _state_before(self, room_id: str, event_id: str) -> dict[StateKey, str]:
         stored = await self._event_in_room(room_id, event_id)
-        changes = await self._hs.storage.events.get_state_changes(
-            room_id, 0, stored.stream_ordering - 1
-        )
-        return {change.key: change.event_id for change in changes}
+        return await self._hs.room_state.state_ids_at(room_id, stored.stream_ordering - 1)
 
     async def auth_chain(self, event_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         chain: dict[str, dict[str, Any]] = {}
@@ -57,12 +49,6 @@ class RoomReads:
                     if isinstance(next_id, str) and next_id not in chain:
                         frontier.add(next_id)
         return chain
-
-    async def state_ids(self, origin: str, room_id: str, event_id: str) -> dict[str, Any]:
-        await check_server_may_see(self._hs, room_id, origin)
-        state = await self._state_before(room_id, event_id)
-        chain = await self.auth_chain(state.values())
-        return {"pdu_ids": sorted(state.values()), "auth_chain_ids": sorted(chain)}
 
     async def state(self, origin: str, room_id: str, event_id: str) -> dict[str, Any]:
         await check_server_may_see(self._hs, room_id, origin)
