@@ -13,7 +13,17 @@ import secrets
 from quart import Quart, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from federation.api import events, invites, joins, keys, query, room_reads, transactions, version
+from federation.api import (
+    e2ee,
+    events,
+    invites,
+    joins,
+    keys,
+    query,
+    room_reads,
+    transactions,
+    version,
+)
 from federation.service import Federation
 from homeserver.api.common import json_response
 from homeserver.config import Config
@@ -29,7 +39,7 @@ def create_federation_app(config: Config, client_app: Quart) -> Quart:
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_body_bytes
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.url_map.strict_slashes = False
-    for module in (keys, version, query, events, transactions, room_reads, joins, invites):
+    for module in (keys, version, query, events, transactions, room_reads, joins, invites, e2ee):
         app.register_blueprint(module.bp)
 
     @app.before_serving

@@ -1,10 +1,12 @@
 """EDUs other servers send: `m.typing` and `m.receipt`, for their own users
 only, into the homeserver's typing and receipt handlers (which check that the
-user is in the room). Other EDU types are ignored."""
+user is in the room). Other modules register handlers for more EDU types
+(`register`, e.g. the E2EE ones in `e2ee_edus.py`); the rest are ignored."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from federation.server_acl import room_allows
@@ -16,6 +18,9 @@ logger = logging.getLogger(__name__)
 
 RECEIPT_TYPES = ("m.read", "m.read.private")
 
+# (origin, content) of one EDU of the type it was registered for.
+EduHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
+
 
 def _is_users_of(user_id: object, origin: str) -> bool:
     if not isinstance(user_id, str) or not user_id.startswith("@") or ":" not in user_id:
@@ -26,6 +31,10 @@ def _is_users_of(user_id: object, origin: str) -> bool:
 class InboundEdus:
     def __init__(self, homeserver: HomeServer) -> None:
         self._hs = homeserver
+        self._handlers: dict[str, EduHandler] = {}
+
+    def register(self, edu_type: str, handler: EduHandler) -> None:
+        self._handlers[edu_type] = handler
 
     async def receive(self, origin: str, edu: Any) -> None:
         if not isinstance(edu, dict) or not isinstance(edu.get("content"), dict):
@@ -36,6 +45,8 @@ class InboundEdus:
                 await self._typing(origin, content)
             elif kind == "m.receipt":
                 await self._receipts(origin, content)
+            elif isinstance(kind, str) and kind in self._handlers:
+                await self._handlers[kind](origin, content)
         except MatrixError as exc:
             logger.info(
                 "EDU ignored", extra={"origin": origin, "edu_type": kind, "error": str(exc)}

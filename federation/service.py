@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 
 from federation.client import FederationClient, tls_context
+from federation.e2ee_edus import InboundE2ee, OutboundE2ee
+from federation.e2ee_queries import E2eeQueries
+from federation.e2ee_remote import RemoteKeys
 from federation.event_reads import EventReads
 from federation.keyring import Keyring
 from federation.notary import Notary
@@ -39,6 +42,11 @@ class Federation:
         self.event_reads = EventReads(homeserver)
         self.outbound_queries = OutboundQueries(client)
         self.rooms = FederationRooms(homeserver, self.keyring, client)
+        self.e2ee_queries = E2eeQueries(homeserver)
+        self.remote_keys = RemoteKeys(homeserver, client)
+        self.e2ee_outbound = OutboundE2ee(homeserver, self.rooms.outbound)
+        for edu_type, handler in InboundE2ee(homeserver, self.remote_keys).handlers().items():
+            self.rooms.edus.register(edu_type, handler)
 
     @classmethod
     async def start(cls, homeserver: HomeServer) -> Federation:
@@ -54,9 +62,14 @@ class Federation:
         services = cls(homeserver, client)
         homeserver.attach_federation(services.outbound_queries)
         await services.rooms.start()
+        homeserver.e2ee.device_keys.remote = services.remote_keys
+        services.e2ee_outbound.start()
         return services
 
     async def stop(self) -> None:
         self.homeserver.attach_federation(None)
+        self.homeserver.e2ee.device_keys.remote = None
+        self.e2ee_outbound.stop()
+        await self.remote_keys.stop()
         await self.rooms.stop()
         await self.client.close()

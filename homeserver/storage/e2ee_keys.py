@@ -358,6 +358,16 @@ class E2eeKeyStore(Store):
                 )
             )
 
+    async def get_device_list_position(self, user_id: str) -> int | None:
+        """The position of the user's latest device list change, if any."""
+        async with self.read() as conn:
+            value = await conn.scalar(
+                select(device_list_changes.c.stream_ordering).where(
+                    device_list_changes.c.user_id == user_id
+                )
+            )
+        return None if value is None else int(value)
+
     async def mark_device_list_changed(self, user_id: str, position: int) -> None:
         async with self.write() as conn:
             await conn.execute(

@@ -90,7 +90,7 @@ class CrossSigning:
                 for key_type, (value, public_key) in changes.items()
             ],
         )
-        await self._device_lists.mark_changed(user_id)
+        await self._device_lists.mark_changed(user_id, cross_signing=True)
 
     async def upload_signatures(self, requester: Requester, body: dict[str, Any]) -> dict[str, Any]:
         """Checks and stores each signature the requester made; what does not
@@ -115,7 +115,8 @@ class CrossSigning:
         if accepted:
             # Signatures on one's own keys are news to everyone tracking one;
             # those on other users' keys are seen by oneself alone.
-            await self._device_lists.mark_changed(me)
+            own = sorted({s.key_id for s in accepted if s.user_id == me})
+            await self._device_lists.mark_changed(me, own, cross_signing=True)
         return {"failures": failures}
 
     async def _check_signed(

@@ -7,6 +7,7 @@ of the served copy."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from homeserver.handlers.e2ee.key_objects import (
     check_uploaded_keys,
     check_user_device_map,
 )
+from homeserver.handlers.e2ee.remote import RemoteKeys, remote_timeout_seconds
 from homeserver.handlers.tokens import Requester
 from homeserver.storage import Storage
 from homeserver.storage.e2ee_keys import ConflictingKeyError, NewKey, Signature
@@ -52,6 +54,8 @@ class DeviceKeys:
         self._device_lists = device_lists
         self._server_name = server_name
         self._counts: OrderedDict[tuple[str, str], KeyCounts] = OrderedDict()
+        # Other servers' users' keys (federation attaches it).
+        self.remote: RemoteKeys | None = None
 
     def is_local(self, user_id: str) -> bool:
         return user_id.endswith(f":{self._server_name}")
@@ -90,7 +94,7 @@ class DeviceKeys:
             text = json_dumps(device_keys)
             if await store.get_device_keys_json(user_id, device_id) != text:
                 await store.set_device_keys(user_id, device_id, text)
-                await self._device_lists.mark_changed(user_id)
+                await self._device_lists.mark_changed(user_id, [device_id])
         self._counts.pop((user_id, device_id), None)
         return (await self.counts(user_id, device_id)).one_time_keys
 
@@ -121,19 +125,39 @@ class DeviceKeys:
                 raise MatrixError(
                     400, "M_BAD_JSON", "device_keys values must be lists of device ids"
                 )
-            if self.is_local(user_id):
-                wanted[user_id] = device_ids
+            wanted[user_id] = device_ids
         if sum(max(1, len(d)) for d in wanted.values()) > MAX_KEYS_REQUESTED:
             raise invalid_param(f"At most {MAX_KEYS_REQUESTED} devices per query")
+        local = {u: d for u, d in wanted.items() if self.is_local(u)}
+        others = {u: d for u, d in wanted.items() if not self.is_local(u)}
+        if self.remote is None or not others:
+            result = await self.local_query(local, requester.user_id)
+            result["failures"] = {}
+            return result
+        answers = await asyncio.gather(
+            self.local_query(local, requester.user_id),
+            self.remote.query(others, remote_timeout_seconds(body)),
+        )
+        result, remote = answers
+        for field in ("device_keys", "master_keys", "self_signing_keys"):
+            result[field].update(remote.get(field, {}))
+        result["failures"] = remote.get("failures", {})
+        return result
+
+    async def local_query(
+        self, wanted: dict[str, list[str]], viewer: str | None, *, with_names: bool = True
+    ) -> dict[str, Any]:
+        """Our users' keys as `viewer` may see them (`None`: another server,
+        which is shown no user-signing keys and no one else's signatures)."""
         store = self._storage.e2ee_keys
         stored = await store.query_device_keys(wanted)
         signatures: dict[tuple[str, str], list[Signature]] = {}
         for s in await store.get_signatures(wanted):
             # Who verified whom is the verifier's business: a signature by
             # another user (their user-signing key) is shown to that user only.
-            if s.signer_user_id in (s.user_id, requester.user_id):
+            if s.signer_user_id in (s.user_id, viewer):
                 signatures.setdefault((s.user_id, s.key_id), []).append(s)
-        names = await self._display_names(stored)
+        names = await self._display_names(stored) if with_names else {}
         device_keys: dict[str, dict[str, Any]] = {user_id: {} for user_id in wanted}
         for user_id, devices in stored.items():
             for device_id, text in devices.items():
@@ -144,7 +168,6 @@ class DeviceKeys:
                 device_keys[user_id][device_id] = obj
         result: dict[str, Any] = {
             "device_keys": device_keys,
-            "failures": {},
             "master_keys": {},
             "self_signing_keys": {},
         }
@@ -156,11 +179,12 @@ class DeviceKeys:
                 )
                 if key_type == "user_signing":
                     # Only its owner is shown their user-signing key.
-                    if user_id == requester.user_id:
+                    if user_id == viewer:
                         user_signing[user_id] = obj
                 else:
                     result[f"{key_type}_keys"][user_id] = obj
-        result["user_signing_keys"] = user_signing
+        if viewer is not None:
+            result["user_signing_keys"] = user_signing
         return result
 
     async def _display_names(self, stored: dict[str, dict[str, str]]) -> dict[tuple[str, str], str]:
@@ -176,6 +200,7 @@ class DeviceKeys:
     async def claim(self, body: dict[str, Any]) -> dict[str, Any]:
         requested = check_user_device_map(body.get("one_time_keys"), "one_time_keys")
         wanted: list[tuple[str, str, str]] = []
+        others: dict[str, dict[str, str]] = {}
         for user_id, devices in requested.items():
             if not isinstance(devices, dict) or not all(
                 isinstance(a, str) and a for a in devices.values()
@@ -185,8 +210,21 @@ class DeviceKeys:
                 )
             if self.is_local(user_id):
                 wanted.extend((user_id, device_id, alg) for device_id, alg in devices.items())
-        if len(wanted) > MAX_KEYS_REQUESTED:
+            else:
+                others[user_id] = devices
+        if len(wanted) + sum(len(d) for d in others.values()) > MAX_KEYS_REQUESTED:
             raise invalid_param(f"At most {MAX_KEYS_REQUESTED} keys per claim")
+        keys = await self.claim_local(wanted)
+        failures: dict[str, Any] = {}
+        if self.remote is not None and others:
+            remote = await self.remote.claim(others, remote_timeout_seconds(body))
+            keys.update(remote.get("one_time_keys", {}))
+            failures = remote.get("failures", {})
+        return {"one_time_keys": keys, "failures": failures}
+
+    async def claim_local(
+        self, wanted: list[tuple[str, str, str]]
+    ) -> dict[str, dict[str, dict[str, Any]]]:
         claimed = await self._storage.e2ee_keys.claim_keys(wanted)
         keys: dict[str, dict[str, dict[str, Any]]] = {}
         for key in claimed:
@@ -194,7 +232,7 @@ class DeviceKeys:
             keys.setdefault(key.user_id, {}).setdefault(key.device_id, {})[
                 f"{key.algorithm}:{key.key_id}"
             ] = json_loads(key.key_json)
-        return {"one_time_keys": keys, "failures": {}}
+        return keys
 
     # -- devices gone ------------------------------------------------------------
 
@@ -202,4 +240,4 @@ class DeviceKeys:
         await self._storage.e2ee_keys.delete_devices(user_id, device_ids)
         for device_id in device_ids:
             self._counts.pop((user_id, device_id), None)
-        await self._device_lists.mark_changed(user_id)
+        await self._device_lists.mark_changed(user_id, device_ids, deleted=True)

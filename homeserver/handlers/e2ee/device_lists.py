@@ -10,13 +10,17 @@ with them and no longer does."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from homeserver.handlers.e2ee.remote import DeviceListChange, DeviceListListener
 from homeserver.handlers.user_rooms import UserRooms
 from homeserver.storage import Storage
 from homeserver.streams.notifier import Notifier
 from homeserver.streams.positions import StreamPositions
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,15 +49,42 @@ class DeviceLists:
         self._positions = positions
         self._notifier = notifier
         self._user_rooms = user_rooms
+        self._listeners: list[DeviceListListener] = []
 
-    async def mark_changed(self, user_id: str) -> None:
-        """The user's devices or cross-signing keys changed."""
+    def add_listener(self, listener: DeviceListListener) -> None:
+        """Called after each change is written (federation tells other servers)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: DeviceListListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    async def mark_changed(
+        self,
+        user_id: str,
+        device_ids: Sequence[str] = (),
+        *,
+        deleted: bool = False,
+        cross_signing: bool = False,
+    ) -> None:
+        """The user's devices or cross-signing keys changed (also called for
+        other servers' users when their server tells us)."""
         rooms = [m.room_id for m in await self._user_rooms.rooms_for_user(user_id)]
         audience = await self._storage.events.get_users_sharing_rooms(rooms)
         audience.add(user_id)
+        store = self._storage.e2ee_keys
+        previous = await store.get_device_list_position(user_id)
         async with self._positions.allocate() as position:
-            await self._storage.e2ee_keys.mark_device_list_changed(user_id, position)
+            await store.mark_device_list_changed(user_id, position)
         self._notifier.notify_device_lists(sorted(audience), position)
+        change = DeviceListChange(
+            user_id, position, previous, tuple(device_ids), deleted, cross_signing
+        )
+        for listener in self._listeners:
+            try:
+                await listener(change)
+            except Exception:
+                logger.exception("device list listener failed", extra={"user_id": user_id})
 
     async def delta(
         self,

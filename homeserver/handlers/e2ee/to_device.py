@@ -11,11 +11,14 @@ an older token (it never saw the answer)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from homeserver.errors import bad_json, invalid_param
+from homeserver.events.identifiers import server_name_of
 from homeserver.handlers.e2ee.key_objects import check_user_device_map
+from homeserver.handlers.e2ee.remote import RemoteToDevice
 from homeserver.handlers.tokens import Requester
 from homeserver.storage import Storage
 from homeserver.storage.to_device import Recipient
@@ -27,6 +30,16 @@ MAX_PER_SYNC = 100
 # Recipient devices of one request (a '*' counts as each device it reaches).
 MAX_RECIPIENTS = 10_000
 ALL_DEVICES = "*"
+# The "device" under which messages from other servers' users are recorded
+# (by their `message_id`), so that a repeated EDU is delivered once.
+REMOTE_SENDER_DEVICE = "*federation*"
+
+
+def message_id_for(user_id: str, device_id: str, txn_id: str) -> str:
+    """The `m.direct_to_device` message id of one sendToDevice request: the
+    same on every retry, at most 32 characters as the spec asks."""
+    digest = hashlib.sha256(f"{user_id}\n{device_id}\n{txn_id}".encode()).hexdigest()
+    return digest[:32]
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,8 @@ class ToDevice:
         # out before a restart are deleted at the first acknowledgement after it).
         self._unacknowledged: dict[tuple[str, str], int] = {}
         self._tidied: set[tuple[str, str]] = set()
+        # Other servers' users' devices (federation attaches it).
+        self.remote: RemoteToDevice | None = None
 
     async def send(
         self, requester: Requester, event_type: str, txn_id: str, body: dict[str, Any]
@@ -61,7 +76,8 @@ class ToDevice:
         store = self._storage.to_device
         if await store.has_txn(requester.user_id, requester.device_id, txn_id):
             return
-        recipients = await self._recipients(messages)
+        remote: dict[str, dict[str, dict[str, Any]]] = {}
+        recipients = await self._recipients(messages, remote)
         async with self._positions.allocate() as position:
             stored = await store.add_messages(
                 requester.user_id,
@@ -74,11 +90,36 @@ class ToDevice:
             )
         if stored and recipients:
             self._notifier.notify_to_device(sorted({r.user_id for r in recipients}), position)
+        if stored and remote and self.remote is not None:
+            # Only the first request with this txn id gets here: one EDU per server.
+            message_id = message_id_for(requester.user_id, requester.device_id, txn_id)
+            for by_user in remote.values():
+                await self.remote.send(requester.user_id, event_type, message_id, by_user)
 
-    async def _recipients(self, messages: dict[str, Any]) -> list[Recipient]:
-        """One message per existing device; unknown users and devices (and
-        users of other servers: no federation yet) are dropped, as the spec
-        says. An explicit device id wins over '*' for that device."""
+    async def receive_remote(
+        self, sender: str, event_type: str, message_id: str, messages: dict[str, Any]
+    ) -> bool:
+        """An `m.direct_to_device` EDU from the sender's server, into our
+        devices' inboxes; False when that message id was delivered before."""
+        store = self._storage.to_device
+        if await store.has_txn(sender, REMOTE_SENDER_DEVICE, message_id):
+            return False
+        recipients = await self._recipients(messages, None)
+        async with self._positions.allocate() as position:
+            stored = await store.add_messages(
+                sender, REMOTE_SENDER_DEVICE, message_id, event_type, recipients, position, now_ms()
+            )
+        if stored and recipients:
+            self._notifier.notify_to_device(sorted({r.user_id for r in recipients}), position)
+        return stored
+
+    async def _recipients(
+        self, messages: dict[str, Any], remote: dict[str, dict[str, dict[str, Any]]] | None
+    ) -> list[Recipient]:
+        """One message per existing device; unknown users and devices are
+        dropped, as the spec says. An explicit device id wins over '*' for
+        that device. Messages to other servers' users go into `remote` (by
+        server) when it is given and federation is attached, else are dropped."""
         chosen: dict[tuple[str, str], str] = {}
         for user_id, by_device in messages.items():
             if not isinstance(by_device, dict):
@@ -86,6 +127,8 @@ class ToDevice:
             if not all(isinstance(content, dict) for content in by_device.values()):
                 raise bad_json("Each to-device message content must be an object")
             if not user_id.endswith(f":{self._server_name}"):
+                if remote is not None and self.remote is not None and ":" in user_id:
+                    remote.setdefault(server_name_of(user_id), {})[user_id] = by_device
                 continue
             devices = {d.device_id for d in await self._storage.users.list_devices(user_id)}
             if ALL_DEVICES in by_device:
