@@ -1,0 +1,169 @@
+"""E2EE between two real servers (127.0.0.1 and 127.0.0.2 over TLS), driven
+through their client APIs: a user on A queries and claims the keys of a user
+on B, sees B's device changes in /sync `device_lists.changed`, and sends a
+to-device message that reaches B's device exactly once; a server that cannot
+be reached is named in `failures`."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import TEST_DATABASE_URL
+from tests.e2ee.helpers import Device
+from tests.federation.two_servers import (
+    Account,
+    Client,
+    FederatingServer,
+    free_port_on_both,
+    make_ca,
+    make_certificate,
+    q,
+    timeline,
+)
+from tests.matrix_client import User
+
+ADDRESSES = ("127.0.0.1", "127.0.0.2")
+
+pytestmark = [
+    pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl"),
+    pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="runs in the SQLite pass"),
+]
+
+
+@pytest.fixture
+async def pair(tmp_path: Path) -> AsyncIterator[tuple[Client, Client]]:
+    ca = make_ca(tmp_path / "tls")
+    port, federation_port = free_port_on_both(ADDRESSES), free_port_on_both(ADDRESSES)
+    servers = []
+    for address in ADDRESSES:
+        chain, key = make_certificate(tmp_path / "tls", address)
+        servers.append(
+            FederatingServer(address, port, federation_port, tmp_path / address, ca, chain, key)
+        )
+    clients: list[Client] = []
+    try:
+        for server in servers:
+            server.start()
+            clients.append(Client(server))
+        yield clients[0], clients[1]
+    finally:
+        for client in clients:
+            await client.close()
+        for server in servers:
+            server.stop()
+
+
+async def device_of(client: Client, account: Account) -> Device:
+    whoami = await client.ok("GET", "/account/whoami", account)
+    return Device(User(account.user_id, account.token, whoami["device_id"], ""))
+
+
+async def upload_keys(client: Client, account: Account, device: Device, otks: int) -> None:
+    body = {"device_keys": device.device_keys(), "one_time_keys": device.one_time_keys(otks)}
+    await client.ok("POST", "/keys/upload", account, json=body)
+
+
+async def login(client: Client, account: Account) -> Account:
+    localpart = account.user_id[1:].split(":", 1)[0]
+    body = {
+        "type": "m.login.password",
+        "identifier": {"type": "m.id.user", "user": localpart},
+        "password": "correct horse battery",
+    }
+    done = await client.ok("POST", "/login", json=body)
+    return Account(done["user_id"], done["access_token"])
+
+
+async def test_keys_device_lists_and_to_device_across_servers(
+    pair: tuple[Client, Client],
+) -> None:
+    a, b = pair
+    alice = await a.register("alice")
+    bob = await b.register("bob")
+    bob_device = await device_of(b, bob)
+    await upload_keys(b, bob, bob_device, 2)
+
+    created = await a.ok(
+        "POST", "/createRoom", alice, json={"preset": "public_chat", "room_alias_name": "e2ee"}
+    )
+    room_id = created["room_id"]
+    await b.ok("POST", f"/join/{q(f'#e2ee:{a.server.server_name}')}", bob, json={})
+
+    def bob_joined(body: dict[str, Any]) -> bool:
+        return any(
+            e["type"] == "m.room.member" and e["state_key"] == bob.user_id
+            for e in timeline(body, room_id)
+        )
+
+    _, alice_since = await a.sync_until(alice, bob_joined)
+
+    # Keys query and claim of Bob (on B) by Alice (on A).
+    queried = await a.ok("POST", "/keys/query", alice, json={"device_keys": {bob.user_id: []}})
+    assert queried["failures"] == {}
+    bob_keys = queried["device_keys"][bob.user_id][bob_device.device_id]
+    assert bob_keys["keys"] == bob_device.device_keys()["keys"]
+    assert bob_keys["signatures"] == bob_device.device_keys()["signatures"]
+
+    wanted = {"one_time_keys": {bob.user_id: {bob_device.device_id: "signed_curve25519"}}}
+    claimed_keys: set[str] = set()
+    for _ in range(2):
+        claimed = await a.ok("POST", "/keys/claim", alice, json=wanted)
+        assert claimed["failures"] == {}
+        claimed_keys.update(claimed["one_time_keys"][bob.user_id][bob_device.device_id])
+    assert len(claimed_keys) == 2  # two different one-time keys
+    third = await a.ok("POST", "/keys/claim", alice, json=wanted)
+    assert third["one_time_keys"].get(bob.user_id, {}).get(bob_device.device_id) in (None, {})
+
+    # A server that does not answer is named in failures.
+    absent = "127.0.0.3:1"
+    unreachable = await a.ok(
+        "POST",
+        "/keys/query",
+        alice,
+        json={"device_keys": {f"@nobody:{absent}": []}, "timeout": 3000},
+    )
+    assert absent in unreachable["failures"]
+
+    # Bob signs in on a second device with keys: Alice's sync says Bob changed,
+    # and her next query (the cached list brought up to date) has both devices.
+    bob_tablet = await login(b, bob)
+    tablet_device = await device_of(b, bob_tablet)
+    await upload_keys(b, bob_tablet, tablet_device, 1)
+
+    def bob_changed(body: dict[str, Any]) -> bool:
+        return bob.user_id in body.get("device_lists", {}).get("changed", [])
+
+    _, alice_since = await a.sync_until(alice, bob_changed, alice_since)
+    queried = await a.ok("POST", "/keys/query", alice, json={"device_keys": {bob.user_id: []}})
+    assert set(queried["device_keys"][bob.user_id]) == {
+        bob_device.device_id,
+        tablet_device.device_id,
+    }
+
+    # A to-device message from Alice reaches Bob's first device exactly once,
+    # even though Alice's client retried the request.
+    _, bob_since = await b.sync_until(bob, lambda body: True)
+    message = {"messages": {bob.user_id: {bob_device.device_id: {"secret": "for bob"}}}}
+    for _ in range(2):
+        await a.ok("PUT", "/sendToDevice/m.test.secret/retried", alice, json=message)
+
+    def has_message(body: dict[str, Any]) -> bool:
+        return bool(body.get("to_device", {}).get("events"))
+
+    body, bob_since = await b.sync_until(bob, has_message, bob_since)
+    assert body["to_device"]["events"] == [
+        {"type": "m.test.secret", "sender": alice.user_id, "content": {"secret": "for bob"}}
+    ]
+    # Nothing more arrives (the queue has had time to send anything duplicated).
+    await asyncio.sleep(2)
+    later = await b.ok("GET", "/sync", bob, params={"since": bob_since, "timeout": "2000"})
+    assert not later.get("to_device", {}).get("events")
+    # Bob's other device got nothing.
+    tablet_sync = await b.ok("GET", "/sync", bob_tablet, params={"timeout": "0"})
+    assert not tablet_sync.get("to_device", {}).get("events")
