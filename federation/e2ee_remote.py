@@ -3,11 +3,12 @@
 once, each within the client's time limit; a server that does not answer in
 time (or answers with an error) is named in `failures`.
 
-A remote user's whole device list (asked for with an empty list of devices)
-is cached while they share a room with one of our users, since their server
-then sends us `m.device_list_update` EDUs: an update whose `prev_id`s we have
-seen is applied to the cached list; one that refers to an update we never saw
-drops the entry and fetches the list again through `/user/devices`. The cache
+Once a remote user's whole device list has been asked for (an empty list of
+devices) while they share a room with one of our users, it is fetched through
+`/user/devices` and cached, since their server then sends us
+`m.device_list_update` EDUs: an update whose `prev_id`s we have seen is
+applied to the cached list; one that refers to an update we never saw drops
+the entry and fetches the list again. The cache
 is in memory (a restart starts empty) and entries expire after
 `CACHE_SECONDS` in case an update was lost."""
 
@@ -108,6 +109,9 @@ class RemoteKeys:
             if not user_id.startswith("@") or ":" not in user_id:
                 continue
             cached = self._cached(user_id)
+            if cached is not None and not await self._tracked(user_id):
+                self.forget(user_id)  # no more updates come: no longer cached
+                cached = None
             if cached is not None:
                 self._answer_from(result, user_id, cached, device_ids)
             else:
@@ -136,7 +140,9 @@ class RemoteKeys:
                 if self_signing is not None:
                     result["self_signing_keys"][user_id] = self_signing
                 if not users[user_id] and await self._tracked(user_id):
-                    self._store(user_id, CachedDevices(dict(devices), master, self_signing))
+                    # Cached from /user/devices, whose stream_id the next
+                    # updates will refer to.
+                    self.resync_soon(user_id)
         return result
 
     async def claim(self, wanted: dict[str, dict[str, str]], time_limit: float) -> dict[str, Any]:
@@ -178,11 +184,13 @@ class RemoteKeys:
         keys: dict[str, Any] | None,
         deleted: bool,
     ) -> bool:
-        """An `m.device_list_update`; False when the cached list (if any) could
-        not be brought up to date from it and must be fetched again."""
+        """An `m.device_list_update`; False when the cached list could not be
+        brought up to date from it (it refers to an update we never saw) and
+        must be fetched again. Without a cached list there is nothing to do:
+        the next query asks the user's server."""
         cached = self._cached(user_id)
         if cached is None:
-            return False
+            return True
         if not all(prev in cached.stream_ids for prev in prev_ids):
             self.forget(user_id)
             return False
@@ -241,6 +249,10 @@ class RemoteKeys:
             entry.saw(stream_id)
         if await self._tracked(user_id):
             self._store(user_id, entry)
+            logger.info(
+                "remote device list fetched",
+                extra={"user_id": user_id, "devices": len(devices), "stream_id": stream_id},
+            )
 
     async def stop(self) -> None:
         tasks = [t for t in self._resyncs.values() if not t.done()]
