@@ -234,6 +234,7 @@ class HomeServer:
         await server.push.start()
         await server.oauth.register_first_party_clients()
         await server.oauth_housekeeping.start()
+        server.e2ee.housekeeping.start()
         logger.info(
             "homeserver ready",
             extra={"server_name": config.server_name, "stream_position": start},
@@ -254,6 +255,7 @@ class HomeServer:
     async def stop(self) -> None:
         await self.push.stop()
         await self.oauth_housekeeping.stop()
+        await self.e2ee.housekeeping.stop()
         self.oauth.close()
         await self.presence.stop()
         await self.sender.drain()

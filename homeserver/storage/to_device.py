@@ -81,6 +81,15 @@ class ToDeviceStore(Store):
             )
         return found is not None
 
+    async def delete_txns_before(self, cutoff_ts: int) -> int:
+        """Forgets the transaction ids (and remote message ids) recorded
+        before `cutoff_ts`: a retry that late is a new request."""
+        async with self.write() as conn:
+            removed = await conn.execute(
+                delete(to_device_txns).where(to_device_txns.c.created_ts < cutoff_ts)
+            )
+        return int(removed.rowcount or 0)
+
     async def get_messages(
         self, user_id: str, device_id: str, after: int, upto: int, limit: int
     ) -> list[InboxMessage]:

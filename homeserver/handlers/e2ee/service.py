@@ -5,6 +5,7 @@ from __future__ import annotations
 from homeserver.handlers.e2ee.cross_signing import CrossSigning
 from homeserver.handlers.e2ee.device_keys import DeviceKeys
 from homeserver.handlers.e2ee.device_lists import DeviceListDelta, DeviceLists, MembershipMoves
+from homeserver.handlers.e2ee.housekeeping import ToDeviceHousekeeping
 from homeserver.handlers.e2ee.key_backup import KeyBackup
 from homeserver.handlers.e2ee.sync_sections import E2eeSync
 from homeserver.handlers.e2ee.to_device import ToDevice
@@ -29,6 +30,7 @@ class E2ee:
         self.to_device = ToDevice(storage, positions, notifier, server_name)
         self.key_backup = KeyBackup(storage)
         self.sync = E2eeSync(self.to_device, self.device_lists, self.device_keys)
+        self.housekeeping = ToDeviceHousekeeping(storage)
         self._storage = storage
         self._user_rooms = user_rooms
         # However a device goes (deleted, signed out, the account closed), its
