@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.helpers import V3, User, ok, register
+from tests.e2e.helpers import V3, User, login, ok, q, register
 from tests.e2ee.helpers import Device
 from tests.federation.servers import FederatingServer
 from tests.federation.test_synapse import Synapse, ours_and_synapse  # noqa: F401
@@ -83,3 +83,71 @@ async def test_keys_and_to_device_with_synapse(
         assert [(e["type"], e["sender"], e["content"]) for e in received_by_alice] == [
             ("m.test.hello", bob.user_id, {"from": bob.user_id})
         ]
+
+
+async def test_synapse_device_change_reaches_our_sync(
+    ours_and_synapse: tuple[FederatingServer, Synapse, TestCA],  # noqa: F811
+) -> None:
+    ours, synapse, _ = ours_and_synapse
+    async with (
+        httpx.AsyncClient(base_url=ours.base_url, timeout=60) as http_ours,
+        httpx.AsyncClient(base_url=synapse.client_url, timeout=60) as http_synapse,
+    ):
+        alice = await register(http_ours, "alice")
+        bob = await register(http_synapse, "bob")
+        await upload_keys(http_synapse, bob)
+        body = {"preset": "public_chat", "room_alias_name": "e2ee"}
+        room_id = ok(await http_ours.post(f"{V3}/createRoom", json=body, headers=alice.headers))[
+            "room_id"
+        ]
+        alias = f"#e2ee:{ours.server_name}"
+        ok(await http_synapse.post(f"{V3}/join/{q(alias)}", json={}, headers=bob.headers))
+        since = None
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            params = {"timeout": "3000", **({"since": since} if since else {})}
+            got = ok(await http_ours.get(f"{V3}/sync", params=params, headers=alice.headers))
+            since = got["next_batch"]
+            members = ok(
+                await http_ours.get(
+                    f"{V3}/rooms/{q(room_id)}/joined_members", headers=alice.headers
+                )
+            )
+            if bob.user_id in members["joined"]:
+                break
+        assert bob.user_id in members["joined"]
+        body = {"device_keys": {bob.user_id: []}}
+        queried = ok(await http_ours.post(f"{V3}/keys/query", json=body, headers=alice.headers))
+        assert list(queried["device_keys"][bob.user_id]) == [bob.device_id]
+
+        tablet = await login(http_synapse, "bob")
+        await upload_keys(http_synapse, tablet)
+        end = time.monotonic() + 30
+        while True:
+            params = {"timeout": "3000", "since": since}
+            got = ok(await http_ours.get(f"{V3}/sync", params=params, headers=alice.headers))
+            since = got["next_batch"]
+            if bob.user_id in got.get("device_lists", {}).get("changed", []):
+                break
+            assert time.monotonic() < end, "Synapse's device list update did not arrive"
+        queried = ok(await http_ours.post(f"{V3}/keys/query", json=body, headers=alice.headers))
+        assert set(queried["device_keys"][bob.user_id]) == {bob.device_id, tablet.device_id}
+
+        # And the other way: Alice's new device reaches Bob's sync on Synapse.
+        body = {"device_keys": {alice.user_id: []}}
+        queried = ok(await http_synapse.post(f"{V3}/keys/query", json=body, headers=bob.headers))
+        assert list(queried["device_keys"][alice.user_id]) == []  # no keys uploaded yet
+        bob_since = ok(
+            await http_synapse.get(f"{V3}/sync", params={"timeout": "0"}, headers=bob.headers)
+        )["next_batch"]
+        alice_device = await upload_keys(http_ours, alice)
+        end = time.monotonic() + 30
+        while True:
+            params = {"timeout": "3000", "since": bob_since}
+            got = ok(await http_synapse.get(f"{V3}/sync", params=params, headers=bob.headers))
+            bob_since = got["next_batch"]
+            if alice.user_id in got.get("device_lists", {}).get("changed", []):
+                break
+            assert time.monotonic() < end, "our device list update did not reach Synapse"
+        queried = ok(await http_synapse.post(f"{V3}/keys/query", json=body, headers=bob.headers))
+        assert list(queried["device_keys"][alice.user_id]) == [alice_device.device_id]
