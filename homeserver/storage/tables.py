@@ -493,6 +493,8 @@ to_device_txns = Table(
     Column("device_id", String(255), primary_key=True),
     Column("txn_id", String(255), primary_key=True),
     Column("created_ts", BigInteger, nullable=False),
+    # Old ids are deleted by age (e2ee housekeeping).
+    Index("ix_to_device_txns_created_ts", "created_ts"),
 )
 
 # Stream positions that must survive the rows that held them (acknowledged
