@@ -13,7 +13,7 @@ import pytest
 
 from homeserver.config import Config
 from tests.conftest import make_config
-from tests.e2ee.helpers import CrossSigningKeys, Device, upload
+from tests.e2ee.helpers import CrossSigningKeys, Device, upload, upload_cross_signing
 from tests.federation.remote_peer import Local, RemotePeer, local_server, pdu_event_id, q
 from tests.matrix_client import V3, User
 
@@ -220,3 +220,22 @@ async def test_our_key_changes_and_to_device_messages_are_queued_for_the_room_se
     assert messages[0]["type"] == "m.test"
     assert messages[0]["messages"] == {BOB: {"BOBPHONE": {"hello": "bob"}}}
     assert 0 < len(messages[0]["message_id"]) <= 32
+
+
+async def test_cross_signing_updates_both_ways(setup: Setup) -> None:
+    await join_bob(setup)
+    client, alice = setup.local.client, setup.alice
+    (await upload_cross_signing(client, alice, CrossSigningKeys(alice).upload_body())).ok()
+    (update,) = await queued_edus(setup, "m.signing_key_update")
+    assert update["user_id"] == alice.user_id
+    assert update["master_key"]["usage"] == ["master"]
+    assert update["self_signing_key"]["usage"] == ["self_signing"]
+    assert "user_signing_key" not in update
+
+    since = (await client.sync(alice))["next_batch"]
+    master = {"user_id": BOB, "usage": ["master"], "keys": {"ed25519:bobkey": "bobkey"}}
+    edu = {"edu_type": "m.signing_key_update", "content": {"user_id": BOB, "master_key": master}}
+    status, _ = await setup.remote.send([], [edu])
+    assert status == 200
+    synced = await client.sync(alice, since)
+    assert BOB in synced["device_lists"]["changed"]

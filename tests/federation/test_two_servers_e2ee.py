@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import TEST_DATABASE_URL
-from tests.e2ee.helpers import Device
+from tests.e2ee.helpers import CrossSigningKeys, Device
 from tests.federation.two_servers import (
     Account,
     Client,
@@ -158,6 +158,16 @@ async def test_keys_device_lists_and_to_device_across_servers(
     _, alice_since = await a.sync_until(alice, bob_changed, alice_since)
     queried = await a.ok("POST", "/keys/query", alice, json={"device_keys": {bob.user_id: []}})
     assert set(queried["device_keys"][bob.user_id]) == {bob_device.device_id}
+
+    # Bob sets up cross-signing: Alice hears of it and sees his master and
+    # self-signing keys (not his user-signing key).
+    cross = CrossSigningKeys(bob_device.user)
+    await b.ok("POST", "/keys/device_signing/upload", bob, json=cross.upload_body())
+    _, alice_since = await a.sync_until(alice, bob_changed, alice_since)
+    queried = await a.ok("POST", "/keys/query", alice, json={"device_keys": {bob.user_id: []}})
+    assert queried["master_keys"][bob.user_id] == cross.key("master")
+    assert queried["self_signing_keys"][bob.user_id] == cross.key("self_signing")
+    assert bob.user_id not in queried.get("user_signing_keys", {})
 
     # A to-device message from Alice reaches Bob's first device exactly once,
     # even though Alice's client retried the request.
