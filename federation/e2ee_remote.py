@@ -93,6 +93,9 @@ class RemoteKeys:
         self._client = client
         self._cache: OrderedDict[str, CachedDevices] = OrderedDict()
         self._resyncs: dict[str, asyncio.Task[None]] = {}
+        # Updates received per user while a fetch of their list is running:
+        # the fetched list may predate them, so it is not kept.
+        self._updates_during_fetch: dict[str, int] = {}
         self.requests = 0  # requests sent (tests read it to see the cache work)
 
     # -- the seam --------------------------------------------------------------
@@ -188,6 +191,8 @@ class RemoteKeys:
         brought up to date from it (it refers to an update we never saw) and
         must be fetched again. Without a cached list there is nothing to do:
         the next query asks the user's server."""
+        if user_id in self._updates_during_fetch:
+            self._updates_during_fetch[user_id] += 1
         cached = self._cached(user_id)
         if cached is None:
             return True
@@ -204,6 +209,8 @@ class RemoteKeys:
     def apply_signing_keys(
         self, user_id: str, master: dict[str, Any] | None, self_signing: dict[str, Any] | None
     ) -> None:
+        if user_id in self._updates_during_fetch:
+            self._updates_during_fetch[user_id] += 1
         cached = self._cached(user_id)
         if cached is None:
             return
@@ -226,11 +233,16 @@ class RemoteKeys:
         """`GET /user/devices/{userId}` into the cache (while the user is tracked)."""
         server = server_name_of(user_id)
         self.requests += 1
+        self._updates_during_fetch[user_id] = 0
         try:
             answer = await self._client.get_json(server, f"{USER_DEVICES}/{quote_segment(user_id)}")
         except FederationRequestError as exc:
             logger.info("device list resync failed", extra={"user_id": user_id, "error": str(exc)})
             return
+        finally:
+            raced = self._updates_during_fetch.pop(user_id, 0) > 0
+        if raced:
+            return  # the list may predate an update: the next query fetches again
         if not isinstance(answer, dict) or answer.get("user_id") != user_id:
             return
         devices: dict[str, dict[str, Any]] = {}
