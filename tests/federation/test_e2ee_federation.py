@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from federation.e2ee_remote import CachedDevices
 from homeserver.config import Config
 from tests.conftest import make_config
 from tests.e2ee.helpers import CrossSigningKeys, Device, upload, upload_cross_signing
@@ -239,3 +240,45 @@ async def test_cross_signing_updates_both_ways(setup: Setup) -> None:
     assert status == 200
     synced = await client.sync(alice, since)
     assert BOB in synced["device_lists"]["changed"]
+
+
+def bob_device(device_id: str) -> dict[str, Any]:
+    return {"user_id": BOB, "device_id": device_id, "algorithms": [], "keys": {}}
+
+
+def device_update(device_id: str, stream_id: int, prev_id: list[int]) -> dict[str, Any]:
+    return {
+        "edu_type": "m.device_list_update",
+        "content": {
+            "user_id": BOB,
+            "device_id": device_id,
+            "stream_id": stream_id,
+            "prev_id": prev_id,
+            "keys": bob_device(device_id),
+        },
+    }
+
+
+async def test_cached_remote_list_follows_updates_and_is_dropped_at_a_gap(setup: Setup) -> None:
+    await join_bob(setup)
+    services = setup.local.federation.app.extensions["federation"]  # type: ignore[attr-defined]
+    remote_keys = services.remote_keys
+    # As fetched from /user/devices at stream id 5.
+    entry = CachedDevices({"PHONE": bob_device("PHONE")}, None, None)
+    entry.saw(5)
+    remote_keys._store(BOB, entry)
+
+    # An update following on from 5 is applied: the answer comes from the
+    # cache (the remote server cannot be reached, so nothing else could answer).
+    await setup.remote.send([], [device_update("TABLET", 6, [5])])
+    answer = await remote_keys.query({BOB: []}, 1.0)
+    assert answer["failures"] == {}
+    assert set(answer["device_keys"][BOB]) == {"PHONE", "TABLET"}
+    answer = await remote_keys.query({BOB: ["TABLET"]}, 1.0)
+    assert set(answer["device_keys"][BOB]) == {"TABLET"}
+
+    # One after an update we never saw drops the list: the server is asked again.
+    await setup.remote.send([], [device_update("LAPTOP", 9, [8])])
+    answer = await remote_keys.query({BOB: []}, 1.0)
+    assert REMOTE in answer["failures"]
+    assert answer["device_keys"] == {}
