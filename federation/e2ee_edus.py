@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from federation.e2ee_remote import RemoteKeys
+from federation.inbound_edus import EduHandler
 from federation.outbound.destinations import destinations_for
 from federation.outbound.queue import OutboundQueues
 from homeserver.errors import MatrixError
@@ -136,7 +137,7 @@ class InboundE2ee:
         self._hs = homeserver
         self._remote_keys = remote_keys
 
-    def handlers(self) -> dict[str, Any]:
+    def handlers(self) -> dict[str, EduHandler]:
         return {
             DEVICE_LIST_UPDATE: self.device_list_update,
             SIGNING_KEY_UPDATE: self.signing_key_update,
