@@ -14,7 +14,14 @@ import pytest
 from federation.e2ee_remote import CachedDevices
 from homeserver.config import Config
 from tests.conftest import make_config
-from tests.e2ee.helpers import CrossSigningKeys, Device, upload, upload_cross_signing
+from tests.e2ee.helpers import (
+    CrossSigningKeys,
+    Device,
+    SigningKey,
+    query,
+    upload,
+    upload_cross_signing,
+)
 from tests.federation.remote_peer import Local, RemotePeer, local_server, pdu_event_id, q
 from tests.matrix_client import V3, User
 
@@ -282,3 +289,42 @@ async def test_cached_remote_list_follows_updates_and_is_dropped_at_a_gap(setup:
     answer = await remote_keys.query({BOB: []}, 1.0)
     assert REMOTE in answer["failures"]
     assert answer["device_keys"] == {}
+
+
+async def test_signing_a_remote_users_master_key(setup: Setup) -> None:
+    await join_bob(setup)
+    client, alice = setup.local.client, setup.alice
+    services = setup.local.federation.app.extensions["federation"]  # type: ignore[attr-defined]
+    bob_master = SigningKey()
+    master = {
+        "user_id": BOB,
+        "usage": ["master"],
+        "keys": {f"ed25519:{bob_master.public}": bob_master.public},
+    }
+    master = bob_master.sign(master, BOB)
+    entry = CachedDevices({}, master, None)
+    entry.saw(1)
+    services.remote_keys._store(BOB, entry)  # as fetched from Bob's server
+
+    alice_keys = CrossSigningKeys(alice)
+    (await upload_cross_signing(client, alice, alice_keys.upload_body())).ok()
+    signed = alice_keys.user_signing.sign(
+        master, alice.user_id, f"ed25519:{alice_keys.user_signing.public}"
+    )
+    uploaded = await client.post(
+        f"{V3}/keys/signatures/upload",
+        json={BOB: {bob_master.public: signed}},
+        token=alice.access_token,
+    )
+    assert uploaded.ok() == {"failures": {}}
+
+    seen = await query(client, alice, {BOB: []})
+    assert (
+        seen["master_keys"][BOB]["signatures"][alice.user_id]
+        == (signed["signatures"][alice.user_id])
+    )
+    # Only Alice sees her signature (the cached key itself is unchanged).
+    assert alice.user_id not in master["signatures"]
+    carol = await client.register("carol")
+    seen = await query(client, carol, {BOB: []})
+    assert alice.user_id not in seen["master_keys"][BOB]["signatures"]

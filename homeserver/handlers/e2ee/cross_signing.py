@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from homeserver.errors import MatrixError, bad_json
+from homeserver.handlers.e2ee.device_keys import DeviceKeys
 from homeserver.handlers.e2ee.device_lists import DeviceLists
 from homeserver.handlers.e2ee.key_objects import (
     CROSS_SIGNING_TYPES,
@@ -29,6 +30,9 @@ from homeserver.storage import Storage
 from homeserver.storage.e2ee_keys import CrossSigningKey, Signature
 from homeserver.util import json_dumps, json_loads
 
+# How long signing another server's user's key waits for their server.
+REMOTE_KEY_TIME_LIMIT_SECONDS = 10.0
+
 # Called when replacing keys needs the user to authenticate again (UIA).
 ReauthCheck = Callable[[], Awaitable[None]]
 
@@ -38,9 +42,12 @@ def _invalid(error: str) -> MatrixError:
 
 
 class CrossSigning:
-    def __init__(self, storage: Storage, device_lists: DeviceLists) -> None:
+    def __init__(
+        self, storage: Storage, device_lists: DeviceLists, device_keys: DeviceKeys
+    ) -> None:
         self._storage = storage
         self._device_lists = device_lists
+        self._device_keys = device_keys
 
     async def upload_keys(
         self, requester: Requester, body: dict[str, Any], reauthenticate: ReauthCheck
@@ -116,7 +123,7 @@ class CrossSigning:
             # Signatures on one's own keys are news to everyone tracking one;
             # those on other users' keys are seen by oneself alone.
             own = sorted({s.key_id for s in accepted if s.user_id == me})
-            await self._device_lists.mark_changed(me, own, cross_signing=True)
+            await self._device_lists.mark_changed(me, own, cross_signing=bool(own))
         return {"failures": failures}
 
     async def _check_signed(
@@ -128,11 +135,12 @@ class CrossSigning:
         signed: dict[str, Any],
     ) -> list[Signature]:
         store = self._storage.e2ee_keys
-        target_keys = (
-            own_keys
-            if user_id == me
-            else ((await store.get_cross_signing_keys([user_id])).get(user_id, {}))
-        )
+        if user_id == me:
+            target_keys = own_keys
+        elif self._device_keys.is_local(user_id):
+            target_keys = (await store.get_cross_signing_keys([user_id])).get(user_id, {})
+        else:
+            target_keys = await self._remote_master_key(user_id)
         master = target_keys.get("master")
         if master is not None and key_id == master.public_key:
             stored = json_loads(master.key_json)
@@ -173,6 +181,20 @@ class CrossSigning:
         if not result:
             raise _invalid("No signature by a key that may sign this one")
         return result
+
+    async def _remote_master_key(self, user_id: str) -> dict[str, CrossSigningKey]:
+        """Another server's user's master key, as their server gives it."""
+        remote = self._device_keys.remote
+        if remote is None:
+            return {}
+        answer = await remote.query({user_id: []}, REMOTE_KEY_TIME_LIMIT_SECONDS)
+        master = answer.get("master_keys", {}).get(user_id)
+        try:
+            public_key = check_cross_signing_key(master, "master", user_id)
+        except MatrixError:
+            return {}
+        assert isinstance(master, dict)
+        return {"master": CrossSigningKey("master", public_key, json_dumps(master))}
 
     async def _own_device_keys(self, user_id: str) -> dict[str, str]:
         """ed25519:<device id> -> public key, for each of the user's devices with keys."""

@@ -8,6 +8,7 @@ of the served copy."""
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -142,7 +143,29 @@ class DeviceKeys:
         for field in ("device_keys", "master_keys", "self_signing_keys"):
             result[field].update(remote.get(field, {}))
         result["failures"] = remote.get("failures", {})
+        await self._add_own_signatures(result["master_keys"], others, requester.user_id)
         return result
+
+    async def _add_own_signatures(
+        self, master_keys: dict[str, Any], user_ids: Iterable[str], viewer: str
+    ) -> None:
+        """The viewer's signatures (by their user-signing key) on other
+        servers' users' master keys are kept here, shown to the viewer only."""
+        wanted = [u for u in user_ids if u in master_keys]
+        if not wanted:
+            return
+        copied: set[str] = set()
+        for s in await self._storage.e2ee_keys.get_signatures(wanted):
+            key = master_keys.get(s.user_id)
+            if s.signer_user_id != viewer or not isinstance(key, dict):
+                continue
+            if f"ed25519:{s.key_id}" not in (key.get("keys") or {}):
+                continue
+            if s.user_id not in copied:
+                # The answer may be a cached object that other viewers get too.
+                key = master_keys[s.user_id] = copy.deepcopy(key)
+                copied.add(s.user_id)
+            merge_signatures(key, [s])
 
     async def local_query(
         self, wanted: dict[str, list[str]], viewer: str | None, *, with_names: bool = True

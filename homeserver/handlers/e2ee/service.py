@@ -26,7 +26,7 @@ class E2ee:
     ) -> None:
         self.device_lists = DeviceLists(storage, positions, notifier, user_rooms)
         self.device_keys = DeviceKeys(storage, self.device_lists, server_name)
-        self.cross_signing = CrossSigning(storage, self.device_lists)
+        self.cross_signing = CrossSigning(storage, self.device_lists, self.device_keys)
         self.to_device = ToDevice(storage, positions, notifier, server_name)
         self.key_backup = KeyBackup(storage)
         self.sync = E2eeSync(self.to_device, self.device_lists, self.device_keys)
