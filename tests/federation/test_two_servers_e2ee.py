@@ -169,6 +169,19 @@ async def test_keys_device_lists_and_to_device_across_servers(
     assert queried["self_signing_keys"][bob.user_id] == cross.key("self_signing")
     assert bob.user_id not in queried.get("user_signing_keys", {})
 
+    # Alice verifies Bob: her user-signing key signs his master key (fetched
+    # from B); her next query shows her signature on it.
+    alice_cross = CrossSigningKeys((await device_of(a, alice)).user)
+    await a.ok("POST", "/keys/device_signing/upload", alice, json=alice_cross.upload_body())
+    usk = alice_cross.user_signing
+    signed = usk.sign(cross.key("master"), alice.user_id, f"ed25519:{usk.public}")
+    uploaded = await a.ok(
+        "POST", "/keys/signatures/upload", alice, json={bob.user_id: {cross.master.public: signed}}
+    )
+    assert uploaded == {"failures": {}}
+    queried = await a.ok("POST", "/keys/query", alice, json={"device_keys": {bob.user_id: []}})
+    assert alice.user_id in queried["master_keys"][bob.user_id]["signatures"]
+
     # A to-device message from Alice reaches Bob's first device exactly once,
     # even though Alice's client retried the request.
     _, bob_since = await b.sync_until(bob, lambda body: True)
