@@ -1,0 +1,242 @@
+"""Rooms shared with Synapse: our server (127.0.0.1) and a stock Synapse
+1.163.2 (127.0.0.2) on loopback over TLS with a throwaway CA, both driven
+through their client APIs. A Synapse user joins rooms of ours (by alias and
+by room id), one of ours joins a room Synapse creates (room version 12, its
+default); messages, typing and read receipts go both ways; leaves reach the
+other side.
+
+One Synapse and one server of ours serve the whole module (Synapse takes
+seconds to start); each test uses its own users and rooms."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import ssl
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.conftest import TEST_DATABASE_URL
+from tests.federation.servers import (
+    SERVERS_KEY,
+    FederatingServer,
+    start_federating_server,
+    wait_for_federation,
+)
+from tests.federation.synapse_peer import Synapse, start_synapse
+from tests.federation.tls import TestCA
+from tests.federation.two_servers import Account, Client, ephemeral, q, timeline
+from tests.tools.synapse import require_synapse
+
+pytestmark = [
+    pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl"),
+    # Both processes keep their own SQLite files whatever the database of the
+    # run: once (in the SQLite pass) is enough.
+    pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="runs in the SQLite pass"),
+]
+
+_names = itertools.count(1)
+
+
+@dataclass
+class Peers:
+    ours: FederatingServer
+    synapse: Synapse
+
+
+@pytest.fixture(scope="module")
+def peers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peers]:
+    python = str(require_synapse("synapse.app.homeserver"))
+    root = tmp_path_factory.mktemp("ours_and_synapse")
+    tls_dir = root / "tls"
+    tls_dir.mkdir()
+    tls = TestCA(tls_dir)
+    ours = start_federating_server(root, 1, "127.0.0.1", f"sqlite+aiosqlite:///{root}/ours.db", tls)
+    synapse_dir = root / "synapse"
+    synapse_dir.mkdir()
+    try:
+        synapse = start_synapse(python, synapse_dir, tls, "127.0.0.2")
+    except BaseException:
+        ours.kill()
+        raise
+    try:
+        wait_for_federation(ours, ssl.create_default_context(cafile=str(tls.ca_file)))
+        yield Peers(ours, synapse)
+    finally:
+        synapse.stop()
+        ours.kill()
+
+
+@dataclass
+class Sides:
+    ours: Client
+    synapse: Client
+    synapse_name: str
+    our_name: str
+
+
+@pytest.fixture
+async def sides(request: pytest.FixtureRequest, peers: Peers) -> Any:
+    request.node.stash[SERVERS_KEY] = [peers.ours, peers.synapse]
+    ours, synapse = Client(peers.ours), Client(peers.synapse)
+    try:
+        yield Sides(ours, synapse, peers.synapse.server_name, peers.ours.server_name)
+    finally:
+        await ours.close()
+        await synapse.close()
+
+
+async def fresh_user(client: Client, stem: str) -> Account:
+    return await client.register(f"{stem}{next(_names)}")
+
+
+def rooms(body: dict[str, Any], section: str) -> dict[str, Any]:
+    """A /sync section (Synapse leaves out the empty ones)."""
+    return dict(body.get("rooms", {}).get(section, {}))
+
+
+def has_text(room_id: str, text: str) -> Callable[[dict[str, Any]], bool]:
+    def check(body: dict[str, Any]) -> bool:
+        return any(e.get("content", {}).get("body") == text for e in timeline(body, room_id))
+
+    return check
+
+
+def membership_seen(
+    room_id: str, user_id: str, membership: str
+) -> Callable[[dict[str, Any]], bool]:
+    def check(body: dict[str, Any]) -> bool:
+        sections = [timeline(body, room_id, "join"), timeline(body, room_id, "leave")]
+        return any(
+            e["type"] == "m.room.member"
+            and e.get("state_key") == user_id
+            and e["content"].get("membership") == membership
+            for events in sections
+            for e in events
+        )
+
+    return check
+
+
+def typing_and_receipt(
+    room_id: str, user_id: str, event_id: str
+) -> Callable[[dict[str, Any]], bool]:
+    seen: set[str] = set()
+
+    def check(body: dict[str, Any]) -> bool:
+        for e in ephemeral(body, room_id):
+            if e["type"] == "m.typing" and user_id in e["content"]["user_ids"]:
+                seen.add("typing")
+            if e["type"] == "m.receipt":
+                readers = e["content"].get(event_id, {}).get("m.read", {})
+                if user_id in readers:
+                    seen.add("receipt")
+        return seen == {"typing", "receipt"}
+
+    return check
+
+
+async def type_and_read(client: Client, user: Account, room_id: str, event_id: str) -> None:
+    await client.ok(
+        "PUT",
+        f"/rooms/{q(room_id)}/typing/{q(user.user_id)}",
+        user,
+        json={"typing": True, "timeout": 30000},
+    )
+    await client.ok("POST", f"/rooms/{q(room_id)}/receipt/m.read/{q(event_id)}", user, json={})
+
+
+async def converse(here: Client, me: Account, there: Client, them: Account, room_id: str) -> None:
+    """`them` has just joined `me`'s room: the join shows on both sides, then
+    messages, typing and read receipts go both ways."""
+    _, my_since = await here.sync_until(me, membership_seen(room_id, them.user_id, "join"))
+    _, their_since = await there.sync_until(them, lambda b: room_id in rooms(b, "join"))
+
+    theirs = await there.send_text(them, room_id, f"hello from {them.user_id}")
+    _, my_since = await here.sync_until(
+        me, has_text(room_id, f"hello from {them.user_id}"), my_since
+    )
+    mine = await here.send_text(me, room_id, f"hello from {me.user_id}")
+    _, their_since = await there.sync_until(
+        them, has_text(room_id, f"hello from {me.user_id}"), their_since
+    )
+
+    await type_and_read(here, me, room_id, mine)
+    await there.sync_until(them, typing_and_receipt(room_id, me.user_id, mine), their_since)
+    await type_and_read(there, them, room_id, theirs)
+    await here.sync_until(me, typing_and_receipt(room_id, them.user_id, theirs), my_since)
+
+
+async def leave_seen_across(
+    here: Client, me: Account, there: Client, them: Account, room_id: str
+) -> None:
+    """`them` leaves `me`'s room: both sides see the leave, `me` is alone."""
+    their_since = (await there.ok("GET", "/sync", them, params={"timeout": "0"}))["next_batch"]
+    await there.ok("POST", f"/rooms/{q(room_id)}/leave", them, json={})
+    await here.sync_until(me, membership_seen(room_id, them.user_id, "leave"))
+    members = await here.ok("GET", f"/rooms/{q(room_id)}/joined_members", me)
+    assert list(members["joined"]) == [me.user_id]
+    await there.sync_until(them, lambda b: room_id in rooms(b, "leave"), their_since)
+
+
+async def test_synapse_user_joins_our_room_by_alias(sides: Sides) -> None:
+    alice = await fresh_user(sides.ours, "alice")
+    bob = await fresh_user(sides.synapse, "bob")
+    stem = f"lobby{next(_names)}"
+    created = await sides.ours.ok(
+        "POST", "/createRoom", alice, json={"preset": "public_chat", "room_alias_name": stem}
+    )
+    room_id = created["room_id"]
+    joined = await sides.synapse.ok("POST", f"/join/{q(f'#{stem}:{sides.our_name}')}", bob, json={})
+    assert joined["room_id"] == room_id
+    await converse(sides.ours, alice, sides.synapse, bob, room_id)
+    await leave_seen_across(sides.ours, alice, sides.synapse, bob, room_id)
+
+
+async def test_synapse_user_joins_our_room_by_id(sides: Sides) -> None:
+    alice = await fresh_user(sides.ours, "alice")
+    bob = await fresh_user(sides.synapse, "bob")
+    room = await sides.ours.ok("POST", "/createRoom", alice, json={"preset": "public_chat"})
+    room_id = room["room_id"]
+    joined = await sides.synapse.ok(
+        "POST", f"/join/{q(room_id)}", bob, json={}, params={"via": sides.our_name}
+    )
+    assert joined["room_id"] == room_id
+    await converse(sides.ours, alice, sides.synapse, bob, room_id)
+    await leave_seen_across(sides.ours, alice, sides.synapse, bob, room_id)
+
+
+async def test_our_user_joins_a_synapse_room(sides: Sides) -> None:
+    bob = await fresh_user(sides.synapse, "bob")
+    alice = await fresh_user(sides.ours, "alice")
+    stem = f"theirs{next(_names)}"
+    created = await sides.synapse.ok(
+        "POST", "/createRoom", bob, json={"preset": "public_chat", "room_alias_name": stem}
+    )
+    room_id = created["room_id"]
+    state = await sides.synapse.ok("GET", f"/rooms/{q(room_id)}/state/m.room.create/", bob)
+    assert state["room_version"] == "12"  # Synapse's default
+    joined = await sides.ours.ok(
+        "POST", f"/join/{q(room_id)}", alice, json={}, params={"via": sides.synapse_name}
+    )
+    assert joined["room_id"] == room_id
+    await converse(sides.synapse, bob, sides.ours, alice, room_id)
+    await leave_seen_across(sides.synapse, bob, sides.ours, alice, room_id)
+
+
+async def test_our_user_joins_a_synapse_room_by_alias(sides: Sides) -> None:
+    bob = await fresh_user(sides.synapse, "bob")
+    alice = await fresh_user(sides.ours, "alice")
+    stem = f"theirs{next(_names)}"
+    created = await sides.synapse.ok(
+        "POST", "/createRoom", bob, json={"preset": "public_chat", "room_alias_name": stem}
+    )
+    room_id = created["room_id"]
+    alias = f"#{stem}:{sides.synapse_name}"
+    joined = await sides.ours.ok("POST", f"/join/{q(alias)}", alice, json={})
+    assert joined["room_id"] == room_id
+    await sides.ours.send_text(alice, room_id, "joined by alias")
+    await sides.synapse.sync_until(bob, has_text(room_id, "joined by alias"))
