@@ -205,6 +205,11 @@ async def test_synapse_user_joins_our_room_by_id(sides: Sides) -> None:
         "POST", f"/join/{q(room_id)}", bob, json={}, params={"via": sides.our_name}
     )
     assert joined["room_id"] == room_id
+    # Our rooms are version 12 by default (ids without a server part): Synapse
+    # holds the same create event.
+    assert ":" not in room_id
+    create = await sides.synapse.ok("GET", f"/rooms/{q(room_id)}/state/m.room.create/", bob)
+    assert create["room_version"] == "12"
     await converse(sides.ours, alice, sides.synapse, bob, room_id)
     await leave_seen_across(sides.ours, alice, sides.synapse, bob, room_id)
 
