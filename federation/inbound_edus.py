@@ -1,6 +1,7 @@
-"""EDUs other servers send: `m.typing` and `m.receipt`, for their own users
-only, into the homeserver's typing and receipt handlers (which check that the
-user is in the room). Other EDU types are ignored."""
+"""EDUs other servers send: `m.typing`, `m.receipt` and `m.presence`, for
+their own users only, into the homeserver's typing, receipt and presence
+handlers (typing and receipts only in rooms the user is in; presence is shown
+only to users sharing a room). Other EDU types are ignored."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from homeserver.server import HomeServer
 logger = logging.getLogger(__name__)
 
 RECEIPT_TYPES = ("m.read", "m.read.private")
+MAX_PRESENCE_UPDATES = 100
 
 
 def _is_users_of(user_id: object, origin: str) -> bool:
@@ -36,6 +38,8 @@ class InboundEdus:
                 await self._typing(origin, content)
             elif kind == "m.receipt":
                 await self._receipts(origin, content)
+            elif kind == "m.presence":
+                await self._presence(origin, content)
         except MatrixError as exc:
             logger.info(
                 "EDU ignored", extra={"origin": origin, "edu_type": kind, "error": str(exc)}
@@ -56,6 +60,23 @@ class InboundEdus:
         await self._hs.typing.set_typing(
             room_id, user_id, typing, timeout if isinstance(timeout, int) and timeout > 0 else None
         )
+
+    async def _presence(self, origin: str, content: dict[str, Any]) -> None:
+        updates = content.get("push")
+        if not isinstance(updates, list):
+            return
+        for update in updates[:MAX_PRESENCE_UPDATES]:
+            if not isinstance(update, dict) or not _is_users_of(update.get("user_id"), origin):
+                continue
+            status_msg = update.get("status_msg")
+            last_active_ago = update.get("last_active_ago")
+            await self._hs.presence.set_remote(
+                str(update["user_id"]),
+                str(update.get("presence")),
+                status_msg if isinstance(status_msg, str) else None,
+                last_active_ago if isinstance(last_active_ago, int) else None,
+                update.get("currently_active") is True,
+            )
 
     async def _receipts(self, origin: str, content: dict[str, Any]) -> None:
         for room_id, by_type in content.items():

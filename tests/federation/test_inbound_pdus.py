@@ -260,6 +260,33 @@ async def test_typing_and_receipts_from_the_remote_server(setup: Setup) -> None:
     assert BOB in receipts[0]["content"][message_id]["m.read"]
 
 
+async def test_presence_edus_for_the_origins_users_only(setup: Setup) -> None:
+    await join_bob(setup)
+    edus: list[dict[str, Any]] = [
+        {
+            "edu_type": "m.presence",
+            "content": {
+                "push": [
+                    {"user_id": BOB, "presence": "unavailable", "status_msg": "away",
+                     "last_active_ago": 5000, "currently_active": False},
+                    # Another server's user, and a state that does not exist: ignored.
+                    {"user_id": "@eve:other.org", "presence": "online"},
+                    {"user_id": BOB, "presence": "asleep"},
+                ]
+            },
+        },
+        {"edu_type": "m.presence", "content": {"push": "not a list"}},
+    ]  # fmt: skip
+    status, _ = await setup.remote.send([], edus)
+    assert status == 200
+    sync = await setup.local.client.sync(setup.alice)
+    presence = {e["sender"]: e["content"] for e in sync["presence"]["events"]}
+    assert presence[BOB]["presence"] == "unavailable"
+    assert presence[BOB]["status_msg"] == "away"
+    assert presence[BOB]["last_active_ago"] >= 5000
+    assert "@eve:other.org" not in presence
+
+
 @pytest.mark.parametrize(("remote_ts", "winner"), [(1_000, "local"), (2**50, "remote")])
 async def test_concurrent_state_changes_resolve(
     federation_config: Config, remote_ts: int, winner: str

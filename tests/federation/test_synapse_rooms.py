@@ -245,3 +245,37 @@ async def test_our_user_joins_a_synapse_room_by_alias(sides: Sides) -> None:
     assert joined["room_id"] == room_id
     await sides.ours.send_text(alice, room_id, "joined by alias")
     await sides.synapse.sync_until(bob, has_text(room_id, "joined by alias"))
+
+
+def presence_of(user_id: str, status_msg: str) -> Callable[[dict[str, Any]], bool]:
+    def check(body: dict[str, Any]) -> bool:
+        return any(
+            e.get("sender") == user_id and e["content"].get("status_msg") == status_msg
+            for e in body.get("presence", {}).get("events", [])
+        )
+
+    return check
+
+
+async def test_presence_both_ways(sides: Sides) -> None:
+    alice = await fresh_user(sides.ours, "alice")
+    bob = await fresh_user(sides.synapse, "bob")
+    room = await sides.ours.ok("POST", "/createRoom", alice, json={"preset": "public_chat"})
+    room_id = room["room_id"]
+    await sides.synapse.ok(
+        "POST", f"/join/{q(room_id)}", bob, json={}, params={"via": sides.our_name}
+    )
+    _, alice_since = await sides.ours.sync_until(
+        alice, membership_seen(room_id, bob.user_id, "join")
+    )
+    _, bob_since = await sides.synapse.sync_until(bob, lambda b: room_id in rooms(b, "join"))
+
+    body = {"presence": "online", "status_msg": "on synapse"}
+    await sides.synapse.ok("PUT", f"/presence/{q(bob.user_id)}/status", bob, json=body)
+    await sides.ours.sync_until(alice, presence_of(bob.user_id, "on synapse"), alice_since)
+
+    body = {"presence": "unavailable", "status_msg": "on ours"}
+    await sides.ours.ok("PUT", f"/presence/{q(alice.user_id)}/status", alice, json=body)
+    found, _ = await sides.synapse.sync_until(bob, presence_of(alice.user_id, "on ours"), bob_since)
+    (event,) = [e for e in found["presence"]["events"] if e["sender"] == alice.user_id]
+    assert event["content"]["presence"] == "unavailable"
