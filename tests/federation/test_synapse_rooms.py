@@ -169,6 +169,13 @@ async def converse(here: Client, me: Account, there: Client, them: Account, room
     await type_and_read(there, them, room_id, theirs)
     await here.sync_until(me, typing_and_receipt(room_id, them.user_id, theirs), my_since)
 
+    # Both servers hold the same current state of the room.
+    mine_state = await here.ok("GET", f"/rooms/{q(room_id)}/state", me)
+    their_state = await there.ok("GET", f"/rooms/{q(room_id)}/state", them)
+    assert {(e["type"], e["state_key"]): e["event_id"] for e in mine_state} == {
+        (e["type"], e["state_key"]): e["event_id"] for e in their_state
+    }
+
 
 async def leave_seen_across(
     here: Client, me: Account, there: Client, them: Account, room_id: str
