@@ -286,3 +286,63 @@ async def test_presence_both_ways(sides: Sides) -> None:
     found, _ = await sides.synapse.sync_until(bob, presence_of(alice.user_id, "on ours"), bob_since)
     (event,) = [e for e in found["presence"]["events"] if e["sender"] == alice.user_id]
     assert event["content"]["presence"] == "unavailable"
+
+
+async def test_invites_both_ways(sides: Sides) -> None:
+    alice = await fresh_user(sides.ours, "alice")
+    bob = await fresh_user(sides.synapse, "bob")
+
+    def invited(room_id: str) -> Callable[[dict[str, Any]], bool]:
+        return lambda body: room_id in rooms(body, "invite")
+
+    # Bob (Synapse) invites Alice to his private room; she accepts.
+    theirs = (await sides.synapse.ok("POST", "/createRoom", bob, json={"preset": "private_chat"}))[
+        "room_id"
+    ]
+    await sides.synapse.ok(
+        "POST", f"/rooms/{q(theirs)}/invite", bob, json={"user_id": alice.user_id}
+    )
+    await sides.ours.sync_until(alice, invited(theirs))
+    await sides.ours.ok("POST", f"/join/{q(theirs)}", alice, json={})
+    await sides.ours.send_text(alice, theirs, "accepted on ours")
+    await sides.synapse.sync_until(bob, has_text(theirs, "accepted on ours"))
+
+    # Alice invites Bob to hers; he accepts.
+    ours = (await sides.ours.ok("POST", "/createRoom", alice, json={"preset": "private_chat"}))[
+        "room_id"
+    ]
+    await sides.ours.ok("POST", f"/rooms/{q(ours)}/invite", alice, json={"user_id": bob.user_id})
+    await sides.synapse.sync_until(bob, invited(ours))
+    await sides.synapse.ok("POST", f"/join/{q(ours)}", bob, json={})
+    await sides.synapse.send_text(bob, ours, "accepted on synapse")
+    await sides.ours.sync_until(alice, has_text(ours, "accepted on synapse"))
+
+
+async def test_kick_and_ban_take_effect_on_both_sides(sides: Sides) -> None:
+    alice = await fresh_user(sides.ours, "alice")
+    bob = await fresh_user(sides.synapse, "bob")
+    carol = await fresh_user(sides.synapse, "carol")
+    # Synapse's room: Bob kicks Alice, she rejoins, he bans her.
+    theirs = (await sides.synapse.ok("POST", "/createRoom", bob, json={"preset": "public_chat"}))[
+        "room_id"
+    ]
+    via = {"via": sides.synapse_name}
+    await sides.ours.ok("POST", f"/join/{q(theirs)}", alice, json={}, params=via)
+    await sides.synapse.ok("POST", f"/rooms/{q(theirs)}/kick", bob, json={"user_id": alice.user_id})
+    await sides.ours.sync_until(alice, lambda b: theirs in rooms(b, "leave"))
+    await sides.ours.ok("POST", f"/join/{q(theirs)}", alice, json={}, params=via)
+    await sides.synapse.ok("POST", f"/rooms/{q(theirs)}/ban", bob, json={"user_id": alice.user_id})
+    await sides.ours.sync_until(alice, membership_seen(theirs, alice.user_id, "ban"))
+    refused = await sides.ours.call("POST", f"/join/{q(theirs)}", alice, json={}, params=via)
+    assert refused.status_code == 403, refused.text
+
+    # Our room: Alice bans Carol (Synapse); Synapse holds the ban too.
+    ours = (await sides.ours.ok("POST", "/createRoom", alice, json={"preset": "public_chat"}))[
+        "room_id"
+    ]
+    await sides.synapse.ok(
+        "POST", f"/join/{q(ours)}", carol, json={}, params={"via": sides.our_name}
+    )
+    await sides.ours.sync_until(alice, membership_seen(ours, carol.user_id, "join"))
+    await sides.ours.ok("POST", f"/rooms/{q(ours)}/ban", alice, json={"user_id": carol.user_id})
+    await sides.synapse.sync_until(carol, membership_seen(ours, carol.user_id, "ban"))
