@@ -15,6 +15,7 @@ import shutil
 import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,6 +46,7 @@ _names = itertools.count(1)
 class Peers:
     ours: FederatingServer
     synapse: Synapse
+    ca_file: Path
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +66,7 @@ def peers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peers]:
         raise
     try:
         wait_for_federation(ours, ssl.create_default_context(cafile=str(tls.ca_file)))
-        yield Peers(ours, synapse)
+        yield Peers(ours, synapse, tls.ca_file)
     finally:
         synapse.stop()
         ours.kill()
@@ -346,3 +348,43 @@ async def test_kick_and_ban_take_effect_on_both_sides(sides: Sides) -> None:
     await sides.ours.sync_until(alice, membership_seen(ours, carol.user_id, "join"))
     await sides.ours.ok("POST", f"/rooms/{q(ours)}/ban", alice, json={"user_id": carol.user_id})
     await sides.synapse.sync_until(carol, membership_seen(ours, carol.user_id, "ban"))
+
+
+async def test_our_server_down_while_synapse_sends(sides: Sides, peers: Peers) -> None:
+    """Our server is stopped while Bob (Synapse) talks; once it is back and
+    one of ours speaks (which tells Synapse we are up), Alice has every
+    message, once each."""
+    alice = await fresh_user(sides.ours, "alice")
+    bob = await fresh_user(sides.synapse, "bob")
+    room_id = (await sides.synapse.ok("POST", "/createRoom", bob, json={"preset": "public_chat"}))[
+        "room_id"
+    ]
+    await sides.ours.ok(
+        "POST", f"/join/{q(room_id)}", alice, json={}, params={"via": sides.synapse_name}
+    )
+    _, alice_since = await sides.ours.sync_until(alice, lambda b: room_id in rooms(b, "join"))
+
+    peers.ours.stop()
+    for text in ("while ours was down 1", "while ours was down 2"):
+        await sides.synapse.send_text(bob, room_id, text)
+    peers.ours.start()
+    wait_for_federation(peers.ours, ssl.create_default_context(cafile=str(peers.ca_file)))
+    back = Client(peers.ours)
+    try:
+        await back.send_text(alice, room_id, "back")
+        await sides.synapse.sync_until(bob, has_text(room_id, "back"))
+        await sides.synapse.send_text(bob, room_id, "after")
+        seen: list[str] = []
+
+        def all_arrived(body: dict[str, Any]) -> bool:
+            seen.extend(
+                e["content"]["body"]
+                for e in timeline(body, room_id)
+                if e["type"] == "m.room.message" and e["sender"] == bob.user_id
+            )
+            return "after" in seen
+
+        await back.sync_until(alice, all_arrived, alice_since, deadline=60)
+        assert seen == ["while ours was down 1", "while ours was down 2", "after"]
+    finally:
+        await back.close()
