@@ -1,7 +1,8 @@
-"""EDUs other servers send: `m.typing` and `m.receipt`, for their own users
-only, into the homeserver's typing and receipt handlers (which check that the
-user is in the room). Other modules register handlers for more EDU types
-(`register`, e.g. the E2EE ones in `e2ee_edus.py`); the rest are ignored."""
+"""EDUs other servers send: `m.typing`, `m.receipt` and `m.presence`, for
+their own users only, into the homeserver's typing, receipt and presence
+handlers (typing and receipts only in rooms the user is in; presence is shown
+only to users sharing a room). Other modules register handlers for more EDU
+types (`register`, e.g. the E2EE ones in `e2ee_edus.py`); the rest are ignored."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from homeserver.server import HomeServer
 logger = logging.getLogger(__name__)
 
 RECEIPT_TYPES = ("m.read", "m.read.private")
+MAX_PRESENCE_UPDATES = 100
 
 # (origin, content) of one EDU of the type it was registered for.
 EduHandler = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -45,6 +47,8 @@ class InboundEdus:
                 await self._typing(origin, content)
             elif kind == "m.receipt":
                 await self._receipts(origin, content)
+            elif kind == "m.presence":
+                await self._presence(origin, content)
             elif isinstance(kind, str) and kind in self._handlers:
                 await self._handlers[kind](origin, content)
         except MatrixError as exc:
@@ -67,6 +71,23 @@ class InboundEdus:
         await self._hs.typing.set_typing(
             room_id, user_id, typing, timeout if isinstance(timeout, int) and timeout > 0 else None
         )
+
+    async def _presence(self, origin: str, content: dict[str, Any]) -> None:
+        updates = content.get("push")
+        if not isinstance(updates, list):
+            return
+        for update in updates[:MAX_PRESENCE_UPDATES]:
+            if not isinstance(update, dict) or not _is_users_of(update.get("user_id"), origin):
+                continue
+            status_msg = update.get("status_msg")
+            last_active_ago = update.get("last_active_ago")
+            await self._hs.presence.set_remote(
+                str(update["user_id"]),
+                str(update.get("presence")),
+                status_msg if isinstance(status_msg, str) else None,
+                last_active_ago if isinstance(last_active_ago, int) else None,
+                update.get("currently_active") is True,
+            )
 
     async def _receipts(self, origin: str, content: dict[str, Any]) -> None:
         for room_id, by_type in content.items():

@@ -47,6 +47,7 @@ class OutboundQueues:
         self._hs.sender.add_listener(self.on_event)
         self._hs.typing.add_listener(self.on_typing)
         self._hs.receipts.add_listener(self.on_receipt)
+        self._hs.presence.add_listener(self.on_presence)
         for destination in await self._store.queued_destinations():
             self._wake(destination)
 
@@ -89,6 +90,18 @@ class OutboundQueues:
         receipt = {"event_ids": [event_id], "data": {"ts": now_ms()}}
         edu = {"edu_type": "m.receipt", "content": {room_id: {"m.read": {user_id: receipt}}}}
         await self.enqueue(destinations, "edu", edu)
+
+    async def on_presence(self, user_id: str, content: dict[str, Any]) -> None:
+        """Our user's presence goes to every server sharing a room with them."""
+        if not self._is_ours(user_id):
+            return
+        rooms = await self._hs.user_rooms.rooms_for_user(user_id)
+        destinations: set[str] = set()
+        for room in rooms:
+            destinations.update(await destinations_for(self._hs.storage, room.room_id, self._name))
+        update = {"user_id": user_id, **content}
+        edu = {"edu_type": "m.presence", "content": {"push": [update]}}
+        await self.enqueue(sorted(destinations), "edu", edu)
 
     async def enqueue(self, destinations: list[str], kind: str, item: dict[str, Any]) -> None:
         if not destinations:

@@ -55,7 +55,7 @@ SUPPORTED_ROOM_VERSIONS: Mapping[str, RoomVersion] = {
 }
 """The versions whose rooms this server can create, join and authorise."""
 
-DEFAULT_ROOM_VERSION = ROOM_V11
+DEFAULT_ROOM_VERSION = ROOM_V12
 
 KNOWN_ROOM_VERSIONS = frozenset(str(version) for version in range(1, 13))
 """Room versions recognised in ``m.room.create`` content (auth rule 1.3)."""

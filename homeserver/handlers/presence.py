@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +56,9 @@ class _UserPresence:
     currently_active: bool = False
     dirty: bool = False
     rooms: frozenset[str] = field(default_factory=frozenset)
+    # Another server's user: its server tells us the state (m.presence EDUs);
+    # no expiry here, nothing saved.
+    remote: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,12 @@ class PresenceHandler:
         self._pending_rooms: set[str] = set()
         self._pending_users: set[str] = set()
         self._flush_handle: asyncio.TimerHandle | None = None
+        self._listeners: list[Callable[[str, dict[str, Any]], Awaitable[None]]] = []
+
+    def add_listener(self, listener: Callable[[str, dict[str, Any]], Awaitable[None]]) -> None:
+        """`listener(user_id, content)` hears of every visible change (federation
+        sends our users' changes to the servers sharing their rooms)."""
+        self._listeners.append(listener)
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -167,6 +176,30 @@ class PresenceHandler:
         if not await self._set_state(user_id, entry, state) and status_changed:
             await self._announce(user_id, entry)
 
+    async def set_remote(
+        self,
+        user_id: str,
+        state: str,
+        status_msg: str | None,
+        last_active_ago: int | None,
+        currently_active: bool,
+    ) -> None:
+        """Another server's word on one of its users (an m.presence EDU)."""
+        if state not in STATES:
+            return
+        entry = self._entry(user_id)
+        entry.remote = True
+        if last_active_ago is not None and last_active_ago >= 0:
+            entry.last_active_ts = now_ms() - last_active_ago
+        changed = (
+            entry.state != state
+            or entry.status_msg != status_msg
+            or entry.currently_active != currently_active
+        )
+        entry.state, entry.status_msg, entry.currently_active = state, status_msg, currently_active
+        if changed:
+            await self._announce(user_id, entry)
+
     def _entry(self, user_id: str) -> _UserPresence:
         entry = self._users.get(user_id)
         if entry is None:
@@ -203,6 +236,14 @@ class PresenceHandler:
         if self._flush_handle is None:
             loop = asyncio.get_running_loop()
             self._flush_handle = loop.call_later(self._settings.coalesce_seconds, self._flush)
+        if entry.remote:
+            entry.dirty = False
+            return
+        for listener in self._listeners:
+            try:
+                await listener(user_id, self.content(user_id))
+            except Exception:
+                logger.exception("presence listener failed", extra={"user_id": user_id})
 
     def _flush(self) -> None:
         """Wakes the waiters of every room and user with presence news, once."""
@@ -233,7 +274,7 @@ class PresenceHandler:
             if index % EXPIRY_SLICE == EXPIRY_SLICE - 1:
                 # Thousands of users going idle together must not hold up requests.
                 await asyncio.sleep(0)
-            if entry.state == "offline":
+            if entry.state == "offline" or entry.remote:
                 continue
             gone = (
                 entry.connections == 0

@@ -42,7 +42,7 @@ async def test_capabilities(client: TestClient) -> None:
     caps = (await client.get(f"{V3}/capabilities", token=alice.access_token)).ok()["capabilities"]
     assert caps["m.change_password"] == {"enabled": True}
     versions = caps["m.room_versions"]
-    assert versions == {"default": "11", "available": {"11": "stable", "12": "stable"}}
+    assert versions == {"default": "12", "available": {"11": "stable", "12": "stable"}}
 
 
 async def test_capabilities_requires_auth(client: TestClient) -> None:

@@ -145,7 +145,8 @@ async def test_event_failing_auth_is_rejected_and_recorded(setup: Setup) -> None
 async def test_banned_users_message_built_before_the_ban_is_soft_failed(setup: Setup) -> None:
     join_id = await join_bob(setup)
     state = await setup.local.homeserver.storage.events.get_current_state(setup.room_id)
-    auth = [state[k].event_id for k in (("m.room.create", ""), ("m.room.power_levels", ""))]
+    # Room version 12 (the default): the create event is implied, not listed.
+    auth = [state[("m.room.power_levels", "")].event_id]
     ban = await setup.local.client.post(
         f"{V3}/rooms/{q(setup.room_id)}/ban",
         json={"user_id": BOB},
@@ -259,6 +260,33 @@ async def test_typing_and_receipts_from_the_remote_server(setup: Setup) -> None:
     assert BOB in receipts[0]["content"][message_id]["m.read"]
 
 
+async def test_presence_edus_for_the_origins_users_only(setup: Setup) -> None:
+    await join_bob(setup)
+    edus: list[dict[str, Any]] = [
+        {
+            "edu_type": "m.presence",
+            "content": {
+                "push": [
+                    {"user_id": BOB, "presence": "unavailable", "status_msg": "away",
+                     "last_active_ago": 5000, "currently_active": False},
+                    # Another server's user, and a state that does not exist: ignored.
+                    {"user_id": "@eve:other.org", "presence": "online"},
+                    {"user_id": BOB, "presence": "asleep"},
+                ]
+            },
+        },
+        {"edu_type": "m.presence", "content": {"push": "not a list"}},
+    ]  # fmt: skip
+    status, _ = await setup.remote.send([], edus)
+    assert status == 200
+    sync = await setup.local.client.sync(setup.alice)
+    presence = {e["sender"]: e["content"] for e in sync["presence"]["events"]}
+    assert presence[BOB]["presence"] == "unavailable"
+    assert presence[BOB]["status_msg"] == "away"
+    assert presence[BOB]["last_active_ago"] >= 5000
+    assert "@eve:other.org" not in presence
+
+
 @pytest.mark.parametrize(("remote_ts", "winner"), [(1_000, "local"), (2**50, "remote")])
 async def test_concurrent_state_changes_resolve(
     federation_config: Config, remote_ts: int, winner: str
@@ -269,8 +297,10 @@ async def test_concurrent_state_changes_resolve(
         remote = RemotePeer(REMOTE, local)
         await remote.publish_key()
         alice = await local.client.register("alice")
+        # Version 11: as a version-12 creator Alice would outrank Bob whatever the time.
         room_id = await local.client.create_room(
             alice,
+            room_version="11",
             preset="public_chat",
             power_level_content_override={"users": {alice.user_id: 100, BOB: 100}},
         )

@@ -15,16 +15,18 @@ async def state_of(client: TestClient, user: User, room_id: str) -> dict[tuple[s
 async def test_private_chat_defaults(client: TestClient) -> None:
     alice = await client.register("alice")
     room_id = await client.create_room(alice, name="Plans", topic="Q3")
-    assert room_id.startswith("!") and room_id.endswith(":localhost")
+    # Room version 12 by default: the id is the create event's hash, no server part.
+    assert room_id.startswith("!") and ":" not in room_id
     state = await state_of(client, alice, room_id)
-    assert state[("m.room.create", "")]["content"]["room_version"] == "11"
+    assert state[("m.room.create", "")]["content"]["room_version"] == "12"
     assert state[("m.room.create", "")]["sender"] == alice.user_id
     assert state[("m.room.join_rules", "")]["content"] == {"join_rule": "invite"}
     assert state[("m.room.history_visibility", "")]["content"] == {"history_visibility": "shared"}
     assert state[("m.room.name", "")]["content"] == {"name": "Plans"}
     assert state[("m.room.topic", "")]["content"] == {"topic": "Q3"}
     assert state[("m.room.member", alice.user_id)]["content"]["membership"] == "join"
-    assert state[("m.room.power_levels", "")]["content"]["users"] == {alice.user_id: 100}
+    # The creator's power comes from creating the room, not from m.room.power_levels.
+    assert alice.user_id not in state[("m.room.power_levels", "")]["content"]["users"]
 
 
 async def test_public_chat_and_override(client: TestClient) -> None:
@@ -41,11 +43,16 @@ async def test_public_chat_and_override(client: TestClient) -> None:
     assert state[("m.room.guest_access", "")]["content"] == {"guest_access": "forbidden"}
 
 
-async def test_trusted_private_chat_gives_invitees_power(client: TestClient) -> None:
+async def test_trusted_private_chat_gives_invitees_power_in_v11(client: TestClient) -> None:
+    # (Room version 12 makes them creators instead: test_room_version_12.py.)
     alice = await client.register("alice")
     bob = await client.register("bob")
     room_id = await client.create_room(
-        alice, preset="trusted_private_chat", invite=[bob.user_id], is_direct=True
+        alice,
+        room_version="11",
+        preset="trusted_private_chat",
+        invite=[bob.user_id],
+        is_direct=True,
     )
     state = await state_of(client, alice, room_id)
     assert state[("m.room.power_levels", "")]["content"]["users"][bob.user_id] == 100
@@ -62,7 +69,10 @@ async def test_events_form_a_dag(client: TestClient) -> None:
     event = stored.event
     assert event["event_id"].startswith("$")
     assert event["depth"] > 1 and len(event["prev_events"]) == 1
-    assert len(event["auth_events"]) == 3  # create, power levels, sender's membership
+    # Power levels and the sender's membership; room version 12 implies the
+    # create event by the room id instead of listing it.
+    assert len(event["auth_events"]) == 2
+    assert "$" + room_id[1:] not in event["auth_events"]
     prev = await server.storage.events.get_event(event["prev_events"][0])
     assert prev.event["depth"] == event["depth"] - 1
     assert event["hashes"]["sha256"] and event["signatures"]["localhost"]

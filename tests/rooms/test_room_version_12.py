@@ -223,9 +223,15 @@ async def test_additional_creators_from_creation_content(client: TestClient) -> 
     (await client.put(topic, json={"topic": "set by a creator"}, token=bob.access_token)).ok()
 
 
-async def test_version_11_stays_the_default(client: TestClient) -> None:
+async def test_version_12_is_the_default_and_11_can_be_asked_for(client: TestClient) -> None:
     alice = await client.register("alice")
     room_id = await client.create_room(alice)
+    assert room_id.startswith("!") and ":" not in room_id
+    state = await state_of(client, alice, room_id)
+    assert state[("m.room.create", "")]["content"]["room_version"] == "12"
+    assert alice.user_id not in state[("m.room.power_levels", "")]["content"]["users"]
+
+    room_id = await client.create_room(alice, room_version="11")
     assert room_id.endswith(":localhost")
     state = await state_of(client, alice, room_id)
     assert state[("m.room.create", "")]["content"]["room_version"] == "11"
