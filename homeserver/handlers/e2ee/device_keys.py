@@ -198,6 +198,11 @@ class DeviceKeys:
 
     # -- devices gone ------------------------------------------------------------
 
+    async def account_closed(self, user_id: str) -> None:
+        for key in [k for k in self._counts if k[0] == user_id]:
+            del self._counts[key]
+        await self._device_lists.mark_changed(user_id)
+
     async def devices_removed(self, user_id: str, device_ids: list[str]) -> None:
         await self._storage.e2ee_keys.delete_devices(user_id, device_ids)
         for device_id in device_ids:
