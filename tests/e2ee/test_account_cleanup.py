@@ -143,3 +143,19 @@ async def test_housekeeping_forgets_old_transaction_ids(client: TestClient) -> N
     assert await txn_count(client) == 1  # still within the retention period
     await housekeeping.run_once(now_ms() + TXN_RETENTION_MS + 1000)
     assert await txn_count(client) == 0
+
+
+async def test_query_and_claim_timeouts_must_be_integers(client: TestClient) -> None:
+    # Found by schemathesis: the spec says integer, so nothing else passes.
+    alice = await client.register("alice")
+    for path, field in (("keys/query", "device_keys"), ("keys/claim", "one_time_keys")):
+        for bad in ("10", None, {}, True, 1.5):
+            body = {field: {}, "timeout": bad}
+            (await client.post(f"{V3}/{path}", json=body, token=alice.access_token)).error(
+                400, "M_BAD_JSON"
+            )
+        (
+            await client.post(
+                f"{V3}/{path}", json={field: {}, "timeout": 10}, token=alice.access_token
+            )
+        ).ok()

@@ -18,6 +18,7 @@ from homeserver.handlers.e2ee.key_objects import (
     MAX_ONE_TIME_KEYS_PER_UPLOAD,
     check_device_keys,
     check_fallback_keys,
+    check_timeout,
     check_uploaded_keys,
     check_user_device_map,
 )
@@ -114,6 +115,7 @@ class DeviceKeys:
     # -- query -----------------------------------------------------------------
 
     async def query(self, body: dict[str, Any], requester: Requester) -> dict[str, Any]:
+        check_timeout(body)
         wanted_raw = check_user_device_map(body.get("device_keys"), "device_keys")
         wanted: dict[str, list[str]] = {}
         for user_id, device_ids in wanted_raw.items():
@@ -174,6 +176,7 @@ class DeviceKeys:
     # -- claim -----------------------------------------------------------------
 
     async def claim(self, body: dict[str, Any]) -> dict[str, Any]:
+        check_timeout(body)
         requested = check_user_device_map(body.get("one_time_keys"), "one_time_keys")
         wanted: list[tuple[str, str, str]] = []
         for user_id, devices in requested.items():
