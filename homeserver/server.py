@@ -138,7 +138,7 @@ class HomeServer:
         self.open_streams = OpenStreams()
         storage.auth_changes.subscribe(self.open_streams)
         self.deactivation = Deactivation(
-            storage, self.accounts, self.membership, self.push.pushers, self.presence
+            storage, self.accounts, self.membership, self.push.pushers, self.presence, self.e2ee
         )
         self.directory = Directory(storage, self.server_name)
         self.media = MediaRepository(config, storage.media)
@@ -163,7 +163,7 @@ class HomeServer:
         # Replaced by the lock `start` takes; a server built directly holds none.
         self.writer_lock = WriterLock()
         self.oauth_housekeeping = Housekeeping(
-            config, keys.tokens, config.data_dir / TOKEN_KEYS_FILE, self.oauth
+            config, keys.tokens, config.data_dir / TOKEN_KEYS_FILE, self.oauth, self.e2ee.to_device
         )
         self.database_health = DatabaseHealth(storage)
         self.metrics = Metrics()

@@ -6,7 +6,9 @@ In this order, so that nothing the user left running can act meanwhile:
 2. its sessions and devices are removed, and with them its refresh tokens;
 3. it leaves every room it is in and declines its invites, so that the
    people it talked with see it go;
-4. its pushers are removed and it goes offline;
+4. its pushers are removed, it goes offline, and its end-to-end encryption
+   keys (device, one-time, fallback and cross-signing keys, signatures, key
+   backups) and pending to-device messages are deleted;
 5. with `erase`, its display name, avatar, account data and filters are
    deleted.
 
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 
 from homeserver.errors import MatrixError
 from homeserver.handlers.accounts import Accounts
+from homeserver.handlers.e2ee.service import E2ee
 from homeserver.handlers.membership import Membership
 from homeserver.handlers.presence import PresenceHandler
 from homeserver.push.pushers import Pushers
@@ -45,12 +48,14 @@ class Deactivation:
         membership: Membership,
         pushers: Pushers,
         presence: PresenceHandler,
+        e2ee: E2ee,
     ) -> None:
         self._storage = storage
         self._accounts = accounts
         self._membership = membership
         self._pushers = pushers
         self._presence = presence
+        self._e2ee = e2ee
 
     async def deactivate(self, user_id: str, *, erase: bool) -> DeactivationResult:
         users = self._storage.users
@@ -71,6 +76,7 @@ class Deactivation:
                 )
         removed = await self._pushers.remove_all(user_id)
         await self._presence.set_status(user_id, "offline", None)
+        await self._e2ee.account_closed(user_id)
         if erase:
             await users.set_profile_field(user_id, "displayname", None)
             await users.set_profile_field(user_id, "avatar_url", None)

@@ -80,7 +80,7 @@ def default_push_rules(user_id: str) -> dict[str, Any]:
         ),
         _rule(".m.rule.reaction", [_match("type", "m.reaction")], []),
         _rule(
-            ".m.rule.server_acl",
+            ".m.rule.room.server_acl",
             [_match("type", "m.room.server_acl"), _match("state_key", "")],
             [],
         ),

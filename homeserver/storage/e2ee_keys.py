@@ -368,6 +368,25 @@ class E2eeKeyStore(Store):
             )
         return None if value is None else int(value)
 
+    async def erase_user(self, user_id: str) -> None:
+        """A closed account's keys, whatever device they belong to (one no
+        longer in the devices table included): device, one-time, fallback and
+        cross-signing keys, the signatures on them and those it made."""
+        async with self.write() as conn:
+            for table in (
+                e2e_device_keys,
+                e2e_one_time_keys,
+                e2e_fallback_keys,
+                e2e_cross_signing_keys,
+            ):
+                await conn.execute(delete(table).where(table.c.user_id == user_id))
+            signatures = e2e_key_signatures
+            await conn.execute(
+                delete(signatures).where(
+                    or_(signatures.c.user_id == user_id, signatures.c.signer_user_id == user_id)
+                )
+            )
+
     async def mark_device_list_changed(self, user_id: str, position: int) -> None:
         async with self.write() as conn:
             await conn.execute(

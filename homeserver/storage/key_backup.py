@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from homeserver.storage.base import Store
 from homeserver.storage.tables import room_key_backup_keys, room_key_backup_versions
+
+# Tries at a fresh version number when concurrent creations collide.
+CREATE_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,17 @@ def _replaces(new: BackedUpKey, old: BackedUpKey) -> bool:
 
 class KeyBackupStore(Store):
     async def create_version(self, user_id: str, algorithm: str, auth_data: str) -> int:
+        """The next version number of the user's backups. Two concurrent
+        creations may pick the same number; the loser's insert then hits the
+        primary key and it picks again, so each gets a version of its own."""
+        for _ in range(CREATE_ATTEMPTS - 1):
+            try:
+                return await self._insert_next_version(user_id, algorithm, auth_data)
+            except IntegrityError:
+                continue
+        return await self._insert_next_version(user_id, algorithm, auth_data)
+
+    async def _insert_next_version(self, user_id: str, algorithm: str, auth_data: str) -> int:
         table = room_key_backup_versions
         async with self.write() as conn:
             newest = await conn.scalar(
@@ -193,6 +208,18 @@ class KeyBackupStore(Store):
             result = await conn.execute(delete(keys).where(*conditions))
             if result.rowcount:
                 await self._bump_etag(conn, user_id, version)
+
+    async def erase_user(self, user_id: str) -> None:
+        """Every backup version of the user and every key in them, for good."""
+        async with self.write() as conn:
+            await conn.execute(
+                delete(room_key_backup_keys).where(room_key_backup_keys.c.user_id == user_id)
+            )
+            await conn.execute(
+                delete(room_key_backup_versions).where(
+                    room_key_backup_versions.c.user_id == user_id
+                )
+            )
 
     @staticmethod
     async def _bump_etag(conn: AsyncConnection, user_id: str, version: int) -> None:

@@ -125,8 +125,16 @@ class ToDeviceStore(Store):
         return int(removed.rowcount or 0)
 
     async def delete_devices(self, user_id: str, device_ids: Sequence[str]) -> None:
+        """The devices' inboxes, and the transaction ids they sent with (a
+        device id used again later starts afresh)."""
         table = to_device_messages
         async with self.write() as conn:
+            await conn.execute(
+                delete(to_device_txns).where(
+                    to_device_txns.c.user_id == user_id,
+                    to_device_txns.c.device_id.in_(list(device_ids)),
+                )
+            )
             newest = await conn.scalar(
                 select(func.max(table.c.stream_ordering)).where(
                     table.c.user_id == user_id, table.c.device_id.in_(list(device_ids))
@@ -139,6 +147,27 @@ class ToDeviceStore(Store):
             )
             if newest is not None:
                 await self._raise_head(conn, int(newest))
+
+    async def erase_user(self, user_id: str) -> None:
+        """A closed account's inbox on every device and its transaction ids."""
+        table = to_device_messages
+        async with self.write() as conn:
+            newest = await conn.scalar(
+                select(func.max(table.c.stream_ordering)).where(table.c.user_id == user_id)
+            )
+            await conn.execute(delete(table).where(table.c.user_id == user_id))
+            await conn.execute(delete(to_device_txns).where(to_device_txns.c.user_id == user_id))
+            if newest is not None:
+                await self._raise_head(conn, int(newest))
+
+    async def expire_txns(self, before: int) -> int:
+        """Forgets transaction ids recorded before `before` (ms): a client
+        retries a send within minutes, not after the retention period."""
+        async with self.write() as conn:
+            result = await conn.execute(
+                delete(to_device_txns).where(to_device_txns.c.created_ts < before)
+            )
+        return int(result.rowcount or 0)
 
     @staticmethod
     async def _raise_head(conn: AsyncConnection, position: int) -> None:

@@ -220,3 +220,52 @@ async def test_errors_leave_no_account_data_behind(client: TestClient) -> None:
     assert [r["rule_id"] for r in rules[0]["content"]["global"]["content"]] == [
         ".m.rule.contains_user_name"
     ]
+
+
+# The spec's predefined rules (client-server API, "Predefined Rules", v1.11),
+# in its order; the three deprecated ones that look at `body` stay while
+# clients without intentional mentions are common.
+SPEC_DEFAULTS = {
+    "override": [
+        ".m.rule.master",
+        ".m.rule.suppress_notices",
+        ".m.rule.invite_for_me",
+        ".m.rule.member_event",
+        ".m.rule.is_user_mention",
+        ".m.rule.contains_display_name",
+        ".m.rule.is_room_mention",
+        ".m.rule.roomnotif",
+        ".m.rule.tombstone",
+        ".m.rule.reaction",
+        ".m.rule.room.server_acl",
+        ".m.rule.suppress_edits",
+    ],
+    "content": [".m.rule.contains_user_name"],
+    "room": [],
+    "sender": [],
+    "underride": [
+        ".m.rule.call",
+        ".m.rule.encrypted_room_one_to_one",
+        ".m.rule.room_one_to_one",
+        ".m.rule.message",
+        ".m.rule.encrypted",
+    ],
+}
+
+
+async def test_the_default_rules_are_the_specs_in_its_order(client: TestClient) -> None:
+    alice = await client.register("alice")
+    rules = await ruleset(client, alice)
+    assert {kind: ids(rules[kind]) for kind in SPEC_DEFAULTS} == SPEC_DEFAULTS
+    for kind in SPEC_DEFAULTS:
+        assert all(rule["default"] for rule in rules[kind])
+    acl = next(r for r in rules["override"] if r["rule_id"] == ".m.rule.room.server_acl")
+    assert acl["conditions"] == [
+        {"kind": "event_match", "key": "type", "pattern": "m.room.server_acl"},
+        {"kind": "event_match", "key": "state_key", "pattern": ""},
+    ]
+    assert acl["actions"] == [] and acl["enabled"]
+    # Default rules are addressed by their spec id.
+    path = f"{RULES}/override/.m.rule.room.server_acl/enabled"
+    (await client.put(path, json={"enabled": False}, token=alice.access_token)).ok()
+    assert (await client.get(path, token=alice.access_token)).ok() == {"enabled": False}

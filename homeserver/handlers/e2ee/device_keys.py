@@ -20,6 +20,7 @@ from homeserver.handlers.e2ee.key_objects import (
     MAX_ONE_TIME_KEYS_PER_UPLOAD,
     check_device_keys,
     check_fallback_keys,
+    check_timeout,
     check_uploaded_keys,
     check_user_device_map,
 )
@@ -119,6 +120,7 @@ class DeviceKeys:
     # -- query -----------------------------------------------------------------
 
     async def query(self, body: dict[str, Any], requester: Requester) -> dict[str, Any]:
+        check_timeout(body)
         wanted_raw = check_user_device_map(body.get("device_keys"), "device_keys")
         wanted: dict[str, list[str]] = {}
         for user_id, device_ids in wanted_raw.items():
@@ -221,6 +223,7 @@ class DeviceKeys:
     # -- claim -----------------------------------------------------------------
 
     async def claim(self, body: dict[str, Any]) -> dict[str, Any]:
+        check_timeout(body)
         requested = check_user_device_map(body.get("one_time_keys"), "one_time_keys")
         wanted: list[tuple[str, str, str]] = []
         others: dict[str, dict[str, str]] = {}
@@ -258,6 +261,11 @@ class DeviceKeys:
         return keys
 
     # -- devices gone ------------------------------------------------------------
+
+    async def account_closed(self, user_id: str) -> None:
+        for key in [k for k in self._counts if k[0] == user_id]:
+            del self._counts[key]
+        await self._device_lists.mark_changed(user_id)
 
     async def devices_removed(self, user_id: str, device_ids: list[str]) -> None:
         await self._storage.e2ee_keys.delete_devices(user_id, device_ids)

@@ -155,5 +155,15 @@ def check_user_device_map(value: Any, field: str) -> dict[str, Any]:
     return value
 
 
+def check_timeout(body: dict[str, Any]) -> None:
+    """`timeout` of keys/query and keys/claim: an integer when given (only
+    remote servers would be waited for; this server answers at once)."""
+    if "timeout" not in body:
+        return
+    timeout = body["timeout"]
+    if isinstance(timeout, bool) or not isinstance(timeout, int):
+        raise bad_json("timeout must be an integer")
+
+
 def key_error(errcode: str, error: str) -> dict[str, str]:
     return {"errcode": errcode, "error": error}

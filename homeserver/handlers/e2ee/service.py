@@ -41,6 +41,15 @@ class E2ee:
         await self.to_device.devices_removed(user_id, device_ids)
         await self.device_keys.devices_removed(user_id, device_ids)
 
+    async def account_closed(self, user_id: str) -> None:
+        """A deactivated account keeps no keys: cross-signing keys, backups,
+        whatever its devices left behind, its inbox; whoever tracks its
+        devices hears that they changed."""
+        await self._storage.e2ee_keys.erase_user(user_id)
+        await self._storage.key_backup.erase_user(user_id)
+        await self.to_device.account_closed(user_id)
+        await self.device_keys.account_closed(user_id)
+
     async def changes_between(self, user_id: str, after: int, upto: int) -> DeviceListDelta:
         """GET /keys/changes: whose keys the user must fetch again, and whom
         they no longer share a room with, between two sync positions."""

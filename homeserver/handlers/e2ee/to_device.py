@@ -42,6 +42,11 @@ def message_id_for(user_id: str, device_id: str, txn_id: str) -> str:
     return digest[:32]
 
 
+# How long a sendToDevice transaction id is remembered: clients retry a send
+# within minutes; a day covers one that was offline meanwhile.
+TXN_RETENTION_MS = 24 * 3600 * 1000
+
+
 @dataclass(frozen=True)
 class InboxDelivery:
     events: list[dict[str, Any]]
@@ -173,6 +178,15 @@ class ToDevice:
             {"type": m.type, "sender": m.sender, "content": json_loads(m.content)} for m in found
         ]
         return InboxDelivery(events, newest if len(found) == MAX_PER_SYNC else upto)
+
+    async def expire_txns(self, now: int) -> int:
+        return await self._storage.to_device.expire_txns(now - TXN_RETENTION_MS)
+
+    async def account_closed(self, user_id: str) -> None:
+        await self._storage.to_device.erase_user(user_id)
+        for key in [k for k in self._unacknowledged if k[0] == user_id]:
+            del self._unacknowledged[key]
+        self._tidied = {k for k in self._tidied if k[0] != user_id}
 
     async def devices_removed(self, user_id: str, device_ids: list[str]) -> None:
         await self._storage.to_device.delete_devices(user_id, device_ids)
