@@ -44,7 +44,7 @@ export function FileCard({ content }: { content: JsonObject }) {
   return (
     <div
       data-testid="file-card"
-      className="my-1 flex max-w-sm items-center gap-3 rounded-lg border border-gray-200 bg-gray-50 px-3 py-2 dark:border-gray-700 dark:bg-gray-800"
+      className="my-1 flex w-full max-w-sm items-center gap-3 rounded-lg border border-gray-200 bg-gray-50 px-3 py-2 dark:border-gray-700 dark:bg-gray-800"
     >
       <FileIcon className="h-7 w-7 shrink-0 text-gray-600 dark:text-gray-300" />
       <div className="min-w-0 flex-1">

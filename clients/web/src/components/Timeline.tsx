@@ -460,7 +460,10 @@ function MessageLine({
       <div
         className={`min-w-0 flex-1 text-[0.95rem] break-words ${html ? '' : 'whitespace-pre-wrap'} ${
           message.status === 'pending' ? 'text-gray-500 dark:text-gray-400' : 'text-gray-900 dark:text-gray-100'
-        } ${msgtype === 'm.notice' ? 'text-gray-600 dark:text-gray-300' : ''}`}
+        } ${msgtype === 'm.notice' ? 'text-gray-600 dark:text-gray-300' : ''} ${
+          // On touch screens a tap shows the actions: below media, so its Download does not move under the finger.
+          isMediaMsgtype(msgtype) ? '[@media(hover:none)]:basis-full' : ''
+        }`}
       >
         <span data-body="">{content}</span>
         {message.edited && !message.redacted && (
