@@ -76,7 +76,8 @@ def paste_file(person: Person, mimetype: str, data: bytes) -> None:
         """(box, [type, bytes]) => {
           const dt = new DataTransfer()
           dt.items.add(new File([new Uint8Array(bytes)], 'image.png', { type }))
-          box.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }))
+          const init = { clipboardData: dt, bubbles: true, cancelable: true }
+          box.dispatchEvent(new ClipboardEvent('paste', init))
         }""",
         [mimetype, list(data)],
     )
