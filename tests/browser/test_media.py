@@ -19,7 +19,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, Request, expect
 
 from tests.browser.conftest import web_env
 from tests.browser.test_messages import make_team
@@ -34,6 +34,10 @@ def png(width: int, height: int, color: tuple[int, int, int]) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), color).save(out, format="PNG")
     return out.getvalue()
+
+
+def payload(name: str, mimetype: str, data: bytes) -> FilePayload:
+    return {"name": name, "mimeType": mimetype, "buffer": data}
 
 
 def sent_media(person: Person, body: str) -> dict[str, Any]:
@@ -134,18 +138,18 @@ def test_files_and_images(
 def run(ana: Person, ben: Person, server: ServerProcess, shots: Path, size: str) -> None:
     page = ana.page
     uploads: list[str] = []
-    page.on(
-        "request",
-        lambda r: "/_matrix/media/v3/upload" in r.url and uploads.append(r.url),
-    )
+
+    def on_request(request: Request) -> None:
+        if "/_matrix/media/v3/upload" in request.url:
+            uploads.append(request.url)
+
+    page.on("request", on_request)
 
     # An image picked with the attach button: sent as m.image with its size and type.
     photo = png(800, 600, (200, 30, 30))
     with page.expect_file_chooser() as chooser:
         page.get_by_role("button", name="Attach files").click()
-    chooser.value.set_files(
-        files=[{"name": "sunset.png", "mimeType": "image/png", "buffer": photo}]
-    )
+    chooser.value.set_files(files=[payload("sunset.png", "image/png", photo)])
     thumb = media_line(ben, "sunset.png").get_by_role("button", name="Open image sunset.png")
     expect(thumb).to_be_visible()
     content = sent_media(ana, "sunset.png")
@@ -202,13 +206,7 @@ def run(ana: Person, ben: Person, server: ServerProcess, shots: Path, size: str)
     # Over the server's limit: refused with the reason, no upload starts.
     before = len(uploads)
     ana.page.get_by_test_id("attach-input").set_input_files(
-        files=[
-            {
-                "name": "huge.bin",
-                "mimeType": "application/octet-stream",
-                "buffer": b"\0" * (LIMIT + 1),
-            }
-        ]
+        files=[payload("huge.bin", "application/octet-stream", b"\0" * (LIMIT + 1))]
     )
     error = page.get_by_test_id("upload-error")
     expect(error).to_contain_text("the server accepts files up to 2 MB")
@@ -226,7 +224,7 @@ def run(ana: Person, ben: Person, server: ServerProcess, shots: Path, size: str)
     )
     big = bytes(range(256)) * 4096 * 1  # 1 MiB: about 16 s at 64 KiB/s
     page.get_by_test_id("attach-input").set_input_files(
-        files=[{"name": "video.mp4", "mimeType": "video/mp4", "buffer": big}]
+        files=[payload("video.mp4", "video/mp4", big)]
     )
     bar = page.get_by_role("progressbar", name="Uploading video.mp4")
     expect(bar).to_be_visible()
