@@ -105,6 +105,7 @@ describe('sizes', () => {
     expect(uploadRefusal(10, 10)).toBeNull()
     expect(uploadRefusal(11, null)).toBeNull()
     expect(uploadRefusal(2 * 1024 * 1024, 1024 * 1024)).toBe('This file is 2 MB; the server accepts files up to 1 MB.')
+    expect(uploadRefusal(1024 * 1024 + 1, 1024 * 1024)).toBe("This file is just over the server's limit of 1 MB.")
   })
 
   it('names a pasted image by when it was pasted', () => {

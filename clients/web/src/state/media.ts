@@ -72,7 +72,11 @@ export function fitWithin(w: number, h: number, maxW: number, maxH: number): { w
 /** Why a file can't be uploaded (null: it may). */
 export function uploadRefusal(fileSize: number, limit: number | null): string | null {
   if (limit !== null && fileSize > limit) {
-    return `This file is ${formatBytes(fileSize)}; the server accepts files up to ${formatBytes(limit)}.`
+    const size = formatBytes(fileSize)
+    const max = formatBytes(limit)
+    // Rounded alike ("2 MB" and "2 MB"): saying both would read as a contradiction.
+    if (size === max) return `This file is just over the server's limit of ${max}.`
+    return `This file is ${size}; the server accepts files up to ${max}.`
   }
   return null
 }
