@@ -180,6 +180,18 @@ def run(ana: Person, ben: Person, server: ServerProcess, shots: Path, size: str)
     ben.page.keyboard.press("Escape")
     expect(viewer).to_be_hidden()
     expect(thumb).to_be_focused()
+    # By keyboard: Enter on the focused thumbnail opens it, in dark mode too.
+    ben.page.emulate_media(color_scheme="dark")
+    ben.page.keyboard.press("Enter")
+    expect(viewer).to_be_visible()
+    expect_accessible(ben, f"image viewer, dark ({size})")
+    ben.page.keyboard.press("Escape")
+    expect(thumb).to_be_focused()
+    ben.page.emulate_media(color_scheme="light")
+    # The attach button comes right before the message box in the Tab order.
+    ana.composer.focus()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("button", name="Attach files")).to_be_focused()
 
     # A file dropped on the room: a card with its name, size and Download.
     notes = ("meeting notes\n" * 200).encode()
@@ -233,7 +245,13 @@ def run(ana: Person, ben: Person, server: ServerProcess, shots: Path, size: str)
     )
     ana.screenshot(shots, f"media-upload-progress-{size}")
     expect_accessible(ana, f"upload in progress ({size})")
-    page.get_by_role("button", name="Cancel upload of video.mp4").click()
+    # The browser breaks the request off (before the throttle is lifted, or
+    # the rest of the body would rush out).
+    with page.expect_event(
+        "requestfailed", lambda r: "/_matrix/media/v3/upload" in r.url
+    ) as failed:
+        page.get_by_role("button", name="Cancel upload of video.mp4").click()
+    assert "ABORTED" in str(failed.value.failure), failed.value.failure
     expect(bar).to_be_hidden()
     cdp.send(
         "Network.emulateNetworkConditions",
@@ -290,3 +308,5 @@ def run(ana: Person, ben: Person, server: ServerProcess, shots: Path, size: str)
     assert Path(download.value.path()).read_bytes() == pdf
     expect_accessible(ana, f"room with media ({size})")
     ana.screenshot(shots, f"media-room-{size}")
+    # Still nothing of the cancelled upload, seconds later.
+    assert list(server.data_dir.rglob(digest)) == []

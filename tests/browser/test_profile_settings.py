@@ -129,5 +129,7 @@ def run(ana: Person, ben: Person, shots: Path, size: str) -> None:
     expect(ro.get_by_role("button", name="Change room picture")).to_have_count(0)
     expect(ro.get_by_test_id("room-settings-readonly")).to_be_visible()
     expect_accessible(ben, f"read-only room settings ({size})")
+    ben.page.emulate_media(color_scheme="dark")
+    expect_accessible(ben, f"read-only room settings, dark ({size})")
     ro.get_by_role("button", name="Close").click()
     expect(ro).to_be_hidden()
