@@ -74,16 +74,18 @@ def drop_file(page: Page, name: str, mimetype: str, data: bytes) -> None:
     expect(page.get_by_test_id("drop-zone")).to_be_hidden()
 
 
-def paste_file(person: Person, mimetype: str, data: bytes) -> None:
+def paste_file(person: Person, mimetype: str, data: bytes, html: str = "") -> None:
+    """A paste into the composer of an image file (with `html`: rich text carrying one)."""
     person.composer.focus()
     person.composer.evaluate(
-        """(box, [type, bytes]) => {
+        """(box, [type, bytes, html]) => {
           const dt = new DataTransfer()
+          if (html) dt.setData('text/html', html)
           dt.items.add(new File([new Uint8Array(bytes)], 'image.png', { type }))
           const init = { clipboardData: dt, bubbles: true, cancelable: true }
           box.dispatchEvent(new ClipboardEvent('paste', init))
         }""",
-        [mimetype, list(data)],
+        [mimetype, list(data), html],
     )
 
 
@@ -177,6 +179,10 @@ def run(ana: Person, ben: Person, server: ServerProcess, shots: Path, size: str)
     expect(full).to_have_js_property("naturalWidth", 800)
     expect_accessible(ben, f"image viewer ({size})")
     ben.screenshot(shots, f"media-viewer-{size}")
+    with ben.page.expect_download() as download:
+        viewer.get_by_role("link", name="Download").click()
+    assert download.value.suggested_filename == "sunset.png"
+    assert Path(download.value.path()).read_bytes() == photo
     ben.page.keyboard.press("Escape")
     expect(viewer).to_be_hidden()
     expect(thumb).to_be_focused()
@@ -208,7 +214,14 @@ def run(ana: Person, ben: Person, server: ServerProcess, shots: Path, size: str)
     assert download.value.suggested_filename == "notes é.txt"
     assert Path(download.value.path()).read_bytes() == notes
 
-    # An image pasted into the composer (a screenshot) is shared too.
+    # Rich text pasted from a document (which carries a picture of itself) is not a file.
+    before = len(uploads)
+    paste_file(ana, "image/png", png(10, 10, (0, 0, 0)), html="<p>from a <b>document</b></p>")
+    page.wait_for_timeout(300)
+    expect(page.get_by_test_id("upload")).to_have_count(0)
+    assert len(uploads) == before
+
+    # An image pasted into the composer (a screenshot) is shared.
     paste_file(ana, "image/png", png(64, 48, (20, 120, 20)))
     pasted = ben.timeline.get_by_role("button", name="Open image Pasted image", exact=False)
     expect(pasted).to_have_count(1)

@@ -259,8 +259,10 @@ export function Composer({
         onBlur={() => onStop?.()}
         onPaste={(e) => {
           const files = Array.from(e.clipboardData.files)
-          if (!onFiles || files.length === 0) return
-          // A pasted image (a screenshot) is shared; pasted text stays text.
+          // A pasted image (a screenshot) or copied file is shared; rich text
+          // (from a web page or an office document, which may carry a
+          // picture of itself) stays text.
+          if (!onFiles || files.length === 0 || e.clipboardData.types.includes('text/html')) return
           e.preventDefault()
           onFiles(files, true)
         }}

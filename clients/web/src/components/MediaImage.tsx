@@ -34,7 +34,14 @@ export function MediaImage({ content }: { content: JsonObject }) {
         style={{ width: box.width, aspectRatio: `${box.width} / ${box.height}` }}
       >
         {url ? (
-          <img src={url} alt={name} width={box.width} height={box.height} className="h-full w-full object-cover" />
+          <img
+            src={url}
+            alt={name}
+            width={box.width}
+            height={box.height}
+            // Without its size in the message, the picture is fitted whole into the reserved box.
+            className={`h-full w-full ${info.w && info.h ? 'object-cover' : 'object-contain'}`}
+          />
         ) : (
           <span className="flex h-full w-full items-center justify-center p-2 text-xs text-gray-600 dark:text-gray-300">
             {failed ? `Couldn't load ${name}` : <span aria-hidden="true" className="h-4 w-4 animate-spin rounded-full border-2 border-gray-300 border-t-indigo-600" />}
@@ -69,6 +76,17 @@ function ImageViewer({ content, name, onClose }: { content: JsonObject; name: st
           <Spinner label="Loading image…" />
         )}
       </div>
+      {url && (
+        <div className="mt-3 flex justify-end">
+          <a
+            href={url}
+            download={name}
+            className="rounded-lg border border-gray-300 px-3 py-1.5 text-sm font-medium text-gray-800 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:border-gray-600 dark:text-gray-100 dark:hover:bg-gray-800"
+          >
+            Download
+          </a>
+        </div>
+      )}
     </Modal>
   )
 }
