@@ -45,14 +45,20 @@ export function useUploads(roomId: string) {
       const id = nextId.current++
       const name = pasted ? pastedFileName(file.type, new Date()) : file.name || 'file'
       setUploads((list) => [...list, { id, name, loaded: 0, total: file.size }])
+      // Cancel works from the start, while the limit is being asked too.
+      const abort = new AbortController()
+      aborts.current.set(id, abort)
       // The server's limit is checked before a byte is sent.
       const refusal = await controller.uploadRefusal(file.size)
+      if (abort.signal.aborted) {
+        remove(id)
+        return
+      }
       if (refusal) {
+        aborts.current.delete(id)
         patch(id, { error: refusal })
         return
       }
-      const abort = new AbortController()
-      aborts.current.set(id, abort)
       try {
         const dimensions = await imageSize(file)
         await controller.sendFile(roomId, file, {
