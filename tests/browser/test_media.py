@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import wave
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -33,6 +34,17 @@ LIMIT = 2 * 1024 * 1024
 def png(width: int, height: int, color: tuple[int, int, int]) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), color).save(out, format="PNG")
+    return out.getvalue()
+
+
+def wav(seconds: float) -> bytes:
+    """Silence as a WAV file (8 kHz, mono, 16 bit)."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * int(8000 * seconds))
     return out.getvalue()
 
 
@@ -319,6 +331,34 @@ def run(ana: Person, ben: Person, server: ServerProcess, shots: Path, size: str)
         report.get_by_role("button", name="Download report.pdf").click()
     assert download.value.suggested_filename == "report.pdf"
     assert Path(download.value.path()).read_bytes() == pdf
+
+    # Sound is played once downloaded with the token (the page's CSP allows blob: media).
+    tone = wav(0.5)
+    tone_uri = api_upload(server.base_url, token, "tone.wav", "audio/wav", tone)
+    api_send(
+        server.base_url,
+        token,
+        room_id,
+        {
+            "msgtype": "m.audio",
+            "body": "tone.wav",
+            "url": tone_uri,
+            "info": {"mimetype": "audio/wav", "size": len(tone), "duration": 500},
+        },
+    )
+    sound = ana.timeline.get_by_test_id("file-card").filter(has_text="tone.wav")
+    expect(sound).to_contain_text("Audio")
+    sound.get_by_text("tone.wav").click()
+    sound.get_by_role("button", name="Play tone.wav").click()
+    player = ana.timeline.locator("audio[aria-label='tone.wav']")
+    expect(player).to_be_visible()
+    page.wait_for_function(
+        "() => { const a = document.querySelector(\"audio[aria-label='tone.wav']\"); "
+        "return a && a.readyState >= 1 }"
+    )
+    assert abs(player.evaluate("a => a.duration") - 0.5) < 0.05
+    assert not [c for c in ana.console if "Content Security Policy" in c], ana.console
+
     expect_accessible(ana, f"room with media ({size})")
     ana.screenshot(shots, f"media-room-{size}")
     # Still nothing of the cancelled upload, seconds later.

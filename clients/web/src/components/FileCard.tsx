@@ -19,6 +19,22 @@ export function FileCard({ content }: { content: JsonObject }) {
   const info = mediaInfo(content)
   const path = downloadPath(content.url, name)
   const kind = KIND[String(content.msgtype)] ?? 'File'
+  const playable = content.msgtype === 'm.video' || content.msgtype === 'm.audio'
+  const [playUrl, setPlayUrl] = useState<string | null>(null)
+
+  // Authenticated media can't be streamed by <video src>: it is downloaded (with the token), then played.
+  async function play() {
+    if (!path) return
+    setBusy(true)
+    setError(null)
+    try {
+      setPlayUrl(await controller.media.url(path))
+    } catch (e) {
+      setError(describeError(e))
+    } finally {
+      setBusy(false)
+    }
+  }
 
   async function download() {
     if (!path) return
@@ -41,6 +57,14 @@ export function FileCard({ content }: { content: JsonObject }) {
     }
   }
 
+  if (playUrl) {
+    return content.msgtype === 'm.video' ? (
+      <video src={playUrl} controls autoPlay aria-label={name} className="my-1 max-h-80 w-full max-w-sm rounded-lg bg-black" />
+    ) : (
+      <audio src={playUrl} controls autoPlay aria-label={name} className="my-1 w-full max-w-sm" />
+    )
+  }
+
   return (
     <div
       data-testid="file-card"
@@ -61,6 +85,17 @@ export function FileCard({ content }: { content: JsonObject }) {
           </p>
         )}
       </div>
+      {path && playable && (
+        <button
+          type="button"
+          onClick={play}
+          disabled={busy}
+          aria-label={`Play ${name}`}
+          className="shrink-0 rounded-md border border-gray-300 bg-white px-2.5 py-1 text-sm font-medium text-gray-800 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 disabled:opacity-60 dark:border-gray-600 dark:bg-gray-900 dark:text-gray-100 dark:hover:bg-gray-700"
+        >
+          Play
+        </button>
+      )}
       {path && (
         <button
           type="button"
