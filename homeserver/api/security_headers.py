@@ -32,7 +32,7 @@ def web_client_csp(websocket_origin: str) -> str:
     older than CSP 3 do not count it as 'self'."""
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
-        "img-src 'self' data: blob:; font-src 'self'; "
+        "img-src 'self' data: blob:; media-src 'self' blob:; font-src 'self'; "
         f"connect-src 'self' {websocket_origin}; worker-src 'self'; manifest-src 'self'; "
         "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
     )

@@ -206,7 +206,7 @@ def run(ana: Person, ben: Person, base_url: str, shots: Path, size: str) -> None
     expect_accessible(ana, "settings")
     page.keyboard.press("Escape")
     expect(settings).to_have_count(0)
-    expect(page.get_by_role("button", name="Settings")).to_be_focused()
+    expect(page.get_by_role("button", name="Settings", exact=True)).to_be_focused()
 
     # Leaving asks too (and Cancel leaves everything as it was).
     ana.open_room("Team")

@@ -219,7 +219,7 @@ class Person:
         """The gear button in the room list's header (on a phone: back to the list first)."""
         if self.phone:
             self.show_room_list()
-        self.page.get_by_role("button", name="Settings").click()
+        self.page.get_by_role("button", name="Settings", exact=True).click()
         expect(self.settings).to_be_visible()
         return self.settings
 

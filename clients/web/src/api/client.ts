@@ -53,6 +53,8 @@ interface RequestOptions {
   signal?: AbortSignal
   /** Send the access token (default true). */
   auth?: boolean
+  /** Path prefix (default the client API's /_matrix/client/v3). */
+  prefix?: string
 }
 
 const PREFIX = '/_matrix/client/v3'
@@ -108,7 +110,7 @@ export class MatrixClient {
   }
 
   private async send<T>(method: string, path: string, opts: RequestOptions, token: string | null): Promise<T> {
-    let url = this.baseUrl + PREFIX + path
+    let url = this.baseUrl + (opts.prefix ?? PREFIX) + path
     if (opts.query) {
       const params = new URLSearchParams()
       for (const [k, v] of Object.entries(opts.query)) {
@@ -309,6 +311,26 @@ export class MatrixClient {
 
   getProfile(userId: string): Promise<Profile> {
     return this.request('GET', `/profile/${enc(userId)}`)
+  }
+
+  setDisplayName(userId: string, displayname: string): Promise<void> {
+    return this.request('PUT', `/profile/${enc(userId)}/displayname`, { body: { displayname } }).then(() => undefined)
+  }
+
+  setAvatarUrl(userId: string, avatarUrl: string): Promise<void> {
+    return this.request('PUT', `/profile/${enc(userId)}/avatar_url`, { body: { avatar_url: avatarUrl } }).then(() => undefined)
+  }
+
+  /** Sets a room state event (name, topic, avatar...). */
+  setRoomState(roomId: string, type: string, content: JsonObject, stateKey = ''): Promise<{ event_id: string }> {
+    return this.request('PUT', `/rooms/${enc(roomId)}/state/${enc(type)}/${enc(stateKey)}`, { body: content })
+  }
+
+  // ---- Media -------------------------------------------------------------
+
+  /** The media repository's settings: `m.upload.size` is the largest upload in bytes. */
+  mediaConfig(): Promise<JsonObject> {
+    return this.request('GET', '/config', { prefix: '/_matrix/client/v1/media' })
   }
 
   getAccountData<T = JsonObject>(userId: string, type: string): Promise<T> {

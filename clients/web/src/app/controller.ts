@@ -19,6 +19,9 @@ import { SyncLoop, type SyncStatus } from '../sync/loop'
 import { RealtimeTransport, type TransportMode } from '../sync/realtime'
 import type { SyncTransport } from '../sync/transport'
 import { streamUrl, WsSyncTransport, type SocketFactory, type SocketLike, type StreamConnection } from '../sync/wsTransport'
+import { uploadFile, type UploadOptions } from '../api/media'
+import { mediaContent, uploadRefusal } from '../state/media'
+import { MediaCache } from './mediaCache'
 import { registerServiceWorker, type Notifier } from './notifications'
 import { TypingNotifier } from './typingNotifier'
 
@@ -94,6 +97,9 @@ export class ChatController {
   readonly userId: string
   /** Web Push on this device: the settings switch, the subscription and its pusher. */
   readonly push: WebPush
+  /** Authenticated media (avatars, thumbnails, files) as object URLs. */
+  readonly media: MediaCache
+  private uploadLimit: Promise<number | null> | null = null
   private readonly loop: SyncLoop
   private readonly ws: WsSyncTransport | null = null
   private readonly historyInFlight = new Set<string>()
@@ -116,6 +122,7 @@ export class ChatController {
       userId: opts.userId,
       env: opts.pushEnvironment === undefined ? browserPushEnvironment(registerServiceWorker) : opts.pushEnvironment,
     })
+    this.media = new MediaCache(opts.client)
     this.store = createStore(reduce, emptyClientState(opts.userId))
     this.syncStatus = createStore<SyncStatus, SyncStatus>((_, s) => s, { state: 'connecting' })
     this.activity = createStore<ActivityState, Partial<ActivityState>>(
@@ -180,6 +187,7 @@ export class ChatController {
     this.loop.stop()
     for (const t of this.typingNotifiers.values()) t.dispose()
     this.typingNotifiers.clear()
+    this.media.clear()
     if (this.flushTimer !== null) clearTimeout(this.flushTimer)
     this.flushTimer = null
   }
@@ -346,6 +354,79 @@ export class ChatController {
     } finally {
       this.historyInFlight.delete(roomId)
     }
+  }
+
+  // ---- Files -------------------------------------------------------------
+
+  /** The server's largest upload in bytes (`m.upload.size`; null: it does not say). Asked once. */
+  maxUploadSize(): Promise<number | null> {
+    this.uploadLimit ??= this.client
+      .mediaConfig()
+      .then((c) => (typeof c['m.upload.size'] === 'number' ? c['m.upload.size'] : null))
+      .catch(() => {
+        this.uploadLimit = null
+        return null
+      })
+    return this.uploadLimit
+  }
+
+  /** Why this file can't be uploaded, checked before any byte is sent (null: it can). */
+  async uploadRefusal(size: number): Promise<string | null> {
+    return uploadRefusal(size, await this.maxUploadSize())
+  }
+
+  /** Uploads a file to the media repository; returns its mxc URI. */
+  upload(file: Blob, name: string, opts: UploadOptions = {}): Promise<string> {
+    return uploadFile(this.client, file, name, opts)
+  }
+
+  /**
+   * Uploads a file and sends it to the room as m.image / m.video / m.audio /
+   * m.file (with its size, type and, for images, dimensions).
+   */
+  async sendFile(
+    roomId: string,
+    file: File,
+    opts: UploadOptions & { name?: string; dimensions?: { width: number; height: number } | null } = {},
+  ): Promise<string> {
+    const name = opts.name ?? file.name
+    const refusal = await this.uploadRefusal(file.size)
+    if (refusal) throw new Error(refusal)
+    const uri = await this.upload(file, name, opts)
+    const mimetype = file.type || 'application/octet-stream'
+    return this.sendMessage(
+      roomId,
+      mediaContent({ name, mimetype, size: file.size, uri, width: opts.dimensions?.width, height: opts.dimensions?.height }),
+    )
+  }
+
+  // ---- Profile and room settings --------------------------------------------
+
+  async setDisplayName(name: string): Promise<void> {
+    await this.client.setDisplayName(this.userId, name.trim())
+  }
+
+  /** Uploads a picture and makes it my avatar. */
+  async setAvatar(file: File): Promise<void> {
+    const refusal = await this.uploadRefusal(file.size)
+    if (refusal) throw new Error(refusal)
+    const uri = await this.upload(file, file.name)
+    await this.client.setAvatarUrl(this.userId, uri)
+  }
+
+  async setRoomName(roomId: string, name: string): Promise<void> {
+    await this.client.setRoomState(roomId, 'm.room.name', { name: name.trim() })
+  }
+
+  async setRoomTopic(roomId: string, topic: string): Promise<void> {
+    await this.client.setRoomState(roomId, 'm.room.topic', { topic: topic.trim() })
+  }
+
+  async setRoomAvatar(roomId: string, file: File): Promise<void> {
+    const refusal = await this.uploadRefusal(file.size)
+    if (refusal) throw new Error(refusal)
+    const uri = await this.upload(file, file.name)
+    await this.client.setRoomState(roomId, 'm.room.avatar', { url: uri, info: { mimetype: file.type, size: file.size } })
   }
 
   // ---- Receipts and typing ------------------------------------------------

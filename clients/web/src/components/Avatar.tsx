@@ -1,3 +1,6 @@
+import { thumbnailPath } from '../state/media'
+import { useMediaUrl } from './useMedia'
+
 const COLORS = [
   'bg-rose-600',
   'bg-amber-700',
@@ -20,9 +23,33 @@ function initial(name: string): string {
   return (t ? Array.from(t)[0] : '?').toUpperCase()
 }
 
-/** A coloured circle with the first letter of a name (purely decorative). */
-export function Avatar({ id, name, size = 'md' }: { id: string; name: string; size?: 'xs' | 'sm' | 'md' }) {
-  const dims = size === 'xs' ? 'h-4 w-4 text-[9px] leading-none' : size === 'sm' ? 'h-8 w-8 text-sm' : 'h-10 w-10 text-base'
+/**
+ * A round avatar (purely decorative): the picture at `mxc` when there is one
+ * (a server thumbnail, fetched with the access token), else a coloured
+ * circle with the first letter of the name.
+ */
+export function Avatar({ id, name, size = 'md', mxc }: { id: string; name: string; size?: 'xs' | 'sm' | 'md' | 'lg'; mxc?: string }) {
+  const dims =
+    size === 'xs'
+      ? 'h-4 w-4 text-[9px] leading-none'
+      : size === 'sm'
+        ? 'h-8 w-8 text-sm'
+        : size === 'lg'
+          ? 'h-16 w-16 text-2xl'
+          : 'h-10 w-10 text-base'
+  // 96 px covers the largest size at 1.5x; every avatar of a user shares one download.
+  const { url } = useMediaUrl(mxc ? thumbnailPath(mxc, 96, 96, 'crop') : null)
+  if (url) {
+    return (
+      <img
+        src={url}
+        alt=""
+        aria-hidden="true"
+        data-testid="avatar-image"
+        className={`${dims} shrink-0 select-none rounded-full object-cover`}
+      />
+    )
+  }
   return (
     <span
       aria-hidden="true"

@@ -1,6 +1,7 @@
 import { useEffect, useId, useLayoutEffect, useRef, useState, type KeyboardEvent, type Ref } from 'react'
 import type { Mention } from '../state/compose'
 import { matchMembers, mentionQuery, type MemberOption } from '../state/mentions'
+import { PaperclipIcon } from './icons'
 
 export interface ComposerContext {
   /** Replying to: who and what (shown above the box). */
@@ -25,6 +26,7 @@ export function Composer({
   editing,
   onCancel,
   onEditLast,
+  onFiles,
   ref,
 }: ComposerContext & {
   roomName: string
@@ -38,6 +40,8 @@ export function Composer({
   /** Ends the reply or the edit. */
   onCancel?: () => void
   onEditLast?: () => void
+  /** Files picked with the attach button or pasted (`pasted`: from the clipboard). */
+  onFiles?: (files: File[], pasted: boolean) => void
   ref?: Ref<HTMLTextAreaElement>
 }) {
   const [text, setText] = useState('')
@@ -47,6 +51,7 @@ export function Composer({
   const [active, setActive] = useState(0)
   const [suggestDismissed, setSuggestDismissed] = useState(false)
   const box = useRef<HTMLTextAreaElement | null>(null)
+  const fileInput = useRef<HTMLInputElement>(null)
   const pendingCaret = useRef<number | null>(null)
   const id = useId()
   const editingId = editing?.eventId
@@ -202,6 +207,31 @@ export function Composer({
           ))}
         </ul>
       )}
+      {onFiles && (
+        <>
+          <input
+            ref={fileInput}
+            type="file"
+            multiple
+            hidden
+            data-testid="attach-input"
+            onChange={(e) => {
+              const files = Array.from(e.target.files ?? [])
+              e.target.value = ''
+              if (files.length > 0) onFiles(files, false)
+            }}
+          />
+          <button
+            type="button"
+            onClick={() => fileInput.current?.click()}
+            aria-label="Attach files"
+            title="Attach files"
+            className="h-10 shrink-0 rounded-xl px-2 text-gray-700 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-gray-200 dark:hover:bg-gray-800"
+          >
+            <PaperclipIcon />
+          </button>
+        </>
+      )}
       <label htmlFor={id} className="sr-only">
         Message {roomName}
       </label>
@@ -227,6 +257,15 @@ export function Composer({
         }}
         onSelect={(e) => setCaret(e.currentTarget.selectionStart ?? 0)}
         onBlur={() => onStop?.()}
+        onPaste={(e) => {
+          const files = Array.from(e.clipboardData.files)
+          // A pasted image (a screenshot) or copied file is shared; rich text
+          // (from a web page or an office document, which may carry a
+          // picture of itself) stays text.
+          if (!onFiles || files.length === 0 || e.clipboardData.types.includes('text/html')) return
+          e.preventDefault()
+          onFiles(files, true)
+        }}
         onKeyDown={onKeyDown}
         placeholder={`Message ${roomName}`}
         aria-describedby={`${id}-help`}

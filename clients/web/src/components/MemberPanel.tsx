@@ -4,6 +4,7 @@ import type { Member } from '../app/controller'
 import { describeError } from '../api/errors'
 import { presenceLabel } from '../state/ephemeral'
 import { AvatarWithPresence } from './Presence'
+import { memberAvatar } from '../state/avatars'
 import { Spinner } from './ui'
 
 const ORDER = { online: 0, unavailable: 1, offline: 2 } as const
@@ -104,7 +105,13 @@ export function MemberPanel({ roomId, onClose, id }: { roomId: string; onClose: 
               const label = m.userId === state.userId ? 'You' : presenceLabel(presence, now)
               return (
                 <li key={m.userId} className="flex items-center gap-3 px-4 py-2" data-user-id={m.userId}>
-                  <AvatarWithPresence id={m.userId} name={m.displayName} presence={presence} size="sm" />
+                  <AvatarWithPresence
+                    id={m.userId}
+                    name={m.displayName}
+                    presence={presence}
+                    size="sm"
+                    mxc={room ? memberAvatar(room.state, m.userId) : undefined}
+                  />
                   <span className="min-w-0 flex-1">
                     <span className="block truncate text-sm font-medium text-gray-900 dark:text-gray-100">{m.displayName}</span>
                     <span className="block truncate text-xs text-gray-600 dark:text-gray-400" data-testid="member-presence">

@@ -4,7 +4,18 @@ import { useEffect, useId, useRef, useState, type ReactNode } from 'react'
  * An accessible modal built on the native <dialog> element: focus is moved
  * into it and trapped by the browser, Escape closes it.
  */
-export function Modal({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
+export function Modal({
+  title,
+  onClose,
+  children,
+  wide = false,
+}: {
+  title: string
+  onClose: () => void
+  children: ReactNode
+  /** Nearly the whole window (the image viewer). */
+  wide?: boolean
+}) {
   const ref = useRef<HTMLDialogElement>(null)
   const titleId = useId()
 
@@ -45,7 +56,7 @@ export function Modal({ title, onClose, children }: { title: string; onClose: ()
         // A click on the backdrop (outside the panel) closes the dialog.
         if (e.target === ref.current) onClose()
       }}
-      className="m-auto w-[calc(100%-2rem)] max-w-md rounded-xl bg-white p-0 text-gray-900 shadow-xl backdrop:bg-black/50 dark:bg-gray-900 dark:text-gray-100"
+      className={`m-auto w-[calc(100%-2rem)] ${wide ? 'max-w-5xl' : 'max-w-md'} rounded-xl bg-white p-0 text-gray-900 shadow-xl backdrop:bg-black/50 dark:bg-gray-900 dark:text-gray-100`}
     >
       <div className="p-5">
         <div className="mb-4 flex items-center justify-between gap-4">

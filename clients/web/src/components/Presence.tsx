@@ -25,15 +25,17 @@ export function AvatarWithPresence({
   name,
   presence,
   size = 'md',
+  mxc,
 }: {
   id: string
   name: string
   presence: PresenceInfo | undefined
   size?: 'sm' | 'md'
+  mxc?: string
 }) {
   return (
     <span className="relative inline-flex shrink-0">
-      <Avatar id={id} name={name} size={size} />
+      <Avatar id={id} name={name} size={size} mxc={mxc} />
       <PresenceDot presence={presence} className="absolute -right-0.5 -bottom-0.5" />
     </span>
   )

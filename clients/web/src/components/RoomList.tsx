@@ -150,9 +150,9 @@ function RoomItem({
       />
       <div aria-hidden="true" className="pointer-events-none relative flex w-full items-center gap-3 px-4 py-2 text-left">
         {presence !== undefined ? (
-          <AvatarWithPresence id={entry.partner ?? entry.roomId} name={entry.name} presence={presence ?? undefined} />
+          <AvatarWithPresence id={entry.partner ?? entry.roomId} name={entry.name} presence={presence ?? undefined} mxc={entry.avatar} />
         ) : (
-          <Avatar id={entry.roomId} name={entry.name} />
+          <Avatar id={entry.roomId} name={entry.name} mxc={entry.avatar} />
         )}
         <span className="flex min-w-0 flex-1 flex-col">
           <span className="flex items-baseline justify-between gap-2">

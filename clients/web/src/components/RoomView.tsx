@@ -19,6 +19,10 @@ import { MemberPanel } from './MemberPanel'
 import { AvatarWithPresence } from './Presence'
 import { Timeline } from './Timeline'
 import { UserPickerDialog } from './UserPickerDialog'
+import { UploadTray } from './Uploads'
+import { useUploads } from './useUploads'
+import { RoomSettingsDialog } from './RoomSettingsDialog'
+import { memberAvatar, roomAvatar } from '../state/avatars'
 import { Button, Spinner } from './ui'
 
 export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => void }) {
@@ -36,6 +40,15 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
   const panelId = useId()
   const membersButtonRef = useRef<HTMLButtonElement>(null)
   const now = useNow()
+  const uploads = useUploads(roomId)
+  const [dragging, setDragging] = useState(false)
+  const [settingsOpen, setSettingsOpen] = useState(false)
+  const sendFiles = useCallback(
+    (files: File[], pasted: boolean) => {
+      for (const f of files) void uploads.send(f, pasted)
+    },
+    [uploads],
+  )
 
   const loadOlder = useCallback(() => controller.loadOlder(roomId), [controller, roomId])
   const markRead = useCallback(() => controller.markRead(roomId), [controller, roomId])
@@ -151,13 +164,50 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
 
   return (
     <section className="flex h-full min-h-0 w-full" aria-labelledby="room-title">
-      <div className={`${membersOpen ? 'hidden md:flex' : 'flex'} min-h-0 min-w-0 flex-1 flex-col`}>
+      <div
+        className={`${membersOpen ? 'hidden md:flex' : 'flex'} relative min-h-0 min-w-0 flex-1 flex-col`}
+        onDragEnter={(e) => {
+          if (e.dataTransfer.types.includes('Files')) setDragging(true)
+        }}
+        onDragOver={(e) => {
+          if (!e.dataTransfer.types.includes('Files')) return
+          e.preventDefault()
+          e.dataTransfer.dropEffect = 'copy'
+        }}
+        onDragLeave={(e) => {
+          if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDragging(false)
+        }}
+        onDrop={(e) => {
+          setDragging(false)
+          const files = Array.from(e.dataTransfer.files)
+          if (files.length === 0) return
+          e.preventDefault()
+          sendFiles(files, false)
+        }}
+      >
+        {dragging && (
+          <div
+            data-testid="drop-zone"
+            className="pointer-events-none absolute inset-2 z-30 flex items-center justify-center rounded-xl border-2 border-dashed border-indigo-500 bg-white/90 text-base font-medium text-indigo-800 dark:bg-gray-900/90 dark:text-indigo-200"
+          >
+            Drop files to share them in {name}
+          </div>
+        )}
         <header className="flex items-center gap-3 border-b border-gray-200 bg-white px-3 py-2 dark:border-gray-800 dark:bg-gray-900">
           {backButton}
           {partner ? (
-            <AvatarWithPresence id={partner} name={name} presence={partnerPresence} size="sm" />
+            <AvatarWithPresence id={partner} name={name} presence={partnerPresence} size="sm" mxc={memberAvatar(room.state, partner)} />
           ) : (
-            <Avatar id={roomId} name={name} size="sm" />
+            // The room's picture opens its settings (name, topic, avatar), as in other chat apps.
+            <button
+              type="button"
+              onClick={() => setSettingsOpen(true)}
+              aria-label="Room settings"
+              title="Room settings"
+              className="shrink-0 rounded-full focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500"
+            >
+              <Avatar id={roomId} name={name} size="sm" mxc={roomAvatar(room.state)} />
+            </button>
           )}
           <div className="min-w-24 flex-1">
             <h1 id="room-title" className="truncate text-base font-semibold text-gray-900 dark:text-gray-50">
@@ -246,8 +296,10 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
             </button>
           </p>
         ))}
+        <UploadTray uploads={uploads.uploads} onCancel={uploads.cancel} />
         <Composer
           ref={composerRef}
+          onFiles={sendFiles}
           roomName={name}
           members={members}
           onSend={send}
@@ -301,6 +353,7 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
           onConfirm={() => controller.deleteMessage(roomId, confirming.eventId)}
         />
       )}
+      {settingsOpen && <RoomSettingsDialog roomId={roomId} onClose={() => setSettingsOpen(false)} />}
       {inviting && (
         <UserPickerDialog
           title={`Invite to ${name}`}

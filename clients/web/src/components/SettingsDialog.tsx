@@ -1,4 +1,4 @@
-import { useId, useMemo, useState, useSyncExternalStore } from 'react'
+import { useEffect, useId, useMemo, useState, useSyncExternalStore, type FormEvent } from 'react'
 import { useClientState, useController } from '../app/context'
 import { describeError } from '../api/errors'
 import { accountActionUrl } from '../auth/metadata'
@@ -8,6 +8,8 @@ import { mutedRoomIds } from '../state/pushRules'
 import { roomDisplayName } from '../state/rooms'
 import { BellIcon } from './icons'
 import { Modal } from './Modal'
+import { AvatarPicker } from './AvatarPicker'
+import { Button, TextField } from './ui'
 
 /**
  * Settings: Web Push on this device, the rooms that are muted, and (for an
@@ -17,6 +19,7 @@ export function SettingsDialog({ onClose, accountUri }: { onClose: () => void; a
   return (
     <Modal title="Settings" onClose={onClose}>
       <div className="flex flex-col gap-6">
+        <ProfileSettings />
         <PushSettings />
         <MutedRooms />
         {accountUri && <AccountLinks accountUri={accountUri} />}
@@ -58,6 +61,94 @@ function AccountLinks({ accountUri }: { accountUri: string }) {
           </a>
         </li>
       </ul>
+    </section>
+  )
+}
+
+/** My display name and picture (the server copies them into every room I am in). */
+function ProfileSettings() {
+  const controller = useController()
+  const id = useId()
+  const [profile, setProfile] = useState<{ displayname?: string; avatar_url?: string } | null>(null)
+  const [name, setName] = useState('')
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<string | null>(null)
+  const [saved, setSaved] = useState(false)
+
+  useEffect(() => {
+    let live = true
+    controller.client.getProfile(controller.userId).then(
+      (p) => {
+        if (!live) return
+        setProfile(p)
+        setName(p.displayname ?? '')
+      },
+      () => live && setProfile({}),
+    )
+    return () => {
+      live = false
+    }
+  }, [controller])
+
+  async function save(e: FormEvent) {
+    e.preventDefault()
+    setBusy(true)
+    setError(null)
+    setSaved(false)
+    try {
+      await controller.setDisplayName(name)
+      setProfile((p) => ({ ...p, displayname: name.trim() }))
+      setSaved(true)
+    } catch (err) {
+      setError(describeError(err))
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  const shown = profile?.displayname || controller.userId
+  return (
+    <section aria-labelledby={`${id}-heading`}>
+      <h3 id={`${id}-heading`} className="mb-2 text-sm font-semibold text-gray-900 dark:text-gray-100">
+        Profile
+      </h3>
+      <div className="flex flex-col gap-3">
+        <AvatarPicker
+          id={controller.userId}
+          name={shown}
+          mxc={profile?.avatar_url}
+          label="Change picture"
+          onPick={async (file) => {
+            await controller.setAvatar(file)
+            const p = await controller.client.getProfile(controller.userId)
+            setProfile(p)
+          }}
+        />
+        <form onSubmit={save} className="flex items-end gap-2">
+          <TextField
+            label="Display name"
+            className="min-w-0 flex-1"
+            value={name}
+            maxLength={255}
+            disabled={profile === null}
+            onChange={(e) => {
+              setName(e.target.value)
+              setSaved(false)
+            }}
+          />
+          <Button type="submit" disabled={busy || profile === null || name.trim() === (profile.displayname ?? '')}>
+            {busy ? 'Saving…' : 'Save'}
+          </Button>
+        </form>
+        <p aria-live="polite" className="text-xs text-gray-600 dark:text-gray-400">
+          {saved ? 'Display name saved.' : ''}
+        </p>
+        {error && (
+          <p role="alert" className="text-sm text-red-700 dark:text-red-300">
+            {error}
+          </p>
+        )}
+      </div>
     </section>
   )
 }

@@ -9,6 +9,9 @@ import { firstUnread, groupTimeline, type DisplayMessage, type TimelineItem } fr
 import type { ReactionSummary } from '../state/relations'
 import type { LocalEcho, Receipt, StateMap } from '../state/types'
 import { Avatar } from './Avatar'
+import { MediaBody } from './MediaBody'
+import { memberAvatar } from '../state/avatars'
+import { isMediaMsgtype } from '../state/media'
 import { EmojiPicker } from './EmojiPicker'
 import { FormattedBody } from './FormattedBody'
 import { PencilIcon, ReplyIcon, SmileIcon, TrashIcon } from './icons'
@@ -340,7 +343,7 @@ function TimelineRow({
     <>
       {markerFirst && <UnreadMarker />}
       <li className="mt-3 flex gap-3">
-        <Avatar id={item.sender} name={memberName(state, item.sender)} size="sm" />
+        <Avatar id={item.sender} name={memberName(state, item.sender)} size="sm" mxc={memberAvatar(state, item.sender)} />
         <div className="min-w-0 flex-1">
           <p className="flex items-baseline gap-2">
             <span className="text-sm font-semibold text-gray-900 dark:text-gray-100" title={item.sender}>
@@ -426,6 +429,8 @@ function MessageLine({
         * {senderName} {html ? <FormattedBody html={html} mentions={mentionRender} /> : <LinkifiedText text={text ?? ''} />}
       </>
     )
+  } else if (isMediaMsgtype(msgtype)) {
+    content = <MediaBody content={message.content} />
   } else if (html) {
     content = <FormattedBody html={html} mentions={mentionRender} />
   } else {
@@ -455,7 +460,10 @@ function MessageLine({
       <div
         className={`min-w-0 flex-1 text-[0.95rem] break-words ${html ? '' : 'whitespace-pre-wrap'} ${
           message.status === 'pending' ? 'text-gray-500 dark:text-gray-400' : 'text-gray-900 dark:text-gray-100'
-        } ${msgtype === 'm.notice' ? 'text-gray-600 dark:text-gray-300' : ''}`}
+        } ${msgtype === 'm.notice' ? 'text-gray-600 dark:text-gray-300' : ''} ${
+          // On touch screens a tap shows the actions: below media, so its Download does not move under the finger.
+          isMediaMsgtype(msgtype) ? '[@media(hover:none)]:basis-full' : ''
+        }`}
       >
         <span data-body="">{content}</span>
         {message.edited && !message.redacted && (

@@ -104,7 +104,7 @@ export function UserPickerDialog({
                     aria-label={`${actionLabel} ${name} (${u.user_id})`}
                     className="flex w-full items-center gap-3 rounded-lg px-2 py-2 text-left hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 disabled:opacity-60 dark:hover:bg-gray-800"
                   >
-                    <Avatar id={u.user_id} name={name} size="sm" />
+                    <Avatar id={u.user_id} name={name} size="sm" mxc={u.avatar_url} />
                     <span className="min-w-0 flex-1">
                       <span className="block truncate text-sm font-medium">{name}</span>
                       <span className="block truncate text-xs text-gray-600 dark:text-gray-400">{u.user_id}</span>

@@ -94,3 +94,24 @@ export function SearchIcon({ className = 'h-5 w-5' }: { className?: string }) {
     </svg>
   )
 }
+
+export function PaperclipIcon({ className = 'h-5 w-5' }: { className?: string }) {
+  return (
+    <svg viewBox="0 0 20 20" className={className} aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.6">
+      <path
+        strokeLinecap="round"
+        strokeLinejoin="round"
+        d="M15.5 9.5l-5.8 5.8a3.5 3.5 0 0 1-5-5l6.3-6.3a2.3 2.3 0 0 1 3.3 3.3l-6.2 6.2a1.2 1.2 0 0 1-1.7-1.7l5.6-5.6"
+      />
+    </svg>
+  )
+}
+
+export function FileIcon({ className = 'h-6 w-6' }: { className?: string }) {
+  return (
+    <svg viewBox="0 0 20 20" className={className} aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.5">
+      <path strokeLinejoin="round" d="M5 2.5h6.5L15.5 6.5v11h-10.5z" />
+      <path strokeLinejoin="round" d="M11.5 2.5v4h4" />
+    </svg>
+  )
+}

@@ -1,3 +1,4 @@
+import { roomAvatar } from './avatars'
 import type { MatrixEvent } from '../api/types'
 import { directPartner, directRoomIds } from './dm'
 import { getState, localpart, memberName, messageBody, str, strippedState } from './events'
@@ -65,6 +66,8 @@ export interface RoomListEntry {
   highlights: number
   /** For a DM: the other person. */
   partner?: string
+  /** The room's picture (mxc URI; a DM's is the other person's). */
+  avatar?: string
 }
 
 /** One-line preview of a message for the room list. */
@@ -96,6 +99,7 @@ export function roomListEntry(state: ClientState, room: RoomState, direct: Set<s
   const partner = isDirect
     ? (directPartner(state.accountData['m.direct'], room.roomId) ?? otherMembers(room, state.userId)[0])
     : undefined
+  const avatar = roomAvatar(room.state, partner)
   return {
     roomId: room.roomId,
     name: roomDisplayName(room, state.userId),
@@ -105,6 +109,7 @@ export function roomListEntry(state: ClientState, room: RoomState, direct: Set<s
     notifications: Math.max(room.notificationCount, room.highlightCount),
     highlights: room.highlightCount,
     ...(partner ? { partner } : {}),
+    ...(avatar ? { avatar } : {}),
   }
 }
 
