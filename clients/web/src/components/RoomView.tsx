@@ -7,7 +7,7 @@ import { presenceLabel, typingText } from '../state/ephemeral'
 import { isRoomMuted } from '../state/pushRules'
 import { otherMembers, roomDisplayName, roomTopic } from '../state/rooms'
 import { Avatar } from './Avatar'
-import { BellIcon, LeaveIcon, PeopleIcon, PersonAddIcon } from './icons'
+import { BellIcon, LeaveIcon, PeopleIcon, PersonAddIcon, TextSearchIcon } from './icons'
 import { ConfirmDialog } from './ConfirmDialog'
 import { Composer } from './Composer'
 import { editContent, messageContent, stripReplyFallback, type Mention } from '../state/compose'
@@ -21,7 +21,19 @@ import { Timeline } from './Timeline'
 import { UserPickerDialog } from './UserPickerDialog'
 import { Button, Spinner } from './ui'
 
-export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => void }) {
+export function RoomView({
+  roomId,
+  onBack,
+  onSearch,
+  focusEvent,
+}: {
+  roomId: string
+  onBack: () => void
+  /** Opens the message search (this room preselected). */
+  onSearch?: () => void
+  /** A message to show (a search result). */
+  focusEvent?: { eventId: string; nonce: number }
+}) {
   const controller = useController()
   const state = useClientState()
   const room = state.rooms[roomId]
@@ -38,6 +50,7 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
   const now = useNow()
 
   const loadOlder = useCallback(() => controller.loadOlder(roomId), [controller, roomId])
+  const revealEvent = useCallback((eventId: string) => controller.revealEvent(roomId, eventId), [controller, roomId])
   const markRead = useCallback(() => controller.markRead(roomId), [controller, roomId])
   const [replyingTo, setReplyingTo] = useState<DisplayMessage | null>(null)
   const [editing, setEditing] = useState<DisplayMessage | null>(null)
@@ -169,6 +182,7 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
               </p>
             )}
           </div>
+          {onSearch && <HeaderButton label="Search messages" icon={<TextSearchIcon />} onClick={onSearch} />}
           <button
             type="button"
             onClick={toggleMute}
@@ -217,6 +231,8 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
           onSeenLatest={markRead}
           receipts={room.receipts}
           dmPartner={partner}
+          focusEvent={focusEvent}
+          revealEvent={revealEvent}
         />
         {alone && (
           <div className="mx-3 mb-2 flex flex-wrap items-center justify-between gap-2 rounded-lg border border-gray-200 bg-gray-50 px-3 py-2 text-sm text-gray-700 sm:mx-5 dark:border-gray-800 dark:bg-gray-900 dark:text-gray-300">
