@@ -79,6 +79,10 @@ def test_search_messages_and_jump_to_a_result(
             .locator("xpath=ancestor::header")
             .get_by_role("button", name="Search messages")
         )
+        # Every header button fits beside the room's name, on a phone too.
+        header = page.locator("#room-title").locator("xpath=ancestor::header")
+        for name in ("Search messages", "Members", "Invite", "Leave"):
+            expect(header.get_by_role("button", name=name, exact=True)).to_be_in_viewport(ratio=1)
         opener.click()
         panel = page.get_by_role("dialog", name="Search messages")
         expect(panel).to_be_visible()

@@ -165,7 +165,7 @@ export function RoomView({
   return (
     <section className="flex h-full min-h-0 w-full" aria-labelledby="room-title">
       <div className={`${membersOpen ? 'hidden md:flex' : 'flex'} min-h-0 min-w-0 flex-1 flex-col`}>
-        <header className="flex items-center gap-3 border-b border-gray-200 bg-white px-3 py-2 dark:border-gray-800 dark:bg-gray-900">
+        <header className="flex items-center gap-2 sm:gap-3 border-b border-gray-200 bg-white px-3 py-2 dark:border-gray-800 dark:bg-gray-900">
           {backButton}
           {partner ? (
             <AvatarWithPresence id={partner} name={name} presence={partnerPresence} size="sm" />
@@ -191,7 +191,7 @@ export function RoomView({
             aria-label="Mute notifications"
             title={muted ? 'Notifications are muted: click to unmute' : 'Mute notifications'}
             data-testid="mute-room"
-            className={`rounded-md p-1.5 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 disabled:opacity-60 dark:hover:bg-gray-800 ${
+            className={`rounded-md p-1 sm:p-1.5 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 disabled:opacity-60 dark:hover:bg-gray-800 ${
               muted ? 'text-amber-700 dark:text-amber-400' : 'text-gray-700 dark:text-gray-200'
             }`}
           >
@@ -349,7 +349,7 @@ function HeaderButton({
       aria-label={label}
       title={label}
       {...props}
-      className="flex shrink-0 items-center gap-1.5 rounded-md p-1.5 text-sm font-medium text-gray-700 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 aria-expanded:bg-gray-100 lg:px-2 dark:text-gray-200 dark:hover:bg-gray-800 dark:aria-expanded:bg-gray-800"
+      className="flex shrink-0 items-center gap-1.5 rounded-md p-1 text-sm font-medium text-gray-700 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 aria-expanded:bg-gray-100 sm:p-1.5 lg:px-2 dark:text-gray-200 dark:hover:bg-gray-800 dark:aria-expanded:bg-gray-800"
     >
       {icon}
       <span className="hidden lg:inline" aria-hidden="true">
