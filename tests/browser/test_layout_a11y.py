@@ -73,11 +73,12 @@ def run(ana: Person, ben: Person, base_url: str, shots: Path, size: str) -> None
     page.locator("body").focus()
     names = []
     focused = "(e => e.getAttribute('aria-label') || e.textContent)(document.activeElement)"
-    for _ in range(6):
+    for _ in range(7):
         page.keyboard.press("Tab")
         names.append(page.evaluate(focused))
     assert names == [
         "Go to a room or person",
+        "Search messages",
         "Settings",
         "Sign out",
         "New room",

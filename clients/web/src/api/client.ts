@@ -6,6 +6,7 @@ import type {
   JoinedMembersResponse,
   JsonObject,
   LoginResponse,
+  MatrixEvent,
   MessagesResponse,
   PresenceContent,
   Profile,
@@ -264,6 +265,16 @@ export class MatrixClient {
       query: { from: params.from, dir: params.dir ?? 'b', limit: params.limit ?? 30, to: params.to },
       signal,
     })
+  }
+
+  /** Full-text search (`room_events`); `nextBatch` continues an earlier answer. */
+  search(body: JsonObject, nextBatch?: string, signal?: AbortSignal): Promise<unknown> {
+    return this.request('POST', '/search', { query: { next_batch: nextBatch }, body, signal })
+  }
+
+  /** An event with the events around it (`limit` in all). */
+  context(roomId: string, eventId: string, limit = 10, signal?: AbortSignal): Promise<{ event?: MatrixEvent; start?: string; end?: string }> {
+    return this.request('GET', `/rooms/${enc(roomId)}/context/${enc(eventId)}`, { query: { limit }, signal })
   }
 
   /** Read receipt (`m.read`, `m.read.private`) or read marker (`m.fully_read`). */

@@ -352,3 +352,57 @@ describe('ChatController.deleteMessage', () => {
     await expect(t.controller.deleteMessage(ROOM, '$old')).rejects.toThrow('You may not redact this event')
   })
 })
+
+describe('ChatController.revealEvent (a jump to a search result)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_000_000 })
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  const msg = (id: string, ts: number) => ({ event_id: id, type: 'm.room.message', sender: '@alice:hs.test', origin_server_ts: ts, room_id: ROOM, content: { body: id } })
+
+  it('checks the event through /context, then loads older pages until it is in the timeline', async () => {
+    const t = setup((call) => {
+      if (call.url.includes('/context/')) return { status: 200, body: { event: msg('$target', 5) } }
+      if (call.url.includes('from=p0')) return { status: 200, body: { chunk: [msg('$m1', 8)], end: 'p1' } }
+      if (call.url.includes('from=p1')) return { status: 200, body: { chunk: [msg('$target', 5)], end: 'p2' } }
+      return { status: 404, body: { errcode: 'M_NOT_FOUND', error: 'no' } }
+    })
+    await connected(t)
+    const found = t.controller.revealEvent(ROOM, '$target')
+    await vi.advanceTimersByTimeAsync(500)
+    await expect(found).resolves.toBe(true)
+    const pages = t.http.calls.filter((c) => c.url.includes('/messages'))
+    expect(pages).toHaveLength(2)
+    expect(pages.every((c) => c.url.includes('limit=100'))).toBe(true)
+    expect(t.controller.store.getState().rooms[ROOM].timeline.map((e) => e.event_id)).toEqual(['$target', '$m1', '$old'])
+    // Already there: no request at all.
+    const before = t.http.calls.length
+    await expect(t.controller.revealEvent(ROOM, '$m1')).resolves.toBe(true)
+    expect(t.http.calls.length).toBe(before)
+  })
+
+  it('gives up once history is older than the event (it is not in this room’s timeline)', async () => {
+    const t = setup((call) => {
+      if (call.url.includes('/context/')) return { status: 200, body: { event: msg('$elsewhere', 9_000_000) } }
+      if (call.url.includes('/messages')) return { status: 200, body: { chunk: [msg('$x', 1)], end: 'p9' } }
+      return { status: 404, body: { errcode: 'M_NOT_FOUND', error: 'no' } }
+    })
+    await connected(t)
+    const found = t.controller.revealEvent(ROOM, '$elsewhere')
+    await vi.advanceTimersByTimeAsync(500)
+    await expect(found).resolves.toBe(false)
+    expect(t.http.calls.filter((c) => c.url.includes('/messages'))).toHaveLength(0)
+  })
+
+  it('fails when the server will not show the event', async () => {
+    const t = setup(() => ({ status: 404, body: { errcode: 'M_NOT_FOUND', error: 'Event not found' } }))
+    await connected(t)
+    const found = t.controller.revealEvent(ROOM, '$hidden')
+    found.catch(() => {})
+    await vi.advanceTimersByTimeAsync(500)
+    await expect(found).rejects.toThrow()
+  })
+})

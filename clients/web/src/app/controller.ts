@@ -5,6 +5,7 @@ import { addDirectRoom, existingDirectRooms, parseDirect } from '../state/dm'
 import { newTxnId } from '../state/echo'
 import { memberName, membershipOf, str, strippedState } from '../state/events'
 import { checkContentSize } from '../state/limits'
+import { parseSearchResponse, searchRequest, type SearchPage } from '../state/search'
 import { notificationsFor } from '../state/notify'
 import { muteRuleBody, muteRulesFor, withRoomMuted } from '../state/pushRules'
 import { browserPushEnvironment, WebPush, type PushEnvironment } from '../push/webPush'
@@ -39,6 +40,11 @@ export interface Member {
 
 /** Network failures of one send before it is shown as failed (it is retried in between). */
 const MAX_SEND_NETWORK_FAILURES = 6
+/** A jump to a search result loads at most this much older history (pages of REVEAL_PAGE_SIZE). */
+const MAX_REVEAL_PAGES = 100
+const REVEAL_PAGE_SIZE = 100
+/** Senders' clocks differ: history older than the event by this much means it is not coming. */
+const REVEAL_CLOCK_SLACK_MS = 5 * 60_000
 
 export interface ChatControllerOptions {
   client: MatrixClient
@@ -336,13 +342,13 @@ export class ChatController {
   }
 
   /** Loads one page of older history for a room (no-op when one is already loading). */
-  async loadOlder(roomId: string): Promise<void> {
+  async loadOlder(roomId: string, limit = 30): Promise<void> {
     const room = this.store.getState().rooms[roomId]
     const from = room?.prevBatch
     if (!room || !from || this.historyInFlight.has(roomId)) return
     this.historyInFlight.add(roomId)
     try {
-      const res = await this.client.messages(roomId, { from, dir: 'b', limit: 30 })
+      const res = await this.client.messages(roomId, { from, dir: 'b', limit })
       this.store.dispatch({
         type: 'history',
         roomId,
@@ -427,6 +433,34 @@ export class ChatController {
     if (refusal) throw new Error(refusal)
     const uri = await this.upload(file, file.name)
     await this.client.setRoomState(roomId, 'm.room.avatar', { url: uri, info: { mimetype: file.type, size: file.size } })
+  }
+
+  /** One page of a message search, in one room or (roomId null) in all of mine. */
+  async search(term: string, roomId: string | null, nextBatch?: string, signal?: AbortSignal): Promise<SearchPage> {
+    return parseSearchResponse(await this.client.search(searchRequest(term, roomId), nextBatch, signal))
+  }
+
+  /**
+   * Makes an event part of the room's loaded timeline (for a jump to a
+   * search result): /context says whether it can be seen and when it was
+   * sent, then older history is loaded until it is there. False when it
+   * can't be reached.
+   */
+  async revealEvent(roomId: string, eventId: string, signal?: AbortSignal): Promise<boolean> {
+    const has = () => this.store.getState().rooms[roomId]?.timeline.some((e) => e.event_id === eventId) ?? false
+    if (has()) return true
+    const { event } = await this.client.context(roomId, eventId, 0, signal)
+    if (!event) return false
+    for (let page = 0; page < MAX_REVEAL_PAGES && !has(); page++) {
+      if (signal?.aborted) return false
+      const room = this.store.getState().rooms[roomId]
+      if (!room?.prevBatch) break
+      const oldest = room.timeline[0]?.origin_server_ts
+      if (oldest !== undefined && oldest < event.origin_server_ts - REVEAL_CLOCK_SLACK_MS) break
+      await this.loadOlder(roomId, REVEAL_PAGE_SIZE)
+      if (this.historyInFlight.has(roomId)) await new Promise((r) => setTimeout(r, 50))
+    }
+    return has()
   }
 
   // ---- Receipts and typing ------------------------------------------------

@@ -7,7 +7,7 @@ import { presenceLabel, typingText } from '../state/ephemeral'
 import { isRoomMuted } from '../state/pushRules'
 import { otherMembers, roomDisplayName, roomTopic } from '../state/rooms'
 import { Avatar } from './Avatar'
-import { BellIcon, LeaveIcon, PeopleIcon, PersonAddIcon } from './icons'
+import { BellIcon, LeaveIcon, PeopleIcon, PersonAddIcon, TextSearchIcon } from './icons'
 import { ConfirmDialog } from './ConfirmDialog'
 import { Composer } from './Composer'
 import { editContent, messageContent, stripReplyFallback, type Mention } from '../state/compose'
@@ -25,7 +25,19 @@ import { RoomSettingsDialog } from './RoomSettingsDialog'
 import { memberAvatar, roomAvatar } from '../state/avatars'
 import { Button, Spinner } from './ui'
 
-export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => void }) {
+export function RoomView({
+  roomId,
+  onBack,
+  onSearch,
+  focusEvent,
+}: {
+  roomId: string
+  onBack: () => void
+  /** Opens the message search (this room preselected). */
+  onSearch?: () => void
+  /** A message to show (a search result). */
+  focusEvent?: { eventId: string; nonce: number }
+}) {
   const controller = useController()
   const state = useClientState()
   const room = state.rooms[roomId]
@@ -51,6 +63,7 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
   )
 
   const loadOlder = useCallback(() => controller.loadOlder(roomId), [controller, roomId])
+  const revealEvent = useCallback((eventId: string) => controller.revealEvent(roomId, eventId), [controller, roomId])
   const markRead = useCallback(() => controller.markRead(roomId), [controller, roomId])
   const [replyingTo, setReplyingTo] = useState<DisplayMessage | null>(null)
   const [editing, setEditing] = useState<DisplayMessage | null>(null)
@@ -193,7 +206,7 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
             Drop files to share them in {name}
           </div>
         )}
-        <header className="flex items-center gap-3 border-b border-gray-200 bg-white px-3 py-2 dark:border-gray-800 dark:bg-gray-900">
+        <header className="flex items-center gap-2 sm:gap-3 border-b border-gray-200 bg-white px-3 py-2 dark:border-gray-800 dark:bg-gray-900">
           {backButton}
           {partner ? (
             <AvatarWithPresence id={partner} name={name} presence={partnerPresence} size="sm" mxc={memberAvatar(room.state, partner)} />
@@ -219,6 +232,7 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
               </p>
             )}
           </div>
+          {onSearch && <HeaderButton label="Search messages" icon={<TextSearchIcon />} onClick={onSearch} />}
           <button
             type="button"
             onClick={toggleMute}
@@ -227,7 +241,7 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
             aria-label="Mute notifications"
             title={muted ? 'Notifications are muted: click to unmute' : 'Mute notifications'}
             data-testid="mute-room"
-            className={`rounded-md p-1.5 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 disabled:opacity-60 dark:hover:bg-gray-800 ${
+            className={`rounded-md p-1 sm:p-1.5 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 disabled:opacity-60 dark:hover:bg-gray-800 ${
               muted ? 'text-amber-700 dark:text-amber-400' : 'text-gray-700 dark:text-gray-200'
             }`}
           >
@@ -267,6 +281,8 @@ export function RoomView({ roomId, onBack }: { roomId: string; onBack: () => voi
           onSeenLatest={markRead}
           receipts={room.receipts}
           dmPartner={partner}
+          focusEvent={focusEvent}
+          revealEvent={revealEvent}
         />
         {alone && (
           <div className="mx-3 mb-2 flex flex-wrap items-center justify-between gap-2 rounded-lg border border-gray-200 bg-gray-50 px-3 py-2 text-sm text-gray-700 sm:mx-5 dark:border-gray-800 dark:bg-gray-900 dark:text-gray-300">
@@ -386,7 +402,7 @@ function HeaderButton({
       aria-label={label}
       title={label}
       {...props}
-      className="flex shrink-0 items-center gap-1.5 rounded-md p-1.5 text-sm font-medium text-gray-700 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 aria-expanded:bg-gray-100 lg:px-2 dark:text-gray-200 dark:hover:bg-gray-800 dark:aria-expanded:bg-gray-800"
+      className="flex shrink-0 items-center gap-1.5 rounded-md p-1 text-sm font-medium text-gray-700 hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 aria-expanded:bg-gray-100 sm:p-1.5 lg:px-2 dark:text-gray-200 dark:hover:bg-gray-800 dark:aria-expanded:bg-gray-800"
     >
       {icon}
       <span className="hidden lg:inline" aria-hidden="true">

@@ -49,6 +49,10 @@ export interface TimelineProps {
   receipts: Record<string, Receipt>
   /** In a DM: the other person ("Seen" under our last message once they read it). */
   dmPartner?: string
+  /** A message to scroll to and highlight (a search result); a new `nonce` jumps again. */
+  focusEvent?: { eventId: string; nonce: number }
+  /** Loads history until the event is in `events` (false: it can't be reached). */
+  revealEvent?: (eventId: string) => Promise<boolean>
 }
 
 /** Read markers of one message: who read up to it, or (DM) whether it was seen. */
@@ -112,6 +116,33 @@ export function Timeline(props: TimelineProps) {
     return true
   }, [])
 
+  // A jump asked for from outside (search): done once the message is rendered,
+  // after older history was loaded when it had to be.
+  const pendingJump = useRef<string | null>(null)
+  const [revealState, setRevealState] = useState<'loading' | 'missing' | null>(null)
+  const { focusEvent, revealEvent } = props
+  useEffect(() => {
+    if (revealState !== 'missing') return
+    const t = setTimeout(() => setRevealState(null), 4000)
+    return () => clearTimeout(t)
+  }, [revealState])
+  useEffect(() => {
+    if (!focusEvent) return
+    const { eventId } = focusEvent
+    atBottom.current = false
+    if (jumpTo(eventId)) return
+    pendingJump.current = eventId
+    if (!revealEvent) return
+    let live = true
+    setRevealState('loading')
+    revealEvent(eventId)
+      .then((found) => live && setRevealState(found ? null : 'missing'))
+      .catch(() => live && setRevealState('missing'))
+    return () => {
+      live = false
+    }
+  }, [focusEvent, revealEvent, jumpTo])
+
   const actions: RowActions = {
     onRetry: props.onRetry,
     onDiscard: props.onDiscard,
@@ -174,6 +205,15 @@ export function Timeline(props: TimelineProps) {
     // Not enough content to scroll: fetch more so the user can scroll at all.
     if (hasMore && el.scrollHeight <= el.clientHeight + LOAD_THRESHOLD_PX / 4) requestOlder()
   }, [items, events, hasMore, requestOlder])
+
+  useLayoutEffect(() => {
+    const pending = pendingJump.current
+    if (pending && jumpTo(pending)) {
+      pendingJump.current = null
+      atBottom.current = false
+      record()
+    }
+  }, [items, jumpTo])
 
   useEffect(() => {
     if (atBottom.current && document.visibilityState !== 'hidden') onSeenLatest()
@@ -252,7 +292,15 @@ export function Timeline(props: TimelineProps) {
           ))}
         </ol>
       </div>
-      {unreadAfter && showUnreadJump && (
+      {revealState && (
+        <p
+          role="status"
+          className="absolute top-2 left-1/2 -translate-x-1/2 rounded-full bg-white px-3 py-1 text-xs whitespace-nowrap text-gray-800 shadow dark:bg-gray-800 dark:text-gray-100"
+        >
+          {revealState === 'loading' ? 'Loading the message…' : "Couldn't find that message in this room's history."}
+        </p>
+      )}
+      {unreadAfter && showUnreadJump && !revealState && (
         <button
           type="button"
           onClick={jumpToUnread}
@@ -452,6 +500,7 @@ function MessageLine({
       data-status={message.status}
       data-event-id={message.eventId}
       data-mentions-me={forMe ? 'true' : undefined}
+      data-highlighted={actions.highlighted && actions.highlighted === message.eventId ? 'true' : undefined}
       tabIndex={-1}
     >
       {original !== undefined && message.replyTo && (

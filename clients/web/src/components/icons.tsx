@@ -115,3 +115,14 @@ export function FileIcon({ className = 'h-6 w-6' }: { className?: string }) {
     </svg>
   )
 }
+
+/** Message search: a magnifier over lines of text. */
+export function TextSearchIcon({ className = 'h-5 w-5' }: { className?: string }) {
+  return (
+    <svg viewBox="0 0 20 20" className={className} aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="1.6" strokeLinecap="round">
+      <path d="M3 5h8M3 9h5M3 13h4" />
+      <circle cx="13" cy="11" r="3.2" />
+      <path d="M15.4 13.4L18 16" />
+    </svg>
+  )
+}

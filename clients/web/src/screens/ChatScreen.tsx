@@ -9,13 +9,14 @@ import { OfflineBanner } from '../components/OfflineBanner'
 import { QuickSwitcher } from '../components/QuickSwitcher'
 import { RoomList } from '../components/RoomList'
 import { RoomView } from '../components/RoomView'
+import { SearchPanel } from '../components/SearchPanel'
 import { SettingsDialog } from '../components/SettingsDialog'
-import { GearIcon, SearchIcon } from '../components/icons'
+import { GearIcon, SearchIcon, TextSearchIcon } from '../components/icons'
 import { UserPickerDialog } from '../components/UserPickerDialog'
 import { localpart } from '../state/events'
 import { APP_TITLE, documentTitle, unreadTotals } from '../state/unread'
 
-type Dialog = 'create' | 'join' | 'dm' | 'settings' | 'switch' | null
+type Dialog = 'create' | 'join' | 'dm' | 'settings' | 'switch' | 'search' | null
 
 /**
  * Signed-in layout. Desktop: sidebar + conversation side by side. Phone
@@ -26,6 +27,8 @@ export function ChatScreen({ onSignOut, accountUri }: { onSignOut: () => void; a
   const controller = useController()
   const [selected, select] = useSelectedRoom()
   const [dialog, setDialog] = useState<Dialog>(null)
+  // The search result last opened: its room shows it (a new nonce each time, to jump again).
+  const [focus, setFocus] = useState<{ roomId: string; eventId: string; nonce: number } | null>(null)
   const state = useClientState()
   const visible = usePageVisible()
   const { transport } = useActivity()
@@ -54,12 +57,15 @@ export function ChatScreen({ onSignOut, accountUri }: { onSignOut: () => void; a
   useEffect(() => listenForSubscriptionChange(() => void controller.push.load()), [controller])
   useVisualViewportHeight()
 
-  // Ctrl+K (Cmd+K on a Mac): the quick switcher.
+  // Ctrl+K (Cmd+K on a Mac): the quick switcher; Ctrl+Shift+F: message search.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'k') {
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'k') {
         e.preventDefault()
         setDialog('switch')
+      } else if ((e.ctrlKey || e.metaKey) && e.shiftKey && !e.altKey && e.key.toLowerCase() === 'f') {
+        e.preventDefault()
+        setDialog('search')
       }
     }
     window.addEventListener('keydown', onKey)
@@ -68,6 +74,11 @@ export function ChatScreen({ onSignOut, accountUri }: { onSignOut: () => void; a
 
   const openRoom = (roomId: string) => {
     setDialog(null)
+    select(roomId)
+  }
+  const openResult = (roomId: string, eventId: string) => {
+    setDialog(null)
+    setFocus({ roomId, eventId, nonce: Date.now() })
     select(roomId)
   }
 
@@ -101,6 +112,16 @@ export function ChatScreen({ onSignOut, accountUri }: { onSignOut: () => void; a
             </button>
             <button
               type="button"
+              onClick={() => setDialog('search')}
+              aria-label="Search messages"
+              title="Search messages (Ctrl+Shift+F)"
+              aria-keyshortcuts="Control+Shift+F Meta+Shift+F"
+              className="rounded-md p-1.5 text-gray-700 hover:bg-gray-200 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:text-gray-200 dark:hover:bg-gray-800"
+            >
+              <TextSearchIcon />
+            </button>
+            <button
+              type="button"
               onClick={() => setDialog('settings')}
               aria-label="Settings"
               title="Settings"
@@ -128,7 +149,13 @@ export function ChatScreen({ onSignOut, accountUri }: { onSignOut: () => void; a
         </aside>
         <main className={`${selected ? 'flex' : 'hidden md:flex'} min-w-0 flex-1 flex-col`}>
           {selected ? (
-            <RoomView key={selected} roomId={selected} onBack={() => select(null)} />
+            <RoomView
+              key={selected}
+              roomId={selected}
+              onBack={() => select(null)}
+              onSearch={() => setDialog('search')}
+              focusEvent={focus && focus.roomId === selected ? focus : undefined}
+            />
           ) : (
             <div className="flex flex-1 items-center justify-center p-8 text-center text-gray-600 dark:text-gray-400">
               <p>Pick a room on the left, or start a new conversation.</p>
@@ -137,6 +164,7 @@ export function ChatScreen({ onSignOut, accountUri }: { onSignOut: () => void; a
         </main>
       </div>
       {dialog === 'switch' && <QuickSwitcher onClose={() => setDialog(null)} onOpen={openRoom} />}
+      {dialog === 'search' && <SearchPanel roomId={selected} onClose={() => setDialog(null)} onOpen={openResult} />}
       {dialog === 'settings' && <SettingsDialog accountUri={accountUri} onClose={() => setDialog(null)} />}
       {dialog === 'create' && <CreateRoomDialog onClose={() => setDialog(null)} onCreated={openRoom} />}
       {dialog === 'join' && <JoinRoomDialog onClose={() => setDialog(null)} onJoined={openRoom} />}
