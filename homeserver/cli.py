@@ -97,7 +97,7 @@ async def _serve(listeners: list[tuple[Quart, HypercornConfig]], config: Config)
     # one clear line and an exit code, not a lifespan traceback.
     try:
         main_app.extensions["homeserver"] = await HomeServer.start(config)
-    except DatabaseInUse as exc:
+    except (DatabaseInUse, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
     # The public base URL first: sign-in (OAuth cookies, redirects) works only

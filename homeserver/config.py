@@ -28,6 +28,9 @@ class Config:
     bind_address: str = "127.0.0.1"
     port: int = 8008
     database_url: str = ""
+    # Scale-out: with a Redis URL several worker processes share one PostgreSQL
+    # database (README "Architecture"); empty means a single process.
+    redis_url: str = ""
     enable_registration: bool = True
     max_request_body_bytes: int = 1_048_576
     # Password logins get long-lived tokens (standard clients without refresh
@@ -144,6 +147,7 @@ _ENV_OVERRIDES: dict[str, str] = {
     "PORT": "port",
     "BIND_ADDRESS": "bind_address",
     "DATABASE_URL": "database_url",
+    "REDIS_URL": "redis_url",
     "SERVER_NAME": "server_name",
     "PUBLIC_BASEURL": "public_baseurl",
     "ENABLE_REGISTRATION": "enable_registration",
@@ -251,6 +255,17 @@ LOG_FORMATS = ("text", "json")
 
 
 def _validate(config: Config) -> None:
+    if config.redis_url:
+        if not config.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(
+                f"redis_url: expected redis://, rediss:// or unix://, got {config.redis_url!r}"
+            )
+        if config.effective_database_url.startswith("sqlite"):
+            raise ConfigError(
+                "REDIS_URL (several worker processes) needs PostgreSQL: SQLite serves a "
+                "single process. Set DATABASE_URL to a PostgreSQL database (homeserver "
+                "port-db copies an installation over), or unset REDIS_URL."
+            )
     if config.log_format not in LOG_FORMATS:
         raise ConfigError(f"log_format must be one of {', '.join(LOG_FORMATS)}")
     for entry in config.metrics_allowed_ips:

@@ -197,6 +197,15 @@ class HomeServer:
             config.data_dir / LEGACY_TOKEN_KEY_FILE,
             max(config.access_token_lifetime_seconds, config.refreshable_access_lifetime_seconds),
         )
+        if config.redis_url:
+            # The building blocks exist (streams/multi_writer.py, the shared
+            # writer lock), but the in-memory views (room state, memberships,
+            # the token cache) are not yet kept coherent across workers.
+            raise ConfigError(
+                "REDIS_URL is set, but serving one database from several worker "
+                "processes is not finished in this version: unset REDIS_URL and run "
+                "a single process."
+            )
         # Before migrations too: a running server's schema is not changed under it.
         writer_lock = await WriterLock.acquire(config.effective_database_url)
         try:

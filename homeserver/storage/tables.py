@@ -639,3 +639,16 @@ Index(
     federation_outbound_queue.c.destination,
     federation_outbound_queue.c.queue_id,
 )
+
+# Scale-out (several worker processes on one PostgreSQL): each live writer's
+# "every position I allocated up to here has finished" mark. Readers may go up
+# to the smallest mark of the live writers (streams/multi_writer.py).
+stream_writers = Table(
+    "stream_writers",
+    metadata,
+    Column("instance", String(64), primary_key=True),
+    # The PostgreSQL backend holding the writer's session: gone means the
+    # process died and its unfinished transactions were rolled back.
+    Column("backend_pid", Integer, nullable=False),
+    Column("safe_position", BigInteger, nullable=False),
+)

@@ -1,10 +1,12 @@
-"""One server process per database.
+"""One server process per database, unless it runs as a cluster.
 
-Stream positions are handed out from a counter in process memory, and every
-in-memory view (notifier, room caches, memberships, the token cache) assumes
-that this process wrote everything there is. A second process on the same
-database would hand out colliding positions and serve stale state, so until
-scale-out exists it is refused at start.
+A single process hands out stream positions from a counter in memory, and
+every in-memory view (notifier, room caches, memberships, the token cache)
+assumes that it wrote everything there is. A second process on the same
+database would hand out colliding positions and serve stale state, so it is
+refused at start. Workers of a cluster (REDIS_URL set, PostgreSQL only) take
+the lock *shared*: any number of them may run together, but never beside a
+single process, which holds it exclusively.
 
 PostgreSQL: a session-level advisory lock, held on a connection of its own for
 the life of the process. SQLite: an exclusive `flock` on a file beside the
@@ -41,11 +43,18 @@ class DatabaseInUse(Exception):
     """Another server process already serves this database."""
 
 
-def _refusal(where: str) -> DatabaseInUse:
+def _refusal(where: str, *, shared: bool = False) -> DatabaseInUse:
+    if shared:
+        return DatabaseInUse(
+            f"another homeserver process is already serving this database ({where}) "
+            "as a single process (without REDIS_URL). Workers of a cluster cannot run "
+            "beside it: restart it with the same REDIS_URL as this one, or stop it."
+        )
     return DatabaseInUse(
         f"another homeserver process is already serving this database ({where}). "
-        "Several processes on one database need scale-out, which this version does not "
-        "have: stop the other process, or give this one its own DATA_DIR and DATABASE_URL."
+        "Several processes on one database need scale-out: set the same REDIS_URL "
+        "(PostgreSQL only) on every one of them, or stop the other process, or give "
+        "this one its own DATA_DIR and DATABASE_URL."
     )
 
 
@@ -63,24 +72,34 @@ class WriterLock:
         self._engine = engine
         self._connection = connection
 
+    @property
+    def connection(self) -> AsyncConnection | None:
+        """The session holding the lock (PostgreSQL): it lives as long as the
+        process, so its backend stands for the process (streams/multi_writer.py)."""
+        return self._connection
+
     @classmethod
-    async def acquire(cls, database_url: str) -> WriterLock:
+    async def acquire(cls, database_url: str, *, shared: bool = False) -> WriterLock:
+        """`shared`: a worker of a cluster (PostgreSQL only)."""
         if is_sqlite(database_url):
+            if shared:
+                raise ValueError("several workers need PostgreSQL, not SQLite")
             path = make_url(database_url).database
             if not path or path == ":memory:":
                 return cls()  # a private in-memory database: nobody to share it with
             return cls(fd=await asyncio.to_thread(_flock, Path(path)))
-        return await cls._acquire_postgres(database_url)
+        return await cls._acquire_postgres(database_url, shared)
 
     @classmethod
-    async def _acquire_postgres(cls, database_url: str) -> WriterLock:
+    async def _acquire_postgres(cls, database_url: str, shared: bool) -> WriterLock:
         engine = create_async_engine(database_url, poolclass=NullPool)
         try:
             connection = await engine.connect()
             # Autocommit: the lock outlives transactions, and no transaction is
             # left open on this connection to hold back vacuum.
             connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            got = await connection.scalar(select(func.pg_try_advisory_lock(ADVISORY_LOCK_KEY)))
+            take = func.pg_try_advisory_lock_shared if shared else func.pg_try_advisory_lock
+            got = await connection.scalar(select(take(ADVISORY_LOCK_KEY)))
         except BaseException:
             await engine.dispose()
             raise
@@ -88,7 +107,10 @@ class WriterLock:
             await connection.close()
             await engine.dispose()
             url = make_url(database_url)
-            raise _refusal(f"PostgreSQL database {url.database!r} on {url.host}:{url.port or 5432}")
+            raise _refusal(
+                f"PostgreSQL database {url.database!r} on {url.host}:{url.port or 5432}",
+                shared=shared,
+            )
         return cls(engine=engine, connection=connection)
 
     async def release(self) -> None:

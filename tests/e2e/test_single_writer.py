@@ -120,3 +120,26 @@ async def test_lock_is_exclusive_until_released(e2e_database_url: str) -> None:
     await held.release()  # idempotent
     again = await WriterLock.acquire(e2e_database_url)
     await again.release()
+
+
+async def test_cluster_workers_share_the_lock_but_never_beside_a_single_process(
+    e2e_database_url: str,
+) -> None:
+    if not e2e_database_url.startswith("postgresql"):
+        with pytest.raises(ValueError, match="PostgreSQL"):
+            await WriterLock.acquire(e2e_database_url, shared=True)
+        return
+    first = await WriterLock.acquire(e2e_database_url, shared=True)
+    second = await WriterLock.acquire(e2e_database_url, shared=True)
+    try:
+        with pytest.raises(DatabaseInUse, match="REDIS_URL"):
+            await WriterLock.acquire(e2e_database_url)
+    finally:
+        await first.release()
+        await second.release()
+    single = await WriterLock.acquire(e2e_database_url)
+    try:
+        with pytest.raises(DatabaseInUse, match="as a single process"):
+            await WriterLock.acquire(e2e_database_url, shared=True)
+    finally:
+        await single.release()

@@ -19,7 +19,7 @@ from homeserver.config import _ENV_OVERRIDES
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 KNOWN_ENV = set(_ENV_OVERRIDES) | {"DATA_DIR", "HOMESERVER_CONFIG"}
-NOT_YET_READ = {"REDIS_URL"}  # for the scale-out (issue 15), not read by the server yet
+NOT_YET_READ: set[str] = set()
 
 
 def _compose() -> dict[str, Any]:
