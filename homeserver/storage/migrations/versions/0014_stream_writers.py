@@ -1,7 +1,7 @@
 """scale-out: stream_writers, and (PostgreSQL) the sequence positions come from
 
 Revision ID: 0014_stream_writers
-Revises: 0013_merge
+Revises: 0014_to_device_txns_age
 Create Date: 2026-12-07 12:30:00.000000
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_stream_writers"
-down_revision = "0013_merge"
+down_revision = "0014_to_device_txns_age"
 branch_labels = None
 depends_on = None
 
