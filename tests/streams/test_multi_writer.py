@@ -90,6 +90,9 @@ async def test_readers_never_pass_a_position_that_commits_later(database_url: st
         await positions.stop()
         await session.close()
         await engine.dispose()
+    # The database is shared with later tests (the migrated-schema check among them).
+    async with admin.begin() as conn:
+        await conn.execute(text("DROP TABLE mw_probe"))
     await admin.dispose()
 
 
