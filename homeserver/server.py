@@ -163,7 +163,7 @@ class HomeServer:
         # Replaced by the lock `start` takes; a server built directly holds none.
         self.writer_lock = WriterLock()
         self.oauth_housekeeping = Housekeeping(
-            config, keys.tokens, config.data_dir / TOKEN_KEYS_FILE, self.oauth, self.e2ee.to_device
+            config, keys.tokens, config.data_dir / TOKEN_KEYS_FILE, self.oauth
         )
         self.database_health = DatabaseHealth(storage)
         self.metrics = Metrics()

@@ -1,7 +1,6 @@
 """Periodic upkeep: rotating in a new access-token key when one is due (it is
 published an hour before it signs), retiring keys whose tokens have all
-expired, deleting expired codes, grants and browser sessions, and forgetting
-old sendToDevice transaction ids."""
+expired, and deleting expired codes, grants and browser sessions."""
 
 from __future__ import annotations
 
@@ -11,7 +10,6 @@ import logging
 from pathlib import Path
 
 from homeserver.config import Config
-from homeserver.handlers.e2ee.to_device import ToDevice
 from homeserver.handlers.keys import TokenKeyRing, save_token_keys
 from homeserver.oauth.service import OAuthService
 from homeserver.util import now_ms
@@ -24,18 +22,12 @@ INTERVAL_SECONDS = 600.0
 
 class Housekeeping:
     def __init__(
-        self,
-        config: Config,
-        keys: TokenKeyRing,
-        keys_path: Path,
-        oauth: OAuthService,
-        to_device: ToDevice,
+        self, config: Config, keys: TokenKeyRing, keys_path: Path, oauth: OAuthService
     ) -> None:
         self._config = config
         self._keys = keys
         self._keys_path = keys_path
         self._oauth = oauth
-        self._to_device = to_device
         self._task: asyncio.Task[None] | None = None
 
     async def run_once(self, now: int | None = None, *, starting: bool = False) -> None:
@@ -55,9 +47,6 @@ class Housekeeping:
         removed = await self._oauth.purge()
         if removed:
             logger.info("purged expired OAuth records", extra={"count": removed})
-        forgotten = await self._to_device.expire_txns(now)
-        if forgotten:
-            logger.info("forgot old to-device transaction ids", extra={"count": forgotten})
 
     async def start(self) -> None:
         await self.run_once(starting=True)

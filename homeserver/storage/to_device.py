@@ -160,15 +160,6 @@ class ToDeviceStore(Store):
             if newest is not None:
                 await self._raise_head(conn, int(newest))
 
-    async def expire_txns(self, before: int) -> int:
-        """Forgets transaction ids recorded before `before` (ms): a client
-        retries a send within minutes, not after the retention period."""
-        async with self.write() as conn:
-            result = await conn.execute(
-                delete(to_device_txns).where(to_device_txns.c.created_ts < before)
-            )
-        return int(result.rowcount or 0)
-
     @staticmethod
     async def _raise_head(conn: AsyncConnection, position: int) -> None:
         current = await conn.scalar(

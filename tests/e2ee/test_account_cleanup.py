@@ -8,7 +8,7 @@ import asyncio
 
 from sqlalchemy import Table, func, or_, select
 
-from homeserver.handlers.e2ee.to_device import TXN_RETENTION_MS
+from homeserver.handlers.e2ee.housekeeping import TXN_RETENTION_MS
 from homeserver.server import HomeServer
 from homeserver.storage.tables import (
     e2e_cross_signing_keys,
@@ -138,7 +138,7 @@ async def test_housekeeping_forgets_old_transaction_ids(client: TestClient) -> N
     alice = await client.register("alice")
     bob = await client.register("bob")
     (await send(client, alice, {bob.user_id: {bob.device_id: {"x": 1}}}, txn_id="old")).ok()
-    housekeeping = server(client).oauth_housekeeping
+    housekeeping = server(client).e2ee.housekeeping
     await housekeeping.run_once(now_ms())
     assert await txn_count(client) == 1  # still within the retention period
     await housekeeping.run_once(now_ms() + TXN_RETENTION_MS + 1000)

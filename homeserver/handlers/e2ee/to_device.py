@@ -42,11 +42,6 @@ def message_id_for(user_id: str, device_id: str, txn_id: str) -> str:
     return digest[:32]
 
 
-# How long a sendToDevice transaction id is remembered: clients retry a send
-# within minutes; a day covers one that was offline meanwhile.
-TXN_RETENTION_MS = 24 * 3600 * 1000
-
-
 @dataclass(frozen=True)
 class InboxDelivery:
     events: list[dict[str, Any]]
@@ -178,9 +173,6 @@ class ToDevice:
             {"type": m.type, "sender": m.sender, "content": json_loads(m.content)} for m in found
         ]
         return InboxDelivery(events, newest if len(found) == MAX_PER_SYNC else upto)
-
-    async def expire_txns(self, now: int) -> int:
-        return await self._storage.to_device.expire_txns(now - TXN_RETENTION_MS)
 
     async def account_closed(self, user_id: str) -> None:
         await self._storage.to_device.erase_user(user_id)
