@@ -32,7 +32,11 @@ web:
 run: $(VENV)/.installed web
 	$(VENV)/bin/homeserver run
 
-test: $(VENV)/.installed web synapse test-sqlite test-postgres test-web test-browser
+# The SQLite and PostgreSQL passes run side by side (each mostly waits on one
+# core); --output-sync prints each pass's output whole, when it ends.
+test: $(VENV)/.installed web synapse
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+	@$(MAKE) --no-print-directory test-web test-browser
 
 test-sqlite: $(VENV)/.installed
 	@echo "== server tests on SQLite"
