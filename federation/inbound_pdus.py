@@ -48,6 +48,7 @@ from homeserver.events.pdu_checks import (
 from homeserver.events.pdu_format import InvalidPduError, check_pdu_format
 from homeserver.events.room_ids import create_event_id_for_room
 from homeserver.events.state_res import resolve_state
+from homeserver.handlers.room_cache import CachedRoom
 from homeserver.server import HomeServer
 from homeserver.storage.events import StateKey
 from homeserver.storage.federation_rooms import EventOutcome
@@ -114,10 +115,16 @@ class InboundPdus:
             return Received(event_id, f"invalid PDU: {exc}")
         return Received(event_id, None)
 
-    async def room_version(self, room_id: str) -> RoomVersion:
-        identifier = await self._hs.storage.events.get_room_version(room_id)
-        if identifier is None:
+    async def _current_room(self, room_id: str) -> CachedRoom:
+        room = await self._hs.sender.current_room(room_id)
+        if room is None:
             raise PduError(f"unknown room {room_id}")
+        return room
+
+    async def room_version(self, room_id: str) -> RoomVersion:
+        create = (await self._current_room(room_id)).state.get(("m.room.create", ""))
+        content = create.get("content") if create is not None else None
+        identifier = content.get("room_version", "1") if isinstance(content, dict) else "1"
         try:
             return get_room_version(identifier)
         except UnsupportedRoomVersionError as exc:
@@ -155,9 +162,8 @@ class InboundPdus:
             await self._record(origin, event, REJECTED, f"auth events: {exc}")
             raise PduError(f"rejected: {exc}") from exc
 
-        current = {
-            key: e.event for key, e in (await storage.events.get_current_state(room_id)).items()
-        }
+        # Copied: the cached state moves on while this awaits.
+        current = dict((await self._current_room(room_id)).state)
         before = await self._state_before(event, room_version, current)
         if not passes_auth(event, before, room_version):
             await self._record(origin, event, REJECTED, "not allowed by the state before it")
@@ -174,8 +180,8 @@ class InboundPdus:
     async def _forks(self, event: dict[str, Any]) -> bool:
         """Whether the event builds on less than all of the room's forward
         extremities (so the current state may hold changes it did not see)."""
-        room_id = str(room_id_of(event))
-        extremities = {e for e, _ in await self._hs.storage.events.get_forward_extremities(room_id)}
+        room = await self._current_room(str(room_id_of(event)))
+        extremities = {e for e, _ in room.extremities}
         return not extremities <= set(event.get("prev_events", []))
 
     async def _wins_resolution(
@@ -227,7 +233,7 @@ class InboundPdus:
         known = await self._known(prev)
         if all(p in known for p in prev):
             return
-        extremities = [e for e, _ in await self._hs.storage.events.get_forward_extremities(room_id)]
+        extremities = [e for e, _ in (await self._current_room(room_id)).extremities]
         try:
             answer = await self._client.post_json(
                 origin,
@@ -293,7 +299,7 @@ class InboundPdus:
         room_id = str(room_id_of(event))
         prev_ids = [p for p in event.get("prev_events", []) if isinstance(p, str)]
         prev = await storage.get_events(prev_ids)
-        extremities = {e for e, _ in await storage.get_forward_extremities(room_id)}
+        extremities = {e for e, _ in (await self._current_room(room_id)).extremities}
         if not prev or set(prev) == extremities:
             return dict(current)
         state_sets: list[dict[StateKey, str]] = []
