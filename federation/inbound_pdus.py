@@ -33,6 +33,7 @@ from homeserver.events import (
     AuthError,
     RoomVersion,
     UnsupportedRoomVersionError,
+    auth_types_for_event,
     compute_reference_hash_event_id,
     get_room_version,
     room_id_of,
@@ -230,10 +231,12 @@ class InboundPdus:
         """Asks `origin` for the prev_events we lack (and what leads to them),
         and receives them, oldest first, before `event`."""
         prev = [p for p in event.get("prev_events", []) if isinstance(p, str)]
+        extremities = [e for e, _ in (await self._current_room(room_id)).extremities]
+        if set(prev) <= set(extremities):
+            return  # the live case: it builds on what we have
         known = await self._known(prev)
         if all(p in known for p in prev):
             return
-        extremities = [e for e, _ in (await self._current_room(room_id)).extremities]
         try:
             answer = await self._client.post_json(
                 origin,
@@ -274,10 +277,17 @@ class InboundPdus:
         wanted = [a for a in event.get("auth_events", []) if isinstance(a, str)]
         if room_version.room_id_is_create_event_hash and event.get("type") != "m.room.create":
             wanted.append(create_event_id_for_room(room_id))
-        found: dict[str, Mapping[str, Any]] = {
-            event_id: stored.event
-            for event_id, stored in (await self._hs.storage.events.get_events(wanted)).items()
-        }
+        # Live events are authorised by the current state: take those from the cache.
+        found: dict[str, Mapping[str, Any]] = {}
+        state = (await self._current_room(room_id)).state
+        for key in (*auth_types_for_event(event, room_version), ("m.room.create", "")):
+            cached = state.get(key)
+            if cached is not None and cached["event_id"] in wanted:
+                found[cached["event_id"]] = cached
+        missing = [a for a in wanted if a not in found]
+        if missing:
+            stored = await self._hs.storage.events.get_events(missing)
+            found.update({event_id: e.event for event_id, e in stored.items()})
         outcomes = await self._hs.storage.federation_rooms.get_outcomes(
             [a for a in wanted if a not in found]
         )
@@ -298,8 +308,10 @@ class InboundPdus:
         storage = self._hs.storage.events
         room_id = str(room_id_of(event))
         prev_ids = [p for p in event.get("prev_events", []) if isinstance(p, str)]
-        prev = await storage.get_events(prev_ids)
         extremities = {e for e, _ in (await self._current_room(room_id)).extremities}
+        if set(prev_ids) == extremities:
+            return dict(current)
+        prev = await storage.get_events(prev_ids)
         if not prev or set(prev) == extremities:
             return dict(current)
         state_sets: list[dict[StateKey, str]] = []
