@@ -45,7 +45,7 @@ def _multipart(body: MediaBody, disposition: str) -> Response:
         yield tail
 
     response = Response(
-        stream(), status=200, content_type=f'multipart/mixed; boundary="{boundary}"'
+        stream(), status=200, content_type=f"multipart/mixed; boundary={boundary}"
     )
     response.headers["Content-Length"] = str(len(head) + body.size + len(tail))
     return response
