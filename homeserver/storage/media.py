@@ -351,6 +351,44 @@ class MediaStore(Store):
             rows = await conn.execute(select(media.c.media_id).where(media.c.uploader == user_id))
             return [r[0] for r in rows]
 
+    async def ids_of_deactivated_users(self) -> list[str]:
+        """Media uploaded by accounts that are deactivated (erased ones too)."""
+        async with self.read() as conn:
+            rows = await conn.execute(
+                select(media.c.media_id)
+                .join(users, users.c.user_id == media.c.uploader)
+                .where(users.c.deactivated.is_(True))
+            )
+            return [r[0] for r in rows]
+
+    async def delete_remote_before(self, before_ts: int) -> tuple[int, int, list[str]]:
+        """Forgets cached media of other servers fetched before `before_ts`
+        (with every thumbnail of them) and remote thumbnails fetched before it:
+        how many media and thumbnails, and the SHA-256 of files now unused."""
+        r, t = remote_media, remote_media_thumbnails
+        async with self.write() as conn:
+            old_media = list(
+                await conn.execute(
+                    select(r.c.origin, r.c.media_id, r.c.sha256).where(r.c.fetched_ts < before_ts)
+                )
+            )
+            hashes = {row[2] for row in old_media}
+            thumbnails = 0
+            for origin, media_id, _ in old_media:
+                of_media = t.c.origin == origin, t.c.media_id == media_id
+                hashes |= {
+                    row[0] for row in await conn.execute(select(t.c.sha256).where(*of_media))
+                }
+                thumbnails += (await conn.execute(delete(t).where(*of_media))).rowcount
+                await conn.execute(delete(r).where(r.c.origin == origin, r.c.media_id == media_id))
+            hashes |= {
+                row[0]
+                for row in await conn.execute(select(t.c.sha256).where(t.c.fetched_ts < before_ts))
+            }
+            thumbnails += (await conn.execute(delete(t).where(t.c.fetched_ts < before_ts))).rowcount
+            unused = [h for h in sorted(hashes) if not await self._file_in_use(conn, h)]
+        return len(old_media), thumbnails, unused
+
     async def texts_mentioning(self, needle: str, batch: int = 500) -> AsyncIterator[str]:
         """Event JSON and avatar URLs that contain `needle` (a literal, e.g.
         "mxc://server/"), for finding which media are still referred to."""
