@@ -180,9 +180,11 @@ class RemoteMedia:
 
 
 def _plain(origin: str, response: httpx.Response) -> RemoteContent:
+    # A compressed answer's Content-Length is not the length of the bytes read.
+    encoded = response.headers.get("content-encoding", "identity").strip().lower() != "identity"
     return RemoteContent(
         response.headers.get("content-type"),
         response.headers.get("content-disposition"),
-        _length(response.headers.get("content-length")),
+        None if encoded else _length(response.headers.get("content-length")),
         _guarded(origin, response.aiter_bytes()),
     )

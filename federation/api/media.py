@@ -44,9 +44,7 @@ def _multipart(body: MediaBody, disposition: str) -> Response:
                 yield chunk
         yield tail
 
-    response = Response(
-        stream(), status=200, content_type=f"multipart/mixed; boundary={boundary}"
-    )
+    response = Response(stream(), status=200, content_type=f"multipart/mixed; boundary={boundary}")
     response.headers["Content-Length"] = str(len(head) + body.size + len(tail))
     return response
 

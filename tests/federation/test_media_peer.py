@@ -3,8 +3,9 @@ CA) that answers in the ways the spec allows but our server and Synapse do
 not use: the media part of the multipart answer a `Location` to fetch the
 bytes from, and `404 M_UNRECOGNIZED` for the federation endpoints (then the
 deprecated `/_matrix/media/v3/download` with `allow_remote=false`); and in
-ways it does not allow: an answer cut off before its closing delimiter,
-a thumbnail that is not an image (both 502, nothing cached)."""
+ways it does not allow: an answer cut off before its closing delimiter, a
+part shorter than its Content-Length, a thumbnail that is not an image (all
+502, nothing cached)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,9 @@ def peer_app(peer: Peer) -> Quart:
         if media_id == "redirected":
             location = f"Location: https://{peer.server_name}/cdn/file"
             return Response(_multipart(boundary, location, b""), content_type=mixed)
+        if media_id == "shortBody":
+            headers = "Content-Type: text/plain\r\nContent-Length: 100"
+            return Response(_multipart(boundary, headers, b"y" * 50), content_type=mixed)
         if media_id == "cutOff":
             headers = "Content-Type: text/plain"
             return Response(_multipart(boundary, headers, b"x" * 5000, False), content_type=mixed)
@@ -168,6 +172,8 @@ async def test_location_legacy_fallback_and_malformed_answers(
         cut = await raw(ours, "GET", f"{MEDIA}/download/{remote.server_name}/cutOff", user=alice)
         cut.error(502, "M_UNKNOWN")
     assert sum("/cutOff" in r for r in remote.requests) == 2
+    short = await raw(ours, "GET", f"{MEDIA}/download/{remote.server_name}/shortBody", user=alice)
+    short.error(502, "M_UNKNOWN")
 
     html = await raw(
         ours,
@@ -190,3 +196,5 @@ async def test_location_legacy_fallback_and_malformed_answers(
     before = len(remote.requests)
     again = await raw(ours, "GET", f"{MEDIA}/download/{remote.server_name}/redirected", user=alice)
     assert again.data == REDIRECTED and len(remote.requests) == before
+    incoming = ours.app.extensions["homeserver"].media.files.incoming
+    assert list(incoming.iterdir()) == []  # nothing left of the refused answers

@@ -342,11 +342,19 @@ class MediaRepository:
         if content.length is not None and content.length > limit:
             raise remote_too_large(what)
         try:
-            return await self.files.receive(content.chunks, limit)
+            received = await self.files.receive(content.chunks, limit)
         except MatrixError as exc:
             if exc.errcode == "M_TOO_LARGE":
                 raise remote_too_large(what) from exc
             raise
+        if content.length is not None and received.size != content.length:
+            await asyncio.to_thread(received.path.unlink, missing_ok=True)
+            raise MatrixError(
+                502,
+                "M_UNKNOWN",
+                f"The remote server sent {received.size} of {content.length} bytes",
+            )
+        return received
 
     async def _remote_thumbnail(
         self, origin: str, media_id: str, width: int, height: int, method: str, timeout_ms: int
