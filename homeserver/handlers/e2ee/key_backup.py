@@ -179,7 +179,8 @@ class KeyBackup:
                 keys.extend(self._sessions(room, room_body))
         if len(keys) > MAX_KEYS_PER_UPLOAD:
             raise invalid_param(f"At most {MAX_KEYS_PER_UPLOAD} keys per upload")
-        await self._store.put_keys(user_id, version, keys)
+        if not await self._store.put_keys(user_id, version, keys):
+            raise _unknown_version()  # deleted since it was checked
         return await self._update_result(user_id, version)
 
     @staticmethod
