@@ -24,6 +24,7 @@ from tests.conftest import (
 )
 from tests.federation.servers import SERVERS_KEY
 from tests.federation.tls import TestCA
+from tests.federation.two_servers import Pair, running_pair
 from tests.matrix_client import TestClient
 
 
@@ -84,3 +85,11 @@ def database_urls(tmp_path: Path) -> Iterator[tuple[str, str]]:
     yield urls[0], urls[1]
     for url in urls:
         asyncio.run(drop_scratch_postgres(TEST_DATABASE_URL, url))
+
+
+@pytest.fixture
+async def pair(tmp_path: Path) -> AsyncIterator[Pair]:
+    """Two real servers (127.0.0.1 and 127.0.0.2, TLS), each with its own
+    SQLite database, and a client of each."""
+    async with running_pair(tmp_path) as running:
+        yield running

@@ -5,11 +5,13 @@ and a small client for their client APIs."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -157,6 +159,44 @@ class FederatingServer:
             if path.exists():
                 parts.append(path.read_text(errors="replace")[-8000:])
         return "\n".join(parts)
+
+
+ADDRESSES = ("127.0.0.1", "127.0.0.2")
+
+
+@dataclass
+class Pair:
+    """Two servers (on ADDRESSES) and a client of each."""
+
+    a: Client
+    b: Client
+
+    def __iter__(self) -> Iterator[Client]:
+        return iter((self.a, self.b))
+
+
+@contextlib.asynccontextmanager
+async def running_pair(directory: Path) -> AsyncIterator[Pair]:
+    """Two servers with certificates from a throwaway CA, stopped on exit."""
+    ca = make_ca(directory / "tls")
+    port, federation_port = free_port_on_both(ADDRESSES), free_port_on_both(ADDRESSES)
+    servers = []
+    for address in ADDRESSES:
+        chain, key = make_certificate(directory / "tls", address)
+        servers.append(
+            FederatingServer(address, port, federation_port, directory / address, ca, chain, key)
+        )
+    clients: list[Client] = []
+    try:
+        for server in servers:
+            server.start()
+            clients.append(Client(server))
+        yield Pair(clients[0], clients[1])
+    finally:
+        for client in clients:
+            await client.close()
+        for server in servers:
+            server.stop()
 
 
 @dataclass
