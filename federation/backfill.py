@@ -114,7 +114,7 @@ class Backfill:
             pdus = answer.get("pdus") if isinstance(answer, dict) else None
             if not isinstance(pdus, list):
                 continue
-            progressed, stored = await self._take(server, room_id, version, pdus)
+            progressed, stored = await self.take(server, room_id, version, pdus)
             if progressed:
                 return stored
         # No server has anything behind these points: stop asking for them.
@@ -138,7 +138,7 @@ class Backfill:
         ordered = sorted(counts, key=lambda s: (s != creator, -counts[s], s))
         return [s for s in ordered if await room_allows(self._hs, room_id, s)]
 
-    async def _take(
+    async def take(
         self, server: str, room_id: str, version: RoomVersion, pdus: list[Any]
     ) -> tuple[bool, int]:
         """Checks and stores what `server` answered. Returns whether it moved

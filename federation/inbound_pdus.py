@@ -294,7 +294,13 @@ class InboundPdus:
         prev_ids = [p for p in event.get("prev_events", []) if isinstance(p, str)]
         prev = await storage.get_events(prev_ids)
         extremities = {e for e, _ in await storage.get_forward_extremities(room_id)}
-        if not prev or set(prev) == extremities:
+        # Backfilled history (negative positions) holds no record of the
+        # state at each event: an event built on it is judged by the current state.
+        if (
+            not prev
+            or set(prev) == extremities
+            or any(p.stream_ordering < 0 for p in prev.values())
+        ):
             return dict(current)
         state_sets: list[dict[StateKey, str]] = []
         events: dict[str, dict[str, Any]] = {}

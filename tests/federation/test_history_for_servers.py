@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from federation.backfill import Backfill
 from homeserver.config import Config
+from homeserver.events import generate_signing_key, get_room_version
 from tests.conftest import make_config
 from tests.federation.remote_peer import Local, RemotePeer, local_server, pdu_event_id, q
 from tests.matrix_client import V3, User
@@ -114,3 +116,64 @@ async def test_a_world_readable_stretch_is_found_behind_a_hidden_one(local: Loca
     assert (await remote.send([join]))[0] == 200
     served = await backfill(remote, room_id, pdu_event_id(join))
     assert texts(served) == ["readable"]
+
+
+async def test_fetched_history_is_checked_and_stored_below_everything(local: Local) -> None:
+    """What a server hands back for backfill goes through the PDU checks: a
+    forged signature is dropped, a wrong content hash keeps the redacted
+    form, an event failing auth is rejected (and recorded); the accepted ones
+    are stored at negative positions, found by /messages going back, never
+    in /sync, and never stored twice."""
+    remote = RemotePeer(REMOTE, local)
+    await remote.publish_key()
+    alice = await local.client.register("alice")
+    room_id = await local.client.create_room(alice, preset="public_chat")
+    join = await remote.build(room_id, BOB, "m.room.member", {"membership": "join"}, state_key=BOB)
+    assert (await remote.send([join]))[0] == 200
+    sync = await local.client.sync(alice)
+    since = sync["next_batch"]
+
+    def message(text: str) -> dict[str, Any]:
+        return {"msgtype": "m.text", "body": text}
+
+    good = await remote.build(room_id, BOB, "m.room.message", message("good"))
+    _, other_key = generate_signing_key()
+    forged = await remote.build(room_id, BOB, "m.room.message", message("forged"), key=other_key)
+    altered = await remote.build(room_id, BOB, "m.room.message", message("original"))
+    altered["content"] = message("altered")  # signed as it was: the hash no longer matches
+    eve = await remote.build(room_id, f"@eve:{REMOTE}", "m.room.message", message("not a member"))
+
+    backfill_service = local.homeserver.pagination.remote
+    assert isinstance(backfill_service, Backfill)
+    version = get_room_version("12")
+    progressed, stored = await backfill_service.take(
+        REMOTE, room_id, version, [good, forged, altered, eve]
+    )
+    assert progressed and stored == 2
+    events = local.homeserver.storage.events
+    held = await events.get_events(pdu_event_id(p) for p in (good, forged, altered, eve))
+    assert set(held) == {pdu_event_id(good), pdu_event_id(altered)}
+    assert all(e.stream_ordering < 0 for e in held.values())
+    assert held[pdu_event_id(altered)].event["content"] == {}
+    outcomes = await local.homeserver.storage.federation_rooms.get_outcomes(
+        [pdu_event_id(eve), pdu_event_id(forged)]
+    )
+    assert [o.outcome for o in outcomes.values()] == ["rejected"]
+    assert pdu_event_id(eve) in outcomes
+
+    # Paging back from now reaches them after everything stored live.
+    path = f"{V3}/rooms/{q(room_id)}/messages"
+    page = (
+        await local.client.get(path, query={"dir": "b", "limit": "100"}, token=alice.access_token)
+    ).ok()
+    ids = [e["event_id"] for e in page["chunk"]]
+    assert ids[-2:] in (
+        [pdu_event_id(good), pdu_event_id(altered)],
+        [pdu_event_id(altered), pdu_event_id(good)],
+    )
+    # /sync moves forwards only: the history is not news.
+    later = await local.client.sync(alice, since=since, timeout="0")
+    assert room_id not in later.get("rooms", {}).get("join", {})
+
+    # The same answer again stores nothing twice.
+    assert await backfill_service.take(REMOTE, room_id, version, [good, altered]) == (True, 0)
