@@ -105,6 +105,7 @@ class Backfill:
         version = await self._pdus.room_version(room_id)
         query = urlencode([*(("v", p) for p in points), ("limit", str(limit))])
         target = f"/_matrix/federation/v1/backfill/{quote_segment(room_id)}?{query}"
+        answered = False
         for server in await self._servers(room_id):
             try:
                 answer = await self._client.request("GET", server, target)
@@ -114,11 +115,15 @@ class Backfill:
             pdus = answer.get("pdus") if isinstance(answer, dict) else None
             if not isinstance(pdus, list):
                 continue
+            answered = True
             progressed, stored = await self.take(server, room_id, version, pdus)
             if progressed:
                 return stored
-        # No server has anything behind these points: stop asking for them.
-        await store.remove_backfill_points(room_id, points)
+        if answered:
+            # The servers that answered have nothing (that we may see) behind
+            # these points: stop asking for them. When none answered, a later
+            # page asks again.
+            await store.remove_backfill_points(room_id, points)
         return 0
 
     async def _servers(self, room_id: str) -> list[str]:

@@ -29,7 +29,16 @@ from tests.federation.servers import (
 )
 from tests.federation.synapse_peer import Synapse, running_with_synapse
 from tests.federation.tls import TestCA
-from tests.federation.two_servers import Account, Client, ephemeral, q, timeline
+from tests.federation.two_servers import (
+    Account,
+    Client,
+    ephemeral,
+    has_text,
+    message_bodies,
+    page_back,
+    q,
+    timeline,
+)
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl"),
@@ -86,13 +95,6 @@ async def fresh_user(client: Client, stem: str) -> Account:
 def rooms(body: dict[str, Any], section: str) -> dict[str, Any]:
     """A /sync section (Synapse leaves out the empty ones)."""
     return dict(body.get("rooms", {}).get(section, {}))
-
-
-def has_text(room_id: str, text: str) -> Callable[[dict[str, Any]], bool]:
-    def check(body: dict[str, Any]) -> bool:
-        return any(e.get("content", {}).get("body") == text for e in timeline(body, room_id))
-
-    return check
 
 
 def membership_seen(
@@ -378,23 +380,6 @@ async def test_our_server_down_while_synapse_sends(sides: Sides, peers: Peers) -
         await back.close()
 
 
-async def page_back(client: Client, account: Account, room_id: str) -> list[dict[str, Any]]:
-    """Every event /messages gives going backwards from now, newest first."""
-    events: list[dict[str, Any]] = []
-    params = {"dir": "b", "limit": "10"}
-    for _ in range(50):
-        page = await client.ok("GET", f"/rooms/{q(room_id)}/messages", account, params=params)
-        events.extend(page["chunk"])
-        if "end" not in page:
-            return events
-        params["from"] = page["end"]
-    raise AssertionError("pagination did not end")
-
-
-def message_bodies(events: list[dict[str, Any]]) -> list[str]:
-    return [e["content"]["body"] for e in events if e["type"] == "m.room.message"]
-
-
 async def test_joining_a_synapse_room_pages_back_through_its_history(sides: Sides) -> None:
     """Bob's room on Synapse has history (shared visibility) when Alice (ours)
     joins: her /messages pages back through all of it, fetched from Synapse
@@ -418,12 +403,12 @@ async def test_joining_a_synapse_room_pages_back_through_its_history(sides: Side
     await sides.synapse.send_text(bob, room_id, "after")
     await sides.ours.sync_until(alice, has_text(room_id, "after"))
 
-    events = await page_back(sides.ours, alice, room_id)
+    events, _ = await page_back(sides.ours, alice, room_id)
     assert message_bodies(events) == ["after", *(f"before {n}" for n in range(25, 0, -1))]
     ids = [e["event_id"] for e in events]
     assert len(ids) == len(set(ids)), "an event came twice"
     # Synapse holds the same room: every event it shows Bob, Alice sees too.
-    on_synapse = await page_back(sides.synapse, bob, room_id)
+    on_synapse, _ = await page_back(sides.synapse, bob, room_id)
     assert {e["event_id"] for e in on_synapse} <= set(ids)
 
 

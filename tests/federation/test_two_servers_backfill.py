@@ -7,40 +7,24 @@ not news (`/sync` does not bring it), and nothing comes twice."""
 from __future__ import annotations
 
 import shutil
-from typing import Any
 
 import pytest
 
 from tests.conftest import TEST_DATABASE_URL
-from tests.federation.two_servers import Account, Client, Pair, q, timeline
+from tests.federation.two_servers import (
+    Account,
+    Client,
+    Pair,
+    message_bodies,
+    page_back,
+    q,
+    timeline,
+)
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl"),
     pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="runs in the SQLite pass"),
 ]
-
-
-async def page_back(
-    client: Client, account: Account, room_id: str, limit: int = 10
-) -> tuple[list[dict[str, Any]], int]:
-    """Every event /messages gives going backwards from now, newest first,
-    following `end` until it is left out; and how many pages that took."""
-    events: list[dict[str, Any]] = []
-    params: dict[str, str] = {"dir": "b", "limit": str(limit)}
-    pages = 0
-    while True:
-        page = await client.ok("GET", f"/rooms/{q(room_id)}/messages", account, params=params)
-        pages += 1
-        events.extend(page["chunk"])
-        if "end" not in page:
-            return events, pages
-        assert page["end"] != params.get("from"), "pagination did not move"
-        params["from"] = page["end"]
-        assert pages < 50
-
-
-def bodies(events: list[dict[str, Any]]) -> list[str]:
-    return [e["content"]["body"] for e in events if e["type"] == "m.room.message"]
 
 
 async def room_with_history(a: Client, alice: Account, visibility: str, count: int) -> str:
@@ -67,7 +51,7 @@ async def join_from_b(pair: Pair, bob: Account, room_id: str) -> str:
     )
     body, since = await pair.b.sync_until(bob, lambda body: room_id in body["rooms"]["join"])
     # The join's /sync brings the room from the join on: no history from A.
-    assert not [b for b in bodies(timeline(body, room_id)) if b.startswith("before")]
+    assert not [b for b in message_bodies(timeline(body, room_id)) if b.startswith("before")]
     return since
 
 
@@ -79,11 +63,11 @@ async def test_joining_user_pages_back_through_shared_history(pair: Pair) -> Non
     since = await join_from_b(pair, bob, room_id)
     await a.send_text(alice, room_id, "after the join")
     body, since = await b.sync_until(
-        bob, lambda body: "after the join" in bodies(timeline(body, room_id)), since
+        bob, lambda body: "after the join" in message_bodies(timeline(body, room_id)), since
     )
 
     events, pages = await page_back(b, bob, room_id)
-    texts = bodies(events)
+    texts = message_bodies(events)
     expected = ["after the join", *(f"before {n}" for n in range(30, 0, -1))]
     assert texts == expected
     ids = [e["event_id"] for e in events]
@@ -105,9 +89,9 @@ async def test_joining_user_pages_back_through_shared_history(pair: Pair) -> Non
     # The backfilled history is not news: an incremental /sync brings none of it.
     await a.send_text(alice, room_id, "later still")
     body, _ = await b.sync_until(
-        bob, lambda body: "later still" in bodies(timeline(body, room_id)), since
+        bob, lambda body: "later still" in message_bodies(timeline(body, room_id)), since
     )
-    assert bodies(timeline(body, room_id)) == ["later still"]
+    assert message_bodies(timeline(body, room_id)) == ["later still"]
 
 
 async def test_joined_visibility_shows_nothing_from_before_the_join(pair: Pair) -> None:
@@ -117,10 +101,32 @@ async def test_joined_visibility_shows_nothing_from_before_the_join(pair: Pair) 
     room_id = await room_with_history(a, alice, "joined", 5)
     await join_from_b(pair, bob, room_id)
     await a.send_text(alice, room_id, "after the join")
-    await b.sync_until(bob, lambda body: "after the join" in bodies(timeline(body, room_id)))
+    await b.sync_until(
+        bob, lambda body: "after the join" in message_bodies(timeline(body, room_id))
+    )
 
     events, _ = await page_back(b, bob, room_id)
-    assert bodies(events) == ["after the join"]
+    assert message_bodies(events) == ["after the join"]
     # Alice still sees everything on A.
     on_a, _ = await page_back(a, alice, room_id, limit=50)
-    assert bodies(on_a)[-5:] == [f"before {n}" for n in range(5, 0, -1)]
+    assert message_bodies(on_a)[-5:] == [f"before {n}" for n in range(5, 0, -1)]
+
+
+async def test_history_comes_once_the_other_server_is_back(pair: Pair) -> None:
+    """With A stopped, B's /messages answers with what B holds; once A is
+    back, paging back again fetches the history."""
+    a, b = pair
+    alice = await a.register("alice")
+    bob = await b.register("bob")
+    room_id = await room_with_history(a, alice, "shared", 5)
+    await join_from_b(pair, bob, room_id)
+
+    a.server.stop()
+    events, _ = await page_back(b, bob, room_id)
+    assert message_bodies(events) == []
+    assert any(e["type"] == "m.room.member" and e["state_key"] == bob.user_id for e in events)
+
+    a.server.start()
+    a.server.wait_for_federation()
+    events, _ = await page_back(b, bob, room_id)
+    assert message_bodies(events) == [f"before {n}" for n in range(5, 0, -1)]

@@ -18,6 +18,7 @@ from tests.federation.two_servers import (
     Client,
     Pair,
     ephemeral,
+    has_text,
     q,
     timeline,
 )
@@ -28,13 +29,6 @@ pytestmark = [
     # once (in the SQLite pass) is enough.
     pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="runs in the SQLite pass"),
 ]
-
-
-def has_text(room_id: str, text: str):  # type: ignore[no-untyped-def]
-    def check(body: dict) -> bool:  # type: ignore[type-arg]
-        return any(e.get("content", {}).get("body") == text for e in timeline(body, room_id))
-
-    return check
 
 
 async def test_join_by_alias_messages_typing_receipts_and_leave(pair: Pair) -> None:
