@@ -412,6 +412,33 @@ async def test_joining_a_synapse_room_pages_back_through_its_history(sides: Side
     assert {e["event_id"] for e in on_synapse} <= set(ids)
 
 
+async def test_joined_history_of_a_synapse_room_stays_hidden(sides: Sides) -> None:
+    """Under `joined` visibility, Alice (ours) joining Bob's Synapse room sees
+    nothing from before her join, however far she pages back."""
+    alice = await fresh_user(sides.ours, "alice")
+    bob = await fresh_user(sides.synapse, "bob")
+    room_id = (await sides.synapse.ok("POST", "/createRoom", bob, json={"preset": "public_chat"}))[
+        "room_id"
+    ]
+    await sides.synapse.ok(
+        "PUT",
+        f"/rooms/{q(room_id)}/state/m.room.history_visibility/",
+        bob,
+        json={"history_visibility": "joined"},
+    )
+    for n in range(1, 6):
+        await sides.synapse.send_text(bob, room_id, f"hidden {n}")
+    await sides.ours.ok(
+        "POST", f"/join/{q(room_id)}", alice, json={}, params={"via": sides.synapse_name}
+    )
+    await sides.synapse.send_text(bob, room_id, "after")
+    await sides.ours.sync_until(alice, has_text(room_id, "after"))
+    events, _ = await page_back(sides.ours, alice, room_id)
+    assert message_bodies(events) == ["after"]
+    hidden = [e for e in events if e["type"] == "m.room.message" and e["content"] == {}]
+    assert hidden == []
+
+
 async def test_synapse_down_while_ours_sends(sides: Sides, peers: Peers, tmp_path: Path) -> None:
     """Synapse is stopped while Alice (ours) talks in a room shared with Bob
     (Synapse) and Carol (a second server of ours): Carol gets every message
