@@ -49,9 +49,7 @@ async def server_view(homeserver: HomeServer, room_id: str, server: str) -> Serv
     members = await homeserver.storage.events.get_room_members(room_id)
     user_ids = [m.user_id for m in members if _server_of(m.user_id) == server]
     # A user with no membership at all: sees only what is world readable.
-    views = [await homeserver.visibility.room_view(room_id, user_id) for user_id in user_ids]
-    anyone = await homeserver.visibility.room_view(room_id, f"@:{server}")
-    return ServerView([*views, anyone])
+    return ServerView(await homeserver.visibility.member_views(room_id, [*user_ids, f"@:{server}"]))
 
 
 class EventReads:

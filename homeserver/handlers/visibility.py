@@ -142,6 +142,13 @@ class Visibility:
         history = await events.get_state_histories(room_ids, "m.room.history_visibility", "")
         return {room_id: _view(user_id, members[room_id], history[room_id]) for room_id in room_ids}
 
+    async def member_views(self, room_id: str, user_ids: Sequence[str]) -> list[RoomView]:
+        """`room_view` of many users of one room, in two queries."""
+        events = self._storage.events
+        members = await events.get_member_histories(room_id, user_ids)
+        history = await events.get_state_history(room_id, "m.room.history_visibility", "")
+        return [_view(user_id, members[user_id], history) for user_id in user_ids]
+
     async def filter_events(
         self, room_id: str, user_id: str, events: Sequence[StoredEvent]
     ) -> list[StoredEvent]:

@@ -625,6 +625,29 @@ class EventStore(Store):
                 )
         return found
 
+    async def get_member_histories(
+        self, room_id: str, user_ids: Sequence[str]
+    ) -> dict[str, list[StateValue]]:
+        """`get_state_history` of many users' m.room.member in one room, in one query."""
+        found: dict[str, list[StateValue]] = {user_id: [] for user_id in user_ids}
+        if not user_ids:
+            return found
+        async with self.read() as conn:
+            rows = await conn.execute(
+                select(events.c.state_key, events.c.stream_ordering, events.c.json, events.c.depth)
+                .where(
+                    events.c.room_id == room_id,
+                    events.c.type == "m.room.member",
+                    events.c.state_key.in_(list(user_ids)),
+                )
+                .order_by(events.c.stream_ordering)
+            )
+            for r in rows:
+                found[r.state_key].append(
+                    StateValue(int(r.stream_ordering), json_loads(r.json)["content"], int(r.depth))
+                )
+        return found
+
     # -- memberships ---------------------------------------------------------
 
     async def get_membership(self, room_id: str, user_id: str) -> MembershipRow | None:
