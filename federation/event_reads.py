@@ -10,11 +10,13 @@ server may not see are "not found", as unknown ones are."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Final
 
 from federation.server_acl import check_room_allows
 from homeserver.errors import MatrixError, forbidden, not_found
 from homeserver.events.room_ids import room_id_of
+from homeserver.handlers.visibility import RoomView
 from homeserver.server import HomeServer
 from homeserver.storage.events import StoredEvent
 
@@ -31,28 +33,33 @@ def as_pdu(event: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in event.items() if k not in ("event_id", "unsigned")}
 
 
+@dataclass(frozen=True)
+class ServerView:
+    """What one server may see of a room: what any of its users may see
+    (one view per user that has a membership in the room), or anything
+    world-readable at the event."""
+
+    views: list[RoomView]
+
+    def can_see(self, event: StoredEvent) -> bool:
+        return any(view.can_see(event) for view in self.views)
+
+
+async def server_view(homeserver: HomeServer, room_id: str, server: str) -> ServerView:
+    members = await homeserver.storage.events.get_room_members(room_id)
+    user_ids = [m.user_id for m in members if _server_of(m.user_id) == server]
+    # A user with no membership at all: sees only what is world readable.
+    return ServerView(await homeserver.visibility.member_views(room_id, [*user_ids, f"@:{server}"]))
+
+
 class EventReads:
     def __init__(self, homeserver: HomeServer) -> None:
         self._hs = homeserver
         self._storage = homeserver.storage
 
-    async def _users_of(self, room_id: str, server: str) -> list[str]:
-        members = await self._storage.events.get_room_members(room_id)
-        return [m.user_id for m in members if _server_of(m.user_id) == server]
-
     async def _server_can_see(self, server: str, event: StoredEvent) -> bool:
-        room_id = str(room_id_of(event.event))
-        history = await self._storage.events.get_state_history(
-            room_id, "m.room.history_visibility", ""
-        )
-        before = [c for position, c in history if position < event.stream_ordering]
-        if before and before[-1].get("history_visibility") == "world_readable":
-            return True
-        for user_id in await self._users_of(room_id, server):
-            view = await self._hs.visibility.room_view(room_id, user_id)
-            if view.can_see(event):
-                return True
-        return False
+        view = await server_view(self._hs, str(room_id_of(event.event)), server)
+        return view.can_see(event)
 
     async def event(self, origin: str, event_id: str) -> dict[str, Any]:
         stored = await self._storage.events.get_event(event_id)

@@ -312,7 +312,13 @@ class InboundPdus:
         if set(prev_ids) == extremities:
             return dict(current)
         prev = await storage.get_events(prev_ids)
-        if not prev or set(prev) == extremities:
+        # Backfilled history (negative positions) holds no record of the
+        # state at each event: an event built on it is judged by the current state.
+        if (
+            not prev
+            or set(prev) == extremities
+            or any(p.stream_ordering < 0 for p in prev.values())
+        ):
             return dict(current)
         state_sets: list[dict[StateKey, str]] = []
         events: dict[str, dict[str, Any]] = {}

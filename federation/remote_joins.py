@@ -265,3 +265,9 @@ class RemoteJoins:
         for event in rest:
             await sender.persist_received(event, extremity=False)
         await sender.persist_received(join)
+        # The history before the join is fetched when a user pages back to it.
+        prev = [p for p in join.get("prev_events", []) if isinstance(p, str)]
+        held = set(await events.get_events(prev))
+        await self._hs.storage.federation_rooms.add_backfill_points(
+            room_id, {p: int(join["depth"]) for p in prev if p not in held}
+        )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Final, cast
 
+from federation.event_reads import ServerView, server_view
 from federation.inbound_pdus import as_federation_pdu
 from federation.room_access import check_server_may_see
 from homeserver.errors import MatrixError, not_found
@@ -15,6 +16,8 @@ from homeserver.storage.events import StateKey, StoredEvent
 from homeserver.util import now_ms
 
 MAX_WALK: Final = 100
+# How many events one walk back may pass through, seen or not.
+MAX_WALKED: Final = 1000
 
 
 class RoomReads:
@@ -67,11 +70,20 @@ class RoomReads:
         return {"auth_chain": [as_federation_pdu(e) for e in chain.values()]}
 
     async def _walk_back(
-        self, room_id: str, starts: list[str], stop: set[str], limit: int, min_depth: int
+        self,
+        room_id: str,
+        starts: list[str],
+        stop: set[str],
+        limit: int,
+        min_depth: int,
+        view: ServerView,
     ) -> list[dict[str, Any]]:
         """Events reached by following prev_events back from `starts` (not
-        included), newest first, never past `stop`."""
-        found: dict[str, dict[str, Any]] = {}
+        included), newest first, never past `stop`: up to `limit` of those the
+        asking server may see (the walk goes on through the others, so that
+        what it sees later is still found, up to `MAX_WALKED` events)."""
+        found: dict[str, StoredEvent] = {}
+        walked: set[str] = set()
         first = await self._hs.storage.events.get_events(starts)
         frontier = {
             p
@@ -80,7 +92,7 @@ class RoomReads:
             for p in stored.event.get("prev_events", [])
             if isinstance(p, str)
         } - stop
-        while frontier and len(found) < limit:
+        while frontier and len(found) < limit and len(walked) < MAX_WALKED:
             batch = await self._hs.storage.events.get_events(frontier)
             frontier = set()
             for event_id, stored in sorted(
@@ -90,13 +102,15 @@ class RoomReads:
                     continue
                 if len(found) >= limit:
                     break
-                found[event_id] = stored.event
+                walked.add(event_id)
+                if view.can_see(stored):
+                    found[event_id] = stored
                 frontier.update(
                     p
                     for p in stored.event.get("prev_events", [])
-                    if isinstance(p, str) and p not in found and p not in stop
+                    if isinstance(p, str) and p not in walked and p not in stop
                 )
-        return sorted(found.values(), key=lambda e: -int(e["depth"]))
+        return [e.event for e in sorted(found.values(), key=lambda e: -int(e.event["depth"]))]
 
     async def missing_events(self, origin: str, room_id: str, body: Any) -> dict[str, Any]:
         await check_server_may_see(self._hs, room_id, origin)
@@ -110,20 +124,25 @@ class RoomReads:
             raise MatrixError(400, "M_BAD_JSON", "limit and min_depth must be integers")
         limit = max(0, min(limit, MAX_WALK))
         starts = cast(list[str], latest)
-        walked = await self._walk_back(room_id, starts, set(earliest), limit, min_depth)
+        view = await server_view(self._hs, room_id, origin)
+        walked = await self._walk_back(room_id, starts, set(earliest), limit, min_depth, view)
         return {"events": [as_federation_pdu(e) for e in reversed(walked)]}
 
     async def backfill(
         self, origin: str, room_id: str, starts: list[str], limit: int
     ) -> dict[str, Any]:
+        """The events `starts` and those before them, newest first: only
+        those the asking server may see (its users could, under the room's
+        history visibility at each event, or it was world readable)."""
         await check_server_may_see(self._hs, room_id, origin)
         limit = max(0, min(limit, MAX_WALK))
+        view = await server_view(self._hs, room_id, origin)
         first = [
             stored.event
             for stored in (await self._hs.storage.events.get_events(starts)).values()
-            if stored.room_id == room_id
+            if stored.room_id == room_id and view.can_see(stored)
         ][:limit]
-        older = await self._walk_back(room_id, starts, set(), limit - len(first), 0)
+        older = await self._walk_back(room_id, starts, set(), limit - len(first), 0, view)
         return self._wrap([as_federation_pdu(e) for e in [*first, *older]])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from federation.backfill import Backfill
 from federation.client import FederationClient
 from federation.inbound_edus import InboundEdus
 from federation.inbound_pdus import InboundPdus
@@ -28,6 +29,7 @@ class FederationRooms:
         self.joins = ResidentJoins(homeserver, self.pdus, self.reads, self.outbound)
         self.remote_joins = RemoteJoins(homeserver, client, self.pdus)
         self.invites = Invites(homeserver, client, self.pdus)
+        self.backfill = Backfill(homeserver, client, self.pdus)
         self._homeserver = homeserver
 
     async def start(self) -> None:

@@ -61,7 +61,7 @@ class Federation:
             context,
         )
         services = cls(homeserver, client)
-        homeserver.attach_federation(services.outbound_queries)
+        homeserver.attach_federation(services.outbound_queries, services.rooms.backfill)
         await services.rooms.start()
         homeserver.e2ee.device_keys.remote = services.remote_keys
         homeserver.media.remote = RemoteMedia(client)

@@ -22,7 +22,7 @@ from homeserver.handlers.keys import (
 from homeserver.handlers.media.repository import MediaRepository
 from homeserver.handlers.membership import Membership
 from homeserver.handlers.open_streams import OpenStreams
-from homeserver.handlers.pagination import Pagination
+from homeserver.handlers.pagination import Pagination, RemoteHistory
 from homeserver.handlers.passwords import Passwords
 from homeserver.handlers.presence import PresenceHandler, PresenceSettings
 from homeserver.handlers.profile import Profiles
@@ -250,10 +250,14 @@ class HomeServer:
         )
         return server
 
-    def attach_federation(self, remote: RemoteQueries | None) -> None:
-        """Federation (when enabled) answers for other servers' users and aliases."""
+    def attach_federation(
+        self, remote: RemoteQueries | None, history: RemoteHistory | None = None
+    ) -> None:
+        """Federation (when enabled) answers for other servers' users and
+        aliases, and fetches the history of rooms from before we joined them."""
         self.profiles.attach_remote(self.server_name, remote)
         self.directory.remote = remote
+        self.pagination.remote = history
 
     async def _after_event(self, event: dict[str, Any]) -> None:
         """Sending a message ends typing and counts as activity."""

@@ -22,7 +22,7 @@ from homeserver.errors import MatrixError, forbidden, not_found
 from homeserver.handlers.client_send import check_txn_id, send_client_event
 from homeserver.handlers.filters import EventFilter
 from homeserver.storage.events import TxnRecord
-from homeserver.streams.tokens import page_token, parse_pagination_token
+from homeserver.streams.tokens import OLDEST_POSITION, page_token, parse_pagination_token
 
 bp = Blueprint("room_events", __name__, url_prefix=CLIENT_V3)
 
@@ -109,7 +109,8 @@ async def messages(room_id: str) -> Response:
     if raw_from:
         start = min(parse_pagination_token(raw_from), newest)
     else:
-        start = newest if backwards else 0
+        # Forwards from the room's beginning: backfilled history lies below 0.
+        start = newest if backwards else OLDEST_POSITION
     end = parse_pagination_token(raw_to) if raw_to else None
     # A user who left sees nothing after leaving.
     stop = view.last_visible_position()

@@ -12,7 +12,7 @@ from homeserver.handlers.search_request import EventContext
 from homeserver.handlers.serialize import EventSerializer
 from homeserver.handlers.visibility import RoomView
 from homeserver.storage import Storage
-from homeserver.storage.events import StoredEvent
+from homeserver.storage.events import StateValue, StoredEvent
 from homeserver.storage.search import VisibleRange
 from homeserver.streams.tokens import page_token
 
@@ -53,7 +53,7 @@ class SearchContext:
         self._serializer = serializer
         self._user_id = user_id
         self._device_id = device_id
-        self._member_histories: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
+        self._member_histories: dict[tuple[str, str], list[StateValue]] = {}
 
     async def around(
         self,
@@ -118,7 +118,7 @@ class SearchContext:
                 room_id, "m.room.member", user_id
             )
             self._member_histories[key] = history
-        earlier = [content for at, content in history if at <= position]
+        earlier = [value.content for value in history if value.position <= position]
         content = earlier[-1] if earlier else {}
         profile: dict[str, Any] = {}
         if isinstance(content.get("displayname"), str):

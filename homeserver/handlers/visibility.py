@@ -7,22 +7,31 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 from homeserver.errors import forbidden
 from homeserver.storage import Storage
-from homeserver.storage.events import StoredEvent
+from homeserver.storage.events import StateValue, StoredEvent
 
 
 @dataclass(frozen=True)
 class _Timeline:
     positions: list[int]
     values: list[str]
+    # The DAG depth of each value's event (empty when not known).
+    depths: list[int] = field(default_factory=list)
 
     def at(self, position: int, default: str, *, inclusive: bool) -> str:
         index = bisect_right(self.positions, position if inclusive else position - 1)
         return self.values[index - 1] if index else default
+
+    def before_depth(self, depth: int, default: str) -> str:
+        """The value of the deepest event shallower than `depth`."""
+        best: tuple[int, int] | None = None
+        for index, at in enumerate(self.depths):
+            if at < depth and (best is None or at >= best[0]):
+                best = (at, index)
+        return self.values[best[1]] if best is not None else default
 
 
 @dataclass(frozen=True)
@@ -44,12 +53,23 @@ class RoomView:
     def can_see(self, event: StoredEvent) -> bool:
         if event.type == "m.room.member" and event.state_key == self.user_id:
             return True
+        if event.stream_ordering < 0:
+            # Backfilled history sits below every position stored live, while
+            # the state handed over on joining (history visibility among it)
+            # sits above it: the setting at such an event is the one of the
+            # deepest setting shallower than it in the room's DAG.
+            depth = event.event.get("depth")
+            if isinstance(depth, int):
+                visibility = self.visibility.before_depth(depth, "shared")
+                return self._allows(event.stream_ordering, visibility)
         return self.can_see_position(event.stream_ordering)
 
     def can_see_position(self, position: int) -> bool:
         """Whether the user may see an event at `position` (other than their
         own membership events, which they always see)."""
-        visibility = self.visibility.at(position, "shared", inclusive=False)
+        return self._allows(position, self.visibility.at(position, "shared", inclusive=False))
+
+    def _allows(self, position: int, visibility: str) -> bool:
         if visibility == "world_readable":
             return True
         membership = self.memberships.at(position, "leave", inclusive=True)
@@ -88,15 +108,19 @@ class RoomView:
         return self.memberships.positions[-1]
 
 
-def _view(
-    user_id: str,
-    members: Sequence[tuple[int, dict[str, Any]]],
-    history: Sequence[tuple[int, dict[str, Any]]],
-) -> RoomView:
+def _view(user_id: str, members: Sequence[StateValue], history: Sequence[StateValue]) -> RoomView:
     return RoomView(
         user_id,
-        _Timeline([p for p, _ in members], [str(c.get("membership")) for _, c in members]),
-        _Timeline([p for p, _ in history], [str(c.get("history_visibility")) for _, c in history]),
+        _Timeline(
+            [m.position for m in members],
+            [str(m.content.get("membership")) for m in members],
+            [m.depth for m in members],
+        ),
+        _Timeline(
+            [h.position for h in history],
+            [str(h.content.get("history_visibility")) for h in history],
+            [h.depth for h in history],
+        ),
     )
 
 
@@ -117,6 +141,13 @@ class Visibility:
         members = await events.get_state_histories(room_ids, "m.room.member", user_id)
         history = await events.get_state_histories(room_ids, "m.room.history_visibility", "")
         return {room_id: _view(user_id, members[room_id], history[room_id]) for room_id in room_ids}
+
+    async def member_views(self, room_id: str, user_ids: Sequence[str]) -> list[RoomView]:
+        """`room_view` of many users of one room, in two queries."""
+        events = self._storage.events
+        members = await events.get_member_histories(room_id, user_ids)
+        history = await events.get_state_history(room_id, "m.room.history_visibility", "")
+        return [_view(user_id, members[user_id], history) for user_id in user_ids]
 
     async def filter_events(
         self, room_id: str, user_id: str, events: Sequence[StoredEvent]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, and_, bindparam, delete, func, or_, select, tuple_, update
 
@@ -114,6 +114,15 @@ class MembershipRow:
     membership: str
     event_id: str
     stream_ordering: int
+
+
+class StateValue(NamedTuple):
+    """One value a piece of state took: where it is in the stream, and in the
+    room's DAG (`depth`)."""
+
+    position: int
+    content: dict[str, Any]
+    depth: int
 
 
 @dataclass(frozen=True)
@@ -494,6 +503,12 @@ class EventStore(Store):
             )
             return {r[0]: int(r[1]) for r in rows}
 
+    async def get_min_stream_ordering(self) -> int:
+        """The lowest position held (backfilled history lies below 0)."""
+        async with self.read() as conn:
+            value = await conn.scalar(select(func.min(events.c.stream_ordering)))
+        return int(value or 0)
+
     async def get_max_stream_ordering(self) -> int:
         async with self.read() as conn:
             value = await conn.scalar(select(func.max(events.c.stream_ordering)))
@@ -570,11 +585,11 @@ class EventStore(Store):
 
     async def get_state_history(
         self, room_id: str, event_type: str, state_key: str
-    ) -> list[tuple[int, dict[str, Any]]]:
+    ) -> list[StateValue]:
         """Every value a piece of state has had, oldest first, with positions."""
         async with self.read() as conn:
             rows = await conn.execute(
-                select(events.c.stream_ordering, events.c.json)
+                select(events.c.stream_ordering, events.c.json, events.c.depth)
                 .where(
                     events.c.room_id == room_id,
                     events.c.type == event_type,
@@ -582,18 +597,21 @@ class EventStore(Store):
                 )
                 .order_by(events.c.stream_ordering)
             )
-            return [(int(r.stream_ordering), json_loads(r.json)["content"]) for r in rows]
+            return [
+                StateValue(int(r.stream_ordering), json_loads(r.json)["content"], int(r.depth))
+                for r in rows
+            ]
 
     async def get_state_histories(
         self, room_ids: Sequence[str], event_type: str, state_key: str
-    ) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+    ) -> dict[str, list[StateValue]]:
         """`get_state_history` of many rooms in one query."""
-        found: dict[str, list[tuple[int, dict[str, Any]]]] = {room_id: [] for room_id in room_ids}
+        found: dict[str, list[StateValue]] = {room_id: [] for room_id in room_ids}
         if not room_ids:
             return found
         async with self.read() as conn:
             rows = await conn.execute(
-                select(events.c.room_id, events.c.stream_ordering, events.c.json)
+                select(events.c.room_id, events.c.stream_ordering, events.c.json, events.c.depth)
                 .where(
                     events.c.room_id.in_(list(room_ids)),
                     events.c.type == event_type,
@@ -602,7 +620,32 @@ class EventStore(Store):
                 .order_by(events.c.stream_ordering)
             )
             for r in rows:
-                found[r.room_id].append((int(r.stream_ordering), json_loads(r.json)["content"]))
+                found[r.room_id].append(
+                    StateValue(int(r.stream_ordering), json_loads(r.json)["content"], int(r.depth))
+                )
+        return found
+
+    async def get_member_histories(
+        self, room_id: str, user_ids: Sequence[str]
+    ) -> dict[str, list[StateValue]]:
+        """`get_state_history` of many users' m.room.member in one room, in one query."""
+        found: dict[str, list[StateValue]] = {user_id: [] for user_id in user_ids}
+        if not user_ids:
+            return found
+        async with self.read() as conn:
+            rows = await conn.execute(
+                select(events.c.state_key, events.c.stream_ordering, events.c.json, events.c.depth)
+                .where(
+                    events.c.room_id == room_id,
+                    events.c.type == "m.room.member",
+                    events.c.state_key.in_(list(user_ids)),
+                )
+                .order_by(events.c.stream_ordering)
+            )
+            for r in rows:
+                found[r.state_key].append(
+                    StateValue(int(r.stream_ordering), json_loads(r.json)["content"], int(r.depth))
+                )
         return found
 
     # -- memberships ---------------------------------------------------------

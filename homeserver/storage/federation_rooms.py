@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, insert, select
 
 from homeserver.storage.base import Store, upsert
 from homeserver.storage.tables import (
+    federation_backfill_points,
     federation_event_outcomes,
     federation_outbound_queue,
     federation_received_transactions,
@@ -105,6 +106,50 @@ class FederationRoomStore(Store):
                 )
                 for r in rows
             }
+
+    # -- backfill points -----------------------------------------------------
+
+    async def add_backfill_points(self, room_id: str, points: dict[str, int]) -> None:
+        """Events of the room we lack but hold events naming (id -> depth of
+        the deepest event naming it)."""
+        if not points:
+            return
+        async with self.write() as conn:
+            for event_id, depth in points.items():
+                await conn.execute(
+                    upsert(
+                        conn,
+                        federation_backfill_points,
+                        {"room_id": room_id, "event_id": event_id, "depth": depth},
+                        ("room_id", "event_id"),
+                    )
+                )
+
+    async def remove_backfill_points(self, room_id: str, event_ids: Iterable[str]) -> None:
+        ids = list(set(event_ids))
+        if not ids:
+            return
+        async with self.write() as conn:
+            await conn.execute(
+                delete(federation_backfill_points).where(
+                    federation_backfill_points.c.room_id == room_id,
+                    federation_backfill_points.c.event_id.in_(ids),
+                )
+            )
+
+    async def get_backfill_points(self, room_id: str, limit: int) -> list[str]:
+        """The room's backfill points, deepest first."""
+        async with self.read() as conn:
+            rows = await conn.execute(
+                select(federation_backfill_points.c.event_id)
+                .where(federation_backfill_points.c.room_id == room_id)
+                .order_by(
+                    federation_backfill_points.c.depth.desc(),
+                    federation_backfill_points.c.event_id,
+                )
+                .limit(limit)
+            )
+            return [r.event_id for r in rows]
 
     # -- outbound queue ------------------------------------------------------
 

@@ -651,6 +651,18 @@ federation_event_outcomes = Table(
 )
 Index("ix_federation_event_outcomes_room_id", federation_event_outcomes.c.room_id)
 
+# Where a room's history we hold stops short (spec "Backfilling"): events other
+# events of ours name in `prev_events` that we do not hold yet, with the depth
+# of the one naming them. /messages asks other servers for what lies behind
+# the deepest ones (`/backfill`) when a user pages past the oldest event held.
+federation_backfill_points = Table(
+    "federation_backfill_points",
+    metadata,
+    Column("room_id", String(255), primary_key=True),
+    Column("event_id", String(255), primary_key=True),
+    Column("depth", BigInteger, nullable=False),
+)
+
 # What is waiting to go to another server: one row per PDU or EDU and
 # destination, in order (`queue_id`), deleted once the destination accepted the
 # transaction carrying it. A restart resumes from here.

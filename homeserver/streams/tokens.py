@@ -19,7 +19,9 @@ from dataclasses import dataclass, replace
 from homeserver.errors import MatrixError
 
 _SYNC_TOKEN = re.compile(r"^s([0-9]{1,18})((?:_[0-9]{1,18})*)$")
-_PAGE_TOKEN = re.compile(r"^p([0-9]{1,18})$")
+# Below every stream position (backfilled history counts down from 0).
+OLDEST_POSITION = -(10**18)
+_PAGE_TOKEN = re.compile(r"^p(-?[0-9]{1,18})$")
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ class StreamToken:
 
 def page_token(position: int) -> str:
     """A /messages pagination token: the boundary between two events. Events
-    with a stream position <= the token's are 'before' it."""
+    with a stream position <= the token's are 'before' it. Negative for
+    history backfilled from other servers, which lies below every event
+    stored live."""
     return f"p{position}"
 
 

@@ -22,8 +22,10 @@ from tests.conftest import (
     drop_scratch_postgres,
     make_config,
 )
-from tests.federation.servers import SERVERS_KEY
+from tests.federation.servers import SERVERS_KEY, FederatingServer
+from tests.federation.synapse_peer import Synapse, running_with_synapse
 from tests.federation.tls import TestCA
+from tests.federation.two_servers import Pair, running_pair
 from tests.matrix_client import TestClient
 
 
@@ -84,3 +86,20 @@ def database_urls(tmp_path: Path) -> Iterator[tuple[str, str]]:
     yield urls[0], urls[1]
     for url in urls:
         asyncio.run(drop_scratch_postgres(TEST_DATABASE_URL, url))
+
+
+@pytest.fixture
+async def pair(tmp_path: Path) -> AsyncIterator[Pair]:
+    """Two real servers (127.0.0.1 and 127.0.0.2, TLS), each with its own
+    SQLite database, and a client of each."""
+    async with running_pair(tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def ours_and_synapse(
+    tmp_path: Path, tls: TestCA, database_urls: tuple[str, str]
+) -> Iterator[tuple[FederatingServer, Synapse, TestCA]]:
+    """One server of ours and a Synapse, started for this test."""
+    with running_with_synapse(tmp_path, tls, database_urls[0]) as (ours, synapse):
+        yield ours, synapse, tls

@@ -4,8 +4,11 @@ out of the way. Used by the tests that federate with it (test_synapse*.py)."""
 
 from __future__ import annotations
 
+import contextlib
+import ssl
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -14,19 +17,27 @@ import httpx
 import pytest
 import yaml
 
-from tests.federation.servers import free_port_on
+from tests.federation.servers import (
+    FederatingServer,
+    free_port_on,
+    start_federating_server,
+    wait_for_federation,
+)
 from tests.federation.tls import TestCA
+from tests.tools.synapse import require_synapse
 
 SYNAPSE_READY_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass
 class Synapse:
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | None
     client_url: str
     server_name: str
     log: Path
     _files: list[IO[bytes]]
+    python: str = ""
+    config_path: Path | None = None
 
     @property
     def base_url(self) -> str:
@@ -40,8 +51,35 @@ class Synapse:
                 parts.append(f"--- {path.name} ---\n{path.read_text(errors='replace')[-20000:]}")
         return "\n".join(parts)
 
+    def start(self) -> None:
+        """Starts it (again, after `stop`, on the same data) and waits for its client API."""
+        assert self.config_path is not None
+        output = self.log.open("ab")
+        self._files.append(output)
+        process = subprocess.Popen(
+            [self.python, "-m", "synapse.app.homeserver", "--config-path", str(self.config_path)],
+            cwd=self.config_path.parent,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        self.process = process
+        deadline = time.monotonic() + SYNAPSE_READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                self.stop()
+                pytest.fail(f"Synapse exited during start-up:\n{self.log.read_text()[-5000:]}")
+            try:
+                if httpx.get(f"{self.client_url}/_matrix/client/versions", timeout=1).is_success:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        pytest.fail(f"Synapse did not start:\n{self.log.read_text()[-5000:]}")
+
     def stop(self) -> None:
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(20)
@@ -50,6 +88,7 @@ class Synapse:
                 self.process.wait(5)
         for handle in self._files:
             handle.close()
+        self._files.clear()
 
 
 def start_synapse(
@@ -123,25 +162,32 @@ def start_synapse(
         config["database"] = database
     config_path.write_text(yaml.safe_dump(config))
     log = directory / "synapse.log"
-    output = log.open("wb")
-    process = subprocess.Popen(
-        [python, "-m", "synapse.app.homeserver", "--config-path", str(config_path)],
-        cwd=directory,
-        stdin=subprocess.DEVNULL,
-        stdout=output,
-        stderr=subprocess.STDOUT,
+    synapse = Synapse(
+        None, f"http://{host}:{client_port}", server_name, log, [], python, config_path
     )
-    synapse = Synapse(process, f"http://{host}:{client_port}", server_name, log, [output])
-    deadline = time.monotonic() + SYNAPSE_READY_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            synapse.stop()
-            pytest.fail(f"Synapse exited during start-up:\n{log.read_text()[-5000:]}")
-        try:
-            if httpx.get(f"{synapse.client_url}/_matrix/client/versions", timeout=1).is_success:
-                return synapse
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    synapse.stop()
-    pytest.fail(f"Synapse did not start:\n{log.read_text()[-5000:]}")
+    synapse.start()
+    return synapse
+
+
+@contextlib.contextmanager
+def running_with_synapse(
+    root: Path, tls: TestCA, database_url: str
+) -> Iterator[tuple[FederatingServer, Synapse]]:
+    """One server of ours on 127.0.0.1 and a Synapse on 127.0.0.2, both with
+    certificates from `tls`, both stopped on exit (skips when Synapse is not
+    installed, see tests/tools/synapse.py)."""
+    python = str(require_synapse("synapse.app.homeserver"))
+    ours = start_federating_server(root, 1, "127.0.0.1", database_url, tls)
+    synapse_dir = root / "synapse"
+    synapse_dir.mkdir()
+    try:
+        synapse = start_synapse(python, synapse_dir, tls, "127.0.0.2")
+    except BaseException:
+        ours.kill()
+        raise
+    try:
+        wait_for_federation(ours, ssl.create_default_context(cafile=str(tls.ca_file)))
+        yield ours, synapse
+    finally:
+        synapse.stop()
+        ours.kill()

@@ -8,42 +8,15 @@ Synapse runs from its own virtual environment (tests/tools/synapse.py:
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.e2e.helpers import V3, ok, q, register
 from tests.federation.servers import (
     FederatingServer,
-    start_federating_server,
-    wait_for_federation,
 )
-from tests.federation.synapse_peer import Synapse, start_synapse
+from tests.federation.synapse_peer import Synapse
 from tests.federation.tls import TestCA
-from tests.tools.synapse import require_synapse
-
-
-@pytest.fixture
-def ours_and_synapse(
-    tmp_path: Path, tls: TestCA, database_urls: tuple[str, str]
-) -> Iterator[tuple[FederatingServer, Synapse, TestCA]]:
-    python = str(require_synapse("synapse.app.homeserver"))
-    ours = start_federating_server(tmp_path, 1, "127.0.0.1", database_urls[0], tls)
-    synapse_dir = tmp_path / "synapse"
-    synapse_dir.mkdir()
-    try:
-        synapse = start_synapse(python, synapse_dir, tls, "127.0.0.2")
-    except BaseException:
-        ours.kill()
-        raise
-    try:
-        wait_for_federation(ours, ssl.create_default_context(cafile=str(tls.ca_file)))
-        yield ours, synapse, tls
-    finally:
-        synapse.stop()
-        ours.kill()
 
 
 async def test_queries_both_ways_with_synapse(

@@ -13,7 +13,7 @@ import httpx
 from tests.e2e.helpers import V3, User, login, ok, q, register
 from tests.e2ee.helpers import Device
 from tests.federation.servers import FederatingServer
-from tests.federation.test_synapse import Synapse, ours_and_synapse  # noqa: F401
+from tests.federation.synapse_peer import Synapse
 from tests.federation.tls import TestCA
 from tests.matrix_client import User as KeyUser
 
@@ -41,7 +41,7 @@ async def to_device_events(
 
 
 async def test_keys_and_to_device_with_synapse(
-    ours_and_synapse: tuple[FederatingServer, Synapse, TestCA],  # noqa: F811
+    ours_and_synapse: tuple[FederatingServer, Synapse, TestCA],
 ) -> None:
     ours, synapse, _ = ours_and_synapse
     async with (
@@ -86,7 +86,7 @@ async def test_keys_and_to_device_with_synapse(
 
 
 async def test_synapse_device_change_reaches_our_sync(
-    ours_and_synapse: tuple[FederatingServer, Synapse, TestCA],  # noqa: F811
+    ours_and_synapse: tuple[FederatingServer, Synapse, TestCA],
 ) -> None:
     ours, synapse, _ = ours_and_synapse
     async with (

@@ -27,10 +27,18 @@ from tests.federation.servers import (
     start_federating_server,
     wait_for_federation,
 )
-from tests.federation.synapse_peer import Synapse, start_synapse
+from tests.federation.synapse_peer import Synapse, running_with_synapse
 from tests.federation.tls import TestCA
-from tests.federation.two_servers import Account, Client, ephemeral, q, timeline
-from tests.tools.synapse import require_synapse
+from tests.federation.two_servers import (
+    Account,
+    Client,
+    ephemeral,
+    has_text,
+    message_bodies,
+    page_back,
+    q,
+    timeline,
+)
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl"),
@@ -47,29 +55,18 @@ class Peers:
     ours: FederatingServer
     synapse: Synapse
     ca_file: Path
+    tls: TestCA
 
 
 @pytest.fixture(scope="module")
 def peers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Peers]:
-    python = str(require_synapse("synapse.app.homeserver"))
     root = tmp_path_factory.mktemp("ours_and_synapse")
     tls_dir = root / "tls"
     tls_dir.mkdir()
     tls = TestCA(tls_dir)
-    ours = start_federating_server(root, 1, "127.0.0.1", f"sqlite+aiosqlite:///{root}/ours.db", tls)
-    synapse_dir = root / "synapse"
-    synapse_dir.mkdir()
-    try:
-        synapse = start_synapse(python, synapse_dir, tls, "127.0.0.2")
-    except BaseException:
-        ours.kill()
-        raise
-    try:
-        wait_for_federation(ours, ssl.create_default_context(cafile=str(tls.ca_file)))
-        yield Peers(ours, synapse, tls.ca_file)
-    finally:
-        synapse.stop()
-        ours.kill()
+    with running_with_synapse(root, tls, f"sqlite+aiosqlite:///{root}/ours.db") as running:
+        ours, synapse = running
+        yield Peers(ours, synapse, tls.ca_file, tls)
 
 
 @dataclass
@@ -98,13 +95,6 @@ async def fresh_user(client: Client, stem: str) -> Account:
 def rooms(body: dict[str, Any], section: str) -> dict[str, Any]:
     """A /sync section (Synapse leaves out the empty ones)."""
     return dict(body.get("rooms", {}).get(section, {}))
-
-
-def has_text(room_id: str, text: str) -> Callable[[dict[str, Any]], bool]:
-    def check(body: dict[str, Any]) -> bool:
-        return any(e.get("content", {}).get("body") == text for e in timeline(body, room_id))
-
-    return check
 
 
 def membership_seen(
@@ -388,3 +378,121 @@ async def test_our_server_down_while_synapse_sends(sides: Sides, peers: Peers) -
         assert seen == ["while ours was down 1", "while ours was down 2", "after"]
     finally:
         await back.close()
+
+
+async def test_joining_a_synapse_room_pages_back_through_its_history(sides: Sides) -> None:
+    """Bob's room on Synapse has history (shared visibility) when Alice (ours)
+    joins: her /messages pages back through all of it, fetched from Synapse
+    with /backfill, in order and once each."""
+    alice = await fresh_user(sides.ours, "alice")
+    bob = await fresh_user(sides.synapse, "bob")
+    room_id = (await sides.synapse.ok("POST", "/createRoom", bob, json={"preset": "public_chat"}))[
+        "room_id"
+    ]
+    await sides.synapse.ok(
+        "PUT",
+        f"/rooms/{q(room_id)}/state/m.room.history_visibility/",
+        bob,
+        json={"history_visibility": "shared"},
+    )
+    for n in range(1, 26):
+        await sides.synapse.send_text(bob, room_id, f"before {n}")
+    await sides.ours.ok(
+        "POST", f"/join/{q(room_id)}", alice, json={}, params={"via": sides.synapse_name}
+    )
+    await sides.synapse.send_text(bob, room_id, "after")
+    await sides.ours.sync_until(alice, has_text(room_id, "after"))
+
+    events, _ = await page_back(sides.ours, alice, room_id)
+    assert message_bodies(events) == ["after", *(f"before {n}" for n in range(25, 0, -1))]
+    ids = [e["event_id"] for e in events]
+    assert len(ids) == len(set(ids)), "an event came twice"
+    # Synapse holds the same room: every event it shows Bob, Alice sees too.
+    on_synapse, _ = await page_back(sides.synapse, bob, room_id)
+    assert {e["event_id"] for e in on_synapse} <= set(ids)
+
+
+async def test_joined_history_of_a_synapse_room_stays_hidden(sides: Sides) -> None:
+    """Under `joined` visibility, Alice (ours) joining Bob's Synapse room sees
+    nothing from before her join, however far she pages back."""
+    alice = await fresh_user(sides.ours, "alice")
+    bob = await fresh_user(sides.synapse, "bob")
+    room_id = (await sides.synapse.ok("POST", "/createRoom", bob, json={"preset": "public_chat"}))[
+        "room_id"
+    ]
+    await sides.synapse.ok(
+        "PUT",
+        f"/rooms/{q(room_id)}/state/m.room.history_visibility/",
+        bob,
+        json={"history_visibility": "joined"},
+    )
+    for n in range(1, 6):
+        await sides.synapse.send_text(bob, room_id, f"hidden {n}")
+    await sides.ours.ok(
+        "POST", f"/join/{q(room_id)}", alice, json={}, params={"via": sides.synapse_name}
+    )
+    await sides.synapse.send_text(bob, room_id, "after")
+    await sides.ours.sync_until(alice, has_text(room_id, "after"))
+    events, _ = await page_back(sides.ours, alice, room_id)
+    assert message_bodies(events) == ["after"]
+    hidden = [e for e in events if e["type"] == "m.room.message" and e["content"] == {}]
+    assert hidden == []
+
+
+async def test_synapse_down_while_ours_sends(sides: Sides, peers: Peers, tmp_path: Path) -> None:
+    """Synapse is stopped while Alice (ours) talks in a room shared with Bob
+    (Synapse) and Carol (a second server of ours): Carol gets every message
+    while Synapse is still down (a dead destination delays no other); once
+    Synapse is back, our queue's retries deliver every message to Bob, once
+    each and in order."""
+    alice = await fresh_user(sides.ours, "alice")
+    bob = await fresh_user(sides.synapse, "bob")
+    other = start_federating_server(
+        tmp_path, 2, "127.0.0.3", f"sqlite+aiosqlite:///{tmp_path}/other.db", peers.tls
+    )
+    carol_side = Client(other)
+    try:
+        wait_for_federation(other, ssl.create_default_context(cafile=str(peers.ca_file)))
+        carol = await carol_side.register("carol")
+        room_id = (
+            await sides.ours.ok("POST", "/createRoom", alice, json={"preset": "public_chat"})
+        )["room_id"]
+        via = {"via": sides.our_name}
+        await sides.synapse.ok("POST", f"/join/{q(room_id)}", bob, json={}, params=via)
+        await carol_side.ok("POST", f"/join/{q(room_id)}", carol, json={}, params=via)
+        await sides.ours.send_text(alice, room_id, "before")
+        _, bob_since = await sides.synapse.sync_until(bob, has_text(room_id, "before"))
+        _, carol_since = await carol_side.sync_until(carol, has_text(room_id, "before"))
+
+        peers.synapse.stop()
+        sent = [f"while synapse was down {n}" for n in range(1, 6)]
+        for text in sent:
+            await sides.ours.send_text(alice, room_id, text)
+
+        def collector(account: Account) -> tuple[list[str], Callable[[dict[str, Any]], bool]]:
+            seen: list[str] = []
+
+            def check(body: dict[str, Any]) -> bool:
+                seen.extend(
+                    e["content"]["body"]
+                    for e in timeline(body, room_id)
+                    if e["type"] == "m.room.message" and e["sender"] == alice.user_id
+                )
+                return sent[-1] in seen
+
+            return seen, check
+
+        carol_seen, carol_check = collector(carol)
+        await carol_side.sync_until(carol, carol_check, carol_since, deadline=60)
+        assert carol_seen == sent
+        assert peers.synapse.process is not None and peers.synapse.process.poll() is not None
+
+        peers.synapse.start()
+        bob_seen, bob_check = collector(bob)
+        await sides.synapse.sync_until(bob, bob_check, bob_since, deadline=120)
+        assert bob_seen == sent
+    finally:
+        await carol_side.close()
+        other.kill()
+        if peers.synapse.process is None or peers.synapse.process.poll() is not None:
+            peers.synapse.start()

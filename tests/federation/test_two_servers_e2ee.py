@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import socket
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,44 +18,16 @@ from tests.e2ee.helpers import CrossSigningKeys, Device
 from tests.federation.two_servers import (
     Account,
     Client,
-    FederatingServer,
-    free_port_on_both,
-    make_ca,
-    make_certificate,
+    Pair,
     q,
     timeline,
 )
 from tests.matrix_client import User
 
-ADDRESSES = ("127.0.0.1", "127.0.0.2")
-
 pytestmark = [
     pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl"),
     pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="runs in the SQLite pass"),
 ]
-
-
-@pytest.fixture
-async def pair(tmp_path: Path) -> AsyncIterator[tuple[Client, Client]]:
-    ca = make_ca(tmp_path / "tls")
-    port, federation_port = free_port_on_both(ADDRESSES), free_port_on_both(ADDRESSES)
-    servers = []
-    for address in ADDRESSES:
-        chain, key = make_certificate(tmp_path / "tls", address)
-        servers.append(
-            FederatingServer(address, port, federation_port, tmp_path / address, ca, chain, key)
-        )
-    clients: list[Client] = []
-    try:
-        for server in servers:
-            server.start()
-            clients.append(Client(server))
-        yield clients[0], clients[1]
-    finally:
-        for client in clients:
-            await client.close()
-        for server in servers:
-            server.stop()
 
 
 async def device_of(client: Client, account: Account) -> Device:
@@ -82,7 +52,7 @@ async def login(client: Client, account: Account) -> Account:
 
 
 async def test_keys_device_lists_and_to_device_across_servers(
-    pair: tuple[Client, Client],
+    pair: Pair,
 ) -> None:
     a, b = pair
     alice = await a.register("alice")

@@ -10,25 +10,18 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import TEST_DATABASE_URL
 from tests.federation.two_servers import (
     Client,
-    FederatingServer,
+    Pair,
     ephemeral,
-    free_port_on_both,
-    make_ca,
-    make_certificate,
+    has_text,
     q,
     timeline,
 )
-
-ADDRESSES = ("127.0.0.1", "127.0.0.2")
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl"),
@@ -36,42 +29,6 @@ pytestmark = [
     # once (in the SQLite pass) is enough.
     pytest.mark.skipif(bool(TEST_DATABASE_URL), reason="runs in the SQLite pass"),
 ]
-
-
-@dataclass
-class Pair:
-    a: Client
-    b: Client
-
-
-@pytest.fixture
-async def pair(tmp_path: Path) -> AsyncIterator[Pair]:
-    ca = make_ca(tmp_path / "tls")
-    port, federation_port = free_port_on_both(ADDRESSES), free_port_on_both(ADDRESSES)
-    servers = []
-    for address in ADDRESSES:
-        chain, key = make_certificate(tmp_path / "tls", address)
-        servers.append(
-            FederatingServer(address, port, federation_port, tmp_path / address, ca, chain, key)
-        )
-    clients: list[Client] = []
-    try:
-        for server in servers:
-            server.start()
-            clients.append(Client(server))
-        yield Pair(clients[0], clients[1])
-    finally:
-        for client in clients:
-            await client.close()
-        for server in servers:
-            server.stop()
-
-
-def has_text(room_id: str, text: str):  # type: ignore[no-untyped-def]
-    def check(body: dict) -> bool:  # type: ignore[type-arg]
-        return any(e.get("content", {}).get("body") == text for e in timeline(body, room_id))
-
-    return check
 
 
 async def test_join_by_alias_messages_typing_receipts_and_leave(pair: Pair) -> None:

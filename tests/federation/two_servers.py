@@ -5,11 +5,14 @@ and a small client for their client APIs."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import socket
+import ssl
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -140,6 +143,21 @@ class FederatingServer:
             time.sleep(0.1)
         raise RuntimeError(f"{self.server_name} did not start:\n{self.logs()}")
 
+    def wait_for_federation(self) -> None:
+        """Waits until the federation listener answers (it starts a little
+        after the client API that `start` waits for)."""
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        url = f"https://{self.server_name}/_matrix/federation/v1/version"
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url, verify=context, timeout=1).is_success:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.server_name} federation did not start:\n{self.logs()}")
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
@@ -159,6 +177,44 @@ class FederatingServer:
             if path.exists():
                 parts.append(path.read_text(errors="replace")[-8000:])
         return "\n".join(parts)
+
+
+ADDRESSES = ("127.0.0.1", "127.0.0.2")
+
+
+@dataclass
+class Pair:
+    """Two servers (on ADDRESSES) and a client of each."""
+
+    a: Client
+    b: Client
+
+    def __iter__(self) -> Iterator[Client]:
+        return iter((self.a, self.b))
+
+
+@contextlib.asynccontextmanager
+async def running_pair(directory: Path) -> AsyncIterator[Pair]:
+    """Two servers with certificates from a throwaway CA, stopped on exit."""
+    ca = make_ca(directory / "tls")
+    port, federation_port = free_port_on_both(ADDRESSES), free_port_on_both(ADDRESSES)
+    servers = []
+    for address in ADDRESSES:
+        chain, key = make_certificate(directory / "tls", address)
+        servers.append(
+            FederatingServer(address, port, federation_port, directory / address, ca, chain, key)
+        )
+    clients: list[Client] = []
+    try:
+        for server in servers:
+            server.start()
+            clients.append(Client(server))
+        yield Pair(clients[0], clients[1])
+    finally:
+        for client in clients:
+            await client.close()
+        for server in servers:
+            server.stop()
 
 
 @dataclass
@@ -236,3 +292,35 @@ def timeline(body: dict[str, Any], room_id: str, section: str = "join") -> list[
 def ephemeral(body: dict[str, Any], room_id: str) -> list[dict[str, Any]]:
     room = body.get("rooms", {}).get("join", {}).get(room_id, {})
     return list(room.get("ephemeral", {}).get("events", []))
+
+
+def has_text(room_id: str, text: str) -> Callable[[dict[str, Any]], bool]:
+    """A /sync predicate: a message with this body is in the room's timeline."""
+
+    def check(body: dict[str, Any]) -> bool:
+        return any(e.get("content", {}).get("body") == text for e in timeline(body, room_id))
+
+    return check
+
+
+def message_bodies(events: list[dict[str, Any]]) -> list[str]:
+    return [e["content"]["body"] for e in events if e["type"] == "m.room.message"]
+
+
+async def page_back(
+    client: Client, account: Account, room_id: str, limit: int = 10
+) -> tuple[list[dict[str, Any]], int]:
+    """Every event /messages gives going backwards from now, newest first,
+    following `end` until it is left out; and how many pages that took."""
+    events: list[dict[str, Any]] = []
+    params: dict[str, str] = {"dir": "b", "limit": str(limit)}
+    pages = 0
+    while True:
+        page = await client.ok("GET", f"/rooms/{q(room_id)}/messages", account, params=params)
+        pages += 1
+        events.extend(page["chunk"])
+        if "end" not in page:
+            return events, pages
+        assert page["end"] != params.get("from"), "pagination did not move"
+        params["from"] = page["end"]
+        assert pages < 50, "pagination did not end"
