@@ -123,6 +123,12 @@ class EventSender:
         there has been through the listener). It must not block or fail."""
         self._commit_listeners.append(listener)
 
+    async def current_room(self, room_id: str) -> CachedRoom | None:
+        """The room's current state and forward extremities as events are
+        built on them (including events not committed yet); None for a room
+        with no state here. Read only: copy what you keep across an await."""
+        return await self._rooms.get(room_id)
+
     @property
     def events_persisted(self) -> int:
         """Events committed by this process since it started."""

@@ -54,6 +54,10 @@ async def test_versions(client: TestClient) -> None:
     assert (await client.get(path, token=alice.access_token)).ok()["auth_data"]["signatures"] == {
         "x": {}
     }
+    unknown = {**update, "algorithm": "m.megolm_backup.v2.unknown"}
+    (await client.post(f"{V3}/room_keys/version", json=unknown, token=alice.access_token)).error(
+        400, "M_INVALID_PARAM"
+    )
     (await client.put(path, json={**update, "algorithm": "other"}, token=alice.access_token)).error(
         400, "M_INVALID_PARAM"
     )
@@ -62,6 +66,10 @@ async def test_versions(client: TestClient) -> None:
     )
     (await client.delete(path, token=alice.access_token)).ok()
     (await client.get(path, token=alice.access_token)).error(404, "M_NOT_FOUND")
+    # An unknown version is 404 whatever the body says.
+    (await client.put(path, json={**update, "version": first}, token=alice.access_token)).error(
+        404, "M_NOT_FOUND"
+    )
     (await client.delete(path, token=alice.access_token)).error(404, "M_NOT_FOUND")
     # The older version is current again; deleted numbers are not reused.
     assert (await client.get(f"{V3}/room_keys/version", token=alice.access_token)).ok()[
