@@ -109,6 +109,7 @@ class RemoteMedia:
         if not is_valid_server_name(origin):
             raise not_found("No such media")
         time_limit = timeout_ms / 1000 + HEADER_GRACE_SECONDS
+        unrecognized = False
         async with contextlib.AsyncExitStack() as stack:
             try:
                 response = await stack.enter_async_context(
@@ -119,16 +120,18 @@ class RemoteMedia:
             except FederationRequestError as exc:
                 if not (exc.status in (400, 404, 405) and exc.errcode == "M_UNRECOGNIZED"):
                     raise _translate(origin, exc) from exc
-                await stack.aclose()
-                async with self._legacy(origin, legacy, time_limit) as content:
-                    yield content
+                unrecognized = True
+            if not unrecognized:
+                try:
+                    content = await self._parts(stack, origin, response, time_limit)
+                except FederationRequestError as exc:
+                    raise _translate(origin, exc) from exc
+                except (MultipartError, httpx.HTTPError) as exc:
+                    raise _bad_gateway(origin, f"malformed answer ({exc})") from exc
+                yield content
                 return
-            try:
-                content = await self._parts(stack, origin, response, time_limit)
-            except FederationRequestError as exc:
-                raise _translate(origin, exc) from exc
-            except (MultipartError, httpx.HTTPError) as exc:
-                raise _bad_gateway(origin, f"malformed answer ({exc})") from exc
+        # An older server: the deprecated endpoint, asked not to fetch further.
+        async with self._legacy(origin, legacy, time_limit) as content:
             yield content
 
     async def _parts(

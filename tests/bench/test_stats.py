@@ -237,3 +237,35 @@ def test_idle_cpu_is_per_held_connection_per_minute() -> None:
     record = {"still_open": 1_000, "hold_usage": {"server_total_cpu": 0.6, "wall": 20.0}}
     assert rows.idle_cpu_per_minute(record) == pytest.approx(1.8)
     assert FULL.idle_connections == 10_000  # the full profile tries the goal's count
+
+
+def _media_record(file_rise: int, large_rise: int) -> dict[str, object]:
+    return {
+        "file_mb": 10,
+        "large_mb": 40,
+        "upload_file_s": 0.1,
+        "download_file_s": 0.05,
+        "upload_file_rss_rise": file_rise,
+        "upload_large_rss_rise": large_rise,
+        "download_file_rss_rise": 0,
+        "download_large_rss_rise": 0,
+        "thumbnail_ms": [2.0, 4.0, 6.0],
+        "thumbnail_first_ms": [30.0],
+    }
+
+
+def test_media_rows_and_the_streaming_goal() -> None:
+    mib = 2**20
+    streamed = [_media_record(1 * mib, 2 * mib), _media_record(3 * mib, 3 * mib)]
+    buffered = [_media_record(11 * mib, 41 * mib)]
+    results = {"media": {"ours-postgresql": streamed, "ours-sqlite": buffered}}
+    built = report.build_rows(results, ["ours-postgresql", "ours-sqlite"])
+    values = {row.key: row.values for row in built}
+    assert values["media/upload"]["ours-postgresql"] == pytest.approx(100.0)
+    assert values["media/download"]["ours-postgresql"] == pytest.approx(200.0)
+    assert values["media/thumbnail-p50"]["ours-postgresql"] == pytest.approx(4.0)
+    assert values["media/upload-rss-large"]["ours-postgresql"] == pytest.approx(2.5)
+    by_server = {
+        g.name.split(":")[0]: g.met for g in report.goals(built, 0) if "upload, streamed" in g.name
+    }
+    assert by_server == {"ours-postgresql": True, "ours-sqlite": False}

@@ -58,7 +58,7 @@ def peer_app(peer: Peer) -> Quart:
     @app.get("/_matrix/federation/v1/media/download/<media_id>")
     async def download(media_id: str) -> Response:
         mixed = f"multipart/mixed; boundary={boundary}"
-        if media_id == "redirected":
+        if media_id.startswith("redirected"):
             location = f"Location: https://{peer.server_name}/cdn/file"
             return Response(_multipart(boundary, location, b""), content_type=mixed)
         if media_id == "shortBody":
@@ -196,5 +196,10 @@ async def test_location_legacy_fallback_and_malformed_answers(
     before = len(remote.requests)
     again = await raw(ours, "GET", f"{MEDIA}/download/{remote.server_name}/redirected", user=alice)
     assert again.data == REDIRECTED and len(remote.requests) == before
+    # Concurrent requests for media not cached yet: one fetch, all served.
+    path = f"{MEDIA}/download/{remote.server_name}/redirectedTwice"
+    answers = await asyncio.gather(*(raw(ours, "GET", path, user=alice) for _ in range(4)))
+    assert [a.data for a in answers] == [REDIRECTED] * 4
+    assert sum("/redirectedTwice" in r for r in remote.requests) == 1
     incoming = ours.app.extensions["homeserver"].media.files.incoming
     assert list(incoming.iterdir()) == []  # nothing left of the refused answers
