@@ -17,6 +17,7 @@ from federation.queries import Queries
 from federation.remote_media import RemoteMedia
 from federation.rooms import FederationRooms
 from homeserver.push.ssrf import OutboundGuard
+from homeserver.ratelimit import RateLimiter
 from homeserver.server import HomeServer
 
 
@@ -26,6 +27,10 @@ class Federation:
         self.homeserver = homeserver
         self.server_name = homeserver.server_name
         self.client = client
+        limit = homeserver.config.rate_limit_federation
+        self.origin_limiter = RateLimiter(
+            limit.per_second, limit.burst, enabled=homeserver.config.rate_limits_enabled
+        )
         self.keyring = Keyring(
             homeserver.storage.server_keys,
             client.fetch_server_keys,

@@ -115,6 +115,8 @@ class Config:
     media_max_pending_uploads: int = 10
     # Uploads and created mxc URIs, per user.
     rate_limit_media: RateLimit = field(default_factory=lambda: RateLimit(2.0, 20))
+    # Signed requests per origin server (transactions, queries, joins, backfill).
+    rate_limit_federation: RateLimit = field(default_factory=lambda: RateLimit(50.0, 300))
 
     @property
     def effective_database_url(self) -> str:

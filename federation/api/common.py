@@ -75,11 +75,13 @@ async def authenticate_origin() -> str:
 
 
 def signed_request(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Authenticates the origin server and puts it in `origin()`."""
+    """Authenticates the origin server, holds it to its rate limit
+    (`rate_limit_federation`, per origin) and puts it in `origin()`."""
 
     @functools.wraps(view)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         g.origin = await authenticate_origin()
+        federation().origin_limiter.check(g.origin)  # 429 M_LIMIT_EXCEEDED
         return await view(*args, **kwargs)
 
     return wrapper

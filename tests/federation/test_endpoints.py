@@ -11,9 +11,12 @@ from urllib.parse import quote, urlencode
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from federation.app import create_federation_app
 from federation.client import path_with_query
 from federation.key_documents import verify_key_document
 from federation.request_auth import authorization_header
+from homeserver.app import create_app
+from homeserver.config import Config, RateLimit
 from homeserver.events import encode_verify_key, generate_signing_key
 from homeserver.storage.server_keys import StoredServerKey
 from tests.federation.conftest import FederatedServer
@@ -188,3 +191,37 @@ async def test_unsupported_endpoints_and_bad_bodies(federated: FederatedServer) 
         "/_matrix/key/v2/query", data=b"{not json", headers={"Content-Type": "application/json"}
     )
     assert (response.status_code, (await response.get_json())["errcode"]) == (400, "M_NOT_JSON")
+
+
+async def test_each_origin_is_held_to_its_rate_limit(federation_config: Config) -> None:
+    federation_config.rate_limits_enabled = True
+    federation_config.rate_limit_federation = RateLimit(0.01, 3)
+    app = create_app(federation_config)
+    federation_app = create_federation_app(federation_config, app)
+    async with app.test_app() as client_app, federation_app.test_app() as fed_app:
+        server = FederatedServer(
+            TestClient(client_app.test_client(), client_app.app),
+            fed_app.test_client(),
+            fed_app.app,
+        )
+        key_id, key = await remote_key(server)
+        path = "/_matrix/federation/v1/query/profile"
+        query = {"user_id": "@nobody:localhost"}
+        for _ in range(3):
+            assert (await signed_get(server, path, query, key_id, key))[0] == 404
+        status, body = await signed_get(server, path, query, key_id, key)
+        assert status == 429
+        assert body["errcode"] == "M_LIMIT_EXCEEDED" and body["retry_after_ms"] > 0
+        # Another server has a bucket of its own.
+        other_id, other = generate_signing_key()
+        stored = StoredServerKey(
+            "other.example.org",
+            other_id,
+            encode_verify_key(other.public_key()),
+            FAR_FUTURE,
+            None,
+            0,
+        )
+        await fed_app.app.extensions["homeserver"].storage.server_keys.save([stored], None)
+        answer = await signed_get(server, path, query, other_id, other, origin="other.example.org")
+        assert answer[0] == 404
