@@ -193,17 +193,29 @@ class Pair:
         return iter((self.a, self.b))
 
 
-@contextlib.asynccontextmanager
-async def running_pair(directory: Path) -> AsyncIterator[Pair]:
-    """Two servers with certificates from a throwaway CA, stopped on exit."""
+def pair_of_servers(
+    directory: Path, env: Callable[[str, int], dict[str, str]] | None = None
+) -> list[FederatingServer]:
+    """Two servers (not started) with certificates from a throwaway CA;
+    `env(address, port)` adds settings to each."""
     ca = make_ca(directory / "tls")
     port, federation_port = free_port_on_both(ADDRESSES), free_port_on_both(ADDRESSES)
     servers = []
     for address in ADDRESSES:
         chain, key = make_certificate(directory / "tls", address)
-        servers.append(
-            FederatingServer(address, port, federation_port, directory / address, ca, chain, key)
+        server = FederatingServer(
+            address, port, federation_port, directory / address, ca, chain, key
         )
+        if env is not None:
+            server.extra_env = env(address, port)
+        servers.append(server)
+    return servers
+
+
+@contextlib.asynccontextmanager
+async def running_pair(directory: Path) -> AsyncIterator[Pair]:
+    """Two servers with certificates from a throwaway CA, stopped on exit."""
+    servers = pair_of_servers(directory)
     clients: list[Client] = []
     try:
         for server in servers:

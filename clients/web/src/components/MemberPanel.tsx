@@ -5,6 +5,7 @@ import { describeError } from '../api/errors'
 import { presenceLabel } from '../state/ephemeral'
 import { AvatarWithPresence } from './Presence'
 import { memberAvatar } from '../state/avatars'
+import { remoteServer } from '../state/servers'
 import { Spinner } from './ui'
 
 const ORDER = { online: 0, unavailable: 1, offline: 2 } as const
@@ -117,6 +118,11 @@ export function MemberPanel({ roomId, onClose, id }: { roomId: string; onClose: 
                     <span className="block truncate text-xs text-gray-600 dark:text-gray-400" data-testid="member-presence">
                       {label}
                     </span>
+                    {remoteServer(m.userId, state.userId) && (
+                      <span className="block truncate text-xs text-gray-600 dark:text-gray-400" title={m.userId} data-testid="member-server">
+                        from {remoteServer(m.userId, state.userId)}
+                      </span>
+                    )}
                   </span>
                 </li>
               )
