@@ -9,7 +9,7 @@ send_leave)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from federation.client import FederationClient, FederationRequestError, quote_segment
 from federation.inbound_pdus import InboundPdus, PduError, as_federation_pdu, pdu_event_id
@@ -140,6 +140,18 @@ class Invites:
             new_room = None
             if not await events.room_exists(room_id):
                 new_room = NewRoom(room_id, version.identifier, sender, False, now_ms())
+            # What the inviting server says of the room (its name, avatar, join
+            # rules...), shown to the invitee until they join; kept with the
+            # invite, never served over federation (it is `unsigned`).
+            room_state = body.get("invite_room_state")
+            if room_state is None:
+                unsigned = pdu.get("unsigned")
+                room_state = (
+                    unsigned.get("invite_room_state") if isinstance(unsigned, dict) else None
+                )
+            described = stripped_state(room_state)
+            if described:
+                stored["unsigned"] = {"invite_room_state": described}
             await self._hs.sender.persist_received(stored, new_room=new_room, extremity=False)
         return {"event": signed}
 
@@ -156,3 +168,29 @@ class Invites:
             ours["signatures"][self._hs.server_name]
         )
         return {**pdu, "signatures": signatures}
+
+
+MAX_INVITE_ROOM_STATE: Final = 50
+
+
+def stripped_state(value: Any) -> list[dict[str, Any]]:
+    """The well-formed stripped state events of `value` (type, state_key,
+    sender, content), at most `MAX_INVITE_ROOM_STATE`; anything else is dropped."""
+    if not isinstance(value, list):
+        return []
+    kept = []
+    for item in value[:MAX_INVITE_ROOM_STATE]:
+        if not isinstance(item, dict):
+            continue
+        event_type, state_key = item.get("type"), item.get("state_key")
+        sender, content = item.get("sender"), item.get("content")
+        if (
+            isinstance(event_type, str)
+            and isinstance(state_key, str)
+            and isinstance(sender, str)
+            and isinstance(content, dict)
+        ):
+            kept.append(
+                {"type": event_type, "state_key": state_key, "sender": sender, "content": content}
+            )
+    return kept

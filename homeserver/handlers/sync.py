@@ -564,6 +564,17 @@ class SyncHandler:
             }
             for e in [*state.values(), *([invite] if invite else [])]
         ]
+        if not state and invite is not None:
+            # A room of another server: what its server told us of it with the invite.
+            unsigned = invite.event.get("unsigned")
+            told = unsigned.get("invite_room_state") if isinstance(unsigned, dict) else None
+            if isinstance(told, list):
+                stripped = [
+                    e
+                    for e in told
+                    if isinstance(e, dict)
+                    and not (e.get("type") == "m.room.member" and e.get("state_key") == row.user_id)
+                ] + stripped
         return {"invite_state": {"events": stripped}}
 
     async def _left_room(self, ctx: _Context, row: MembershipRow) -> dict[str, Any]:

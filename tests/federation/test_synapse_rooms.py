@@ -288,13 +288,16 @@ async def test_invites_both_ways(sides: Sides) -> None:
         return lambda body: room_id in rooms(body, "invite")
 
     # Bob (Synapse) invites Alice to his private room; she accepts.
-    theirs = (await sides.synapse.ok("POST", "/createRoom", bob, json={"preset": "private_chat"}))[
-        "room_id"
-    ]
+    body = {"preset": "private_chat", "name": "Bob's den"}
+    theirs = (await sides.synapse.ok("POST", "/createRoom", bob, json=body))["room_id"]
     await sides.synapse.ok(
         "POST", f"/rooms/{q(theirs)}/invite", bob, json={"user_id": alice.user_id}
     )
-    await sides.ours.sync_until(alice, invited(theirs))
+    got, _ = await sides.ours.sync_until(alice, invited(theirs))
+    # Synapse's invite_room_state: Alice sees the room's name before joining.
+    told = got["rooms"]["invite"][theirs]["invite_state"]["events"]
+    names = [e["content"].get("name") for e in told if e["type"] == "m.room.name"]
+    assert names == ["Bob's den"]
     await sides.ours.ok("POST", f"/join/{q(theirs)}", alice, json={})
     await sides.ours.send_text(alice, theirs, "accepted on ours")
     await sides.synapse.sync_until(bob, has_text(theirs, "accepted on ours"))

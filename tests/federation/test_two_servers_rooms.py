@@ -124,7 +124,8 @@ async def test_invites_across_servers_accepted_and_rejected(pair: Pair) -> None:
     alice = await a.register("alice")
     bob = await b.register("bob")
     carol = await b.register("carol")
-    room_id = (await a.ok("POST", "/createRoom", alice, json={"preset": "private_chat"}))["room_id"]
+    body = {"preset": "private_chat", "name": "Secret plans"}
+    room_id = (await a.ok("POST", "/createRoom", alice, json=body))["room_id"]
     for invitee in (bob, carol):
         await a.ok("POST", f"/rooms/{q(room_id)}/invite", alice, json={"user_id": invitee.user_id})
     # An unknown user of B: B refuses, so the invite is not made.
@@ -139,8 +140,14 @@ async def test_invites_across_servers_accepted_and_rejected(pair: Pair) -> None:
     def invited(body: dict) -> bool:  # type: ignore[type-arg]
         return room_id in body.get("rooms", {}).get("invite", {})
 
-    await b.sync_until(bob, invited)
+    bob_sync, _ = await b.sync_until(bob, invited)
     _, carol_since = await b.sync_until(carol, invited)
+    # What A told B of the room comes with the invite: Bob sees its name.
+    told = bob_sync["rooms"]["invite"][room_id]["invite_state"]["events"]
+    assert [e["content"].get("name") for e in told if e["type"] == "m.room.name"] == [
+        "Secret plans"
+    ]
+    assert [e["content"]["membership"] for e in told if e["type"] == "m.room.member"] == ["invite"]
 
     # Bob accepts (joins through Alice's server, without naming it); Carol rejects.
     await b.ok("POST", f"/join/{q(room_id)}", bob, json={})
