@@ -32,7 +32,7 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 from federation.client import FederationClient, FederationRequestError, quote_segment
-from federation.inbound_pdus import REJECTED, InboundPdus, PduError, pdu_event_id
+from federation.inbound_pdus import OUTLIER, REJECTED, InboundPdus, PduError, pdu_event_id
 from federation.server_acl import room_allows
 from homeserver.events import AuthError, RoomVersion, room_id_of
 from homeserver.events.identifiers import server_name_of
@@ -159,7 +159,13 @@ class Backfill:
         if not received:
             return False, 0
         held = set(await events_store.get_events(received))
-        outcomes = await store.get_outcomes([i for i in received if i not in held])
+        # Outliers (state learnt with /state_ids) are history like the rest:
+        # stored now, their outlier record dropped.
+        outcomes = {
+            i: o
+            for i, o in (await store.get_outcomes([i for i in received if i not in held])).items()
+            if o.outcome != OUTLIER
+        }
         new = {i: e for i, e in received.items() if i not in held and i not in outcomes}
 
         accepted = await self._authorised(server, room_id, version, new)
@@ -181,6 +187,7 @@ class Backfill:
                     for event, position in zip(ordered, positions, strict=True)
                 ]
             )
+            await store.remove_outcomes(accepted)
 
         # The points move behind what came back (held or now stored).
         reached = {*held, *accepted, *(i for i in new if i not in accepted)}
@@ -191,7 +198,11 @@ class Backfill:
                 if isinstance(prev, str) and prev not in received:
                     behind[prev] = max(behind.get(prev, 0), int(event["depth"]))
         present = set(await events_store.get_events(behind))
-        present |= set(await store.get_outcomes([p for p in behind if p not in present]))
+        present |= {
+            i
+            for i, o in (await store.get_outcomes([p for p in behind if p not in present])).items()
+            if o.outcome != OUTLIER
+        }
         await store.remove_backfill_points(room_id, received)
         await store.add_backfill_points(
             room_id, {p: d for p, d in behind.items() if p not in present}

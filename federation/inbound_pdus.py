@@ -11,9 +11,22 @@ events take, so local clients see it in /sync, /messages and the WebSocket.
 Rejected and soft-failed events are recorded (`federation_event_outcomes`).
 
 Missing `prev_events` are asked for once with `get_missing_events` from the
-server that sent the event (up to `MISSING_EVENTS_LIMIT` events). When the gap
-cannot be filled, the state before the event is taken to be the room's
-current state."""
+server that sent the event (up to `MISSING_EVENTS_LIMIT` events). The
+prev_events still unknown then (or held only as backfilled history, which
+keeps no record of the state at each event) get their state from the origin
+(spec "Retrieving state"): `/state_ids?event_id=<prev>`, the state and auth
+chain events we lack each fetched with `/event/{eventId}` and checked
+(format, signatures, content hash, the auth rules against their auth
+events), and kept as outliers: recorded in `federation_event_outcomes` as
+`outlier`, never in the timeline nor the current state, usable as auth
+events and in state resolution. The state after such a prev is its
+`/state_ids` state plus the prev itself when it is a state event; the state
+before the received event is resolved across all its prev_events (ours and
+the fetched ones). Such an event is soft-failed unless the room's current
+state resolved with the state before it allows it. An outlier that later
+arrives as a PDU (or through backfill) is stored like any other event, once,
+and its outlier record dropped. When nothing can be learnt, the state before
+is the room's current state."""
 
 from __future__ import annotations
 
@@ -58,8 +71,14 @@ from homeserver.util import now_ms
 logger = logging.getLogger(__name__)
 
 MISSING_EVENTS_LIMIT: Final = 10
+# At most this many events fetched with /event to learn the state before one event.
+MAX_STATE_FETCHES: Final = 500
+STATE_FETCH_CONCURRENCY: Final = 8
+# At most this many prev_events of one event have their state fetched.
+MAX_STATE_REQUESTS: Final = 5
 REJECTED: Final = "rejected"
 SOFT_FAILED: Final = "soft_failed"
+OUTLIER: Final = "outlier"
 
 
 class PduError(Exception):
@@ -142,7 +161,8 @@ class InboundPdus:
             raise PduError(str(exc)) from exc
         if await storage.events.get_event(event_id) is not None:
             return
-        if await storage.federation_rooms.get_outcomes([event_id]):
+        known_outcome = (await storage.federation_rooms.get_outcomes([event_id])).get(event_id)
+        if known_outcome is not None and known_outcome.outcome != OUTLIER:
             return
         await self.check_signatures(pdu)
         checked = with_content_hash_checked(pdu)
@@ -155,6 +175,7 @@ class InboundPdus:
 
         if fill_gaps:
             await self._fill_gap(origin, room_id, event)
+        remote_states = await self._remote_states(origin, room_id, event, room_version)
 
         auth_events, rejected = await self._auth_events(event, room_id, room_version)
         try:
@@ -165,11 +186,18 @@ class InboundPdus:
 
         # Copied: the cached state moves on while this awaits.
         current = dict((await self._current_room(room_id)).state)
-        before = await self._state_before(event, room_version, current)
+        before = await self._state_before(event, room_version, current, remote_states)
         if not passes_auth(event, before, room_version):
             await self._record(origin, event, REJECTED, "not allowed by the state before it")
             raise PduError("rejected: not allowed by the state before the event")
-        if not passes_auth(event, current, room_version):
+        # With state learnt from the origin, the state this event is judged
+        # against is the current state resolved with the state before it.
+        judged = (
+            await self._resolved_with_current(room_version, current, before)
+            if remote_states and await self._forks(event)
+            else current
+        )
+        if not passes_auth(event, judged, room_version):
             await self._record(origin, event, SOFT_FAILED, "not allowed by the current state")
             logger.info("soft-failed event", extra={"event_id": event_id, "room_id": room_id})
             return
@@ -177,6 +205,24 @@ class InboundPdus:
         if "state_key" in event and await self._forks(event):
             updates_state = await self._wins_resolution(event, room_version, current, before)
         await self._hs.sender.persist_received(event, updates_state=updates_state)
+        if known_outcome is not None:  # it was an outlier: now it is held
+            await storage.federation_rooms.remove_outcomes([event_id])
+
+    async def _resolved_with_current(
+        self,
+        room_version: RoomVersion,
+        current: dict[StateKey, dict[str, Any]],
+        before: dict[StateKey, Mapping[str, Any]],
+    ) -> dict[StateKey, Mapping[str, Any]]:
+        current_ids = {k: str(e["event_id"]) for k, e in current.items()}
+        before_ids = {k: str(e["event_id"]) for k, e in before.items()}
+        if current_ids == before_ids:
+            return dict(current)
+        events = await self._events_with_auth_chains(
+            set(current_ids.values()) | set(before_ids.values())
+        )
+        ids = resolve_state(room_version, [current_ids, before_ids], events)
+        return {key: events[event_id] for key, event_id in ids.items() if event_id in events}
 
     async def _forks(self, event: dict[str, Any]) -> bool:
         """Whether the event builds on less than all of the room's forward
@@ -301,55 +347,209 @@ class InboundPdus:
         event: dict[str, Any],
         room_version: RoomVersion,
         current: dict[StateKey, dict[str, Any]],
+        remote_states: dict[str, dict[StateKey, str]] | None = None,
     ) -> dict[StateKey, Mapping[str, Any]]:
         """The room's state before the event: after its prev_events, resolved
         when they fork. The state after one of our events is the room's state
-        as it was when that event was stored."""
+        as it was when that event was stored; after a prev we lack (or hold
+        only as backfilled history), the state learnt from the origin
+        (`remote_states`)."""
         storage = self._hs.storage.events
         room_id = str(room_id_of(event))
         prev_ids = [p for p in event.get("prev_events", []) if isinstance(p, str)]
+        remote_states = remote_states or {}
         extremities = {e for e, _ in (await self._current_room(room_id)).extremities}
-        if set(prev_ids) == extremities:
+        if set(prev_ids) == extremities and not remote_states:
             return dict(current)
-        prev = await storage.get_events(prev_ids)
-        # Backfilled history (negative positions) holds no record of the
-        # state at each event: an event built on it is judged by the current state.
-        if (
+        prev = {
+            event_id: stored
+            for event_id, stored in (await storage.get_events(prev_ids)).items()
+            if event_id not in remote_states
+        }
+        if not remote_states and (
             not prev
             or set(prev) == extremities
+            # Backfilled history (negative positions) holds no record of the
+            # state at each event: when the origin told us nothing, an event
+            # built on it is judged by the current state.
             or any(p.stream_ordering < 0 for p in prev.values())
         ):
             return dict(current)
-        state_sets: list[dict[StateKey, str]] = []
+        state_sets: list[dict[StateKey, str]] = list(remote_states.values())
         events: dict[str, dict[str, Any]] = {}
         for stored in prev.values():
+            if stored.stream_ordering < 0:
+                continue  # its state could not be learnt
             # The current state with later changes unwound: cheap for the recent
             # prev_events a live room's PDUs name.
             state_sets.append(
                 await self._hs.room_state.state_ids_at(room_id, stored.stream_ordering)
             )
-        if len(state_sets) == 1:
+        if not state_sets:
+            return dict(current)
+        if len(state_sets) == 1 and not remote_states:
             ids = state_sets[0]
         else:
             events = await self._events_with_auth_chains(
                 {event_id for state in state_sets for event_id in state.values()}
             )
-            ids = resolve_state(room_version, state_sets, events)
+            ids = (
+                state_sets[0]
+                if len(state_sets) == 1
+                else resolve_state(room_version, state_sets, events)
+            )
         loaded = events or {
             event_id: stored.event
             for event_id, stored in (await storage.get_events(ids.values())).items()
         }
         return {key: loaded[event_id] for key, event_id in ids.items() if event_id in loaded}
 
+    # -- state learnt from the origin ------------------------------------------
+
+    async def _remote_states(
+        self, origin: str, room_id: str, event: dict[str, Any], room_version: RoomVersion
+    ) -> dict[str, dict[StateKey, str]]:
+        """For each prev_event we lack (or hold only as backfilled history),
+        the state after it as the origin tells it, its events checked and
+        stored as outliers; the event's own auth events we lack are fetched
+        the same way. Prevs whose state cannot be learnt are left out."""
+        prev_ids = [p for p in event.get("prev_events", []) if isinstance(p, str)]
+        extremities = {e for e, _ in (await self._current_room(room_id)).extremities}
+        if set(prev_ids) <= extremities:
+            return {}  # the live case: it builds on what we have
+        held = await self._hs.storage.events.get_events(prev_ids)
+        unknown = [p for p in prev_ids if p not in held or held[p].stream_ordering < 0][
+            :MAX_STATE_REQUESTS
+        ]
+        auth_ids = [a for a in event.get("auth_events", []) if isinstance(a, str)]
+        held_auth = await self._known(auth_ids)
+        missing_auth = [a for a in auth_ids if a not in held_auth]
+        if not unknown and not missing_auth:
+            return {}
+        answers: dict[str, list[str]] = {}
+        wanted: set[str] = set(missing_auth)
+        for prev_id in unknown:
+            try:
+                answer = await self._client.get_json(
+                    origin,
+                    f"/_matrix/federation/v1/state_ids/{quote_segment(room_id)}",
+                    {"event_id": prev_id},
+                )
+            except FederationRequestError as exc:
+                logger.info("state_ids failed", extra={"origin": origin, "error": str(exc)})
+                continue
+            pdu_ids = answer.get("pdu_ids") if isinstance(answer, dict) else None
+            chain_ids = answer.get("auth_chain_ids") if isinstance(answer, dict) else None
+            if not isinstance(pdu_ids, list) or not isinstance(chain_ids, list):
+                continue
+            state_ids = [i for i in pdu_ids if isinstance(i, str)]
+            answers[prev_id] = state_ids
+            wanted.update(state_ids, (i for i in chain_ids if isinstance(i, str)), [prev_id])
+        available = await self._outliers(origin, room_id, room_version, wanted)
+        states: dict[str, dict[StateKey, str]] = {}
+        for prev_id, state_ids in answers.items():
+            prev_event = available.get(prev_id)
+            if prev_event is None:
+                continue  # the prev itself is unknown: so is the state after it
+            state: dict[StateKey, str] = {}
+            for state_id in state_ids:
+                found = available.get(state_id)
+                if found is not None and isinstance(found.get("state_key"), str):
+                    state[(str(found["type"]), str(found["state_key"]))] = state_id
+            if isinstance(prev_event.get("state_key"), str):
+                state[(str(prev_event["type"]), str(prev_event["state_key"]))] = prev_id
+            states[prev_id] = state
+        return states
+
+    async def _outliers(
+        self, origin: str, room_id: str, room_version: RoomVersion, wanted: set[str]
+    ) -> dict[str, Mapping[str, Any]]:
+        """The events of `wanted` that are held, known as outliers, or fetched
+        from `origin` now and accepted (then stored as outliers); never the
+        rejected ones."""
+        store = self._hs.storage.federation_rooms
+        available: dict[str, Mapping[str, Any]] = {
+            event_id: stored.event
+            for event_id, stored in (await self._hs.storage.events.get_events(wanted)).items()
+        }
+        rejected: set[str] = set()
+        auth: dict[str, Mapping[str, Any]] = dict(available)
+        outcomes = await store.get_outcomes(wanted - set(available))
+        for outcome in outcomes.values():
+            auth[outcome.event_id] = outcome.event
+            if outcome.outcome == REJECTED:
+                rejected.add(outcome.event_id)
+            elif outcome.outcome == OUTLIER:
+                available[outcome.event_id] = outcome.event
+        create = (await self._current_room(room_id)).state.get(("m.room.create", ""))
+        if create is not None:
+            auth[str(create["event_id"])] = create
+        to_fetch = sorted(wanted - set(auth))[:MAX_STATE_FETCHES]
+        limit = asyncio.Semaphore(STATE_FETCH_CONCURRENCY)
+
+        async def fetch(event_id: str) -> dict[str, Any] | None:
+            async with limit:
+                return await self._fetch_event(origin, room_id, room_version, event_id)
+
+        fetched = [e for e in await asyncio.gather(*(fetch(i) for i in to_fetch)) if e]
+        # Oldest first, so that each is checked against the auth events before it.
+        for event in sorted(fetched, key=lambda e: int(e["depth"])):
+            try:
+                check_pdu_auth_events(event, auth, room_version, rejected=rejected)
+            except AuthError as exc:
+                await self._record(origin, event, REJECTED, f"fetched state: {exc}")
+                rejected.add(event["event_id"])
+                auth[event["event_id"]] = event
+                continue
+            await self._record(origin, event, OUTLIER, "state learnt with /state_ids")
+            auth[event["event_id"]] = event
+            available[event["event_id"]] = event
+        return available
+
+    async def _fetch_event(
+        self, origin: str, room_id: str, room_version: RoomVersion, event_id: str
+    ) -> dict[str, Any] | None:
+        """`event_id` from `origin`'s `/event`, if it is that event, of this
+        room, well formed and signed (its redacted form on a hash mismatch)."""
+        try:
+            answer = await self._client.get_json(
+                origin, f"/_matrix/federation/v1/event/{quote_segment(event_id)}"
+            )
+        except FederationRequestError as exc:
+            logger.info("event fetch failed", extra={"event_id": event_id, "error": str(exc)})
+            return None
+        pdus = answer.get("pdus") if isinstance(answer, dict) else None
+        if not isinstance(pdus, list) or len(pdus) != 1 or not isinstance(pdus[0], dict):
+            return None
+        pdu = pdus[0]
+        try:
+            if room_id_of(pdu) != room_id or pdu_event_id(pdu) != event_id:
+                return None
+            check_pdu_format(pdu, room_version)
+            await self.check_signatures(pdu)
+            checked = with_content_hash_checked(pdu)
+        except (InvalidPduError, PduError, ValueError) as exc:
+            logger.info("a fetched event was dropped", extra={"error": str(exc)})
+            return None
+        event = {k: v for k, v in checked.event.items() if k != "unsigned"}
+        event["event_id"] = event_id
+        return event
+
     async def _events_with_auth_chains(self, event_ids: set[str]) -> dict[str, dict[str, Any]]:
         events: dict[str, dict[str, Any]] = {}
         frontier = set(event_ids)
         while frontier:
             found = await self._hs.storage.events.get_events(frontier)
+            found_events = {event_id: stored.event for event_id, stored in found.items()}
+            # Outliers (and rejected events) take part in resolution by their auth chains.
+            outcomes = await self._hs.storage.federation_rooms.get_outcomes(
+                frontier - set(found_events)
+            )
+            found_events.update({o.event_id: o.event for o in outcomes.values()})
             frontier = set()
-            for event_id, stored in found.items():
-                events[event_id] = stored.event
-                for auth_id in stored.event.get("auth_events", []):
+            for event_id, found_event in found_events.items():
+                events[event_id] = found_event
+                for auth_id in found_event.get("auth_events", []):
                     if isinstance(auth_id, str) and auth_id not in events:
                         frontier.add(auth_id)
         return events

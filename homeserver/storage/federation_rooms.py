@@ -24,7 +24,9 @@ class EventOutcome:
     event_id: str
     room_id: str
     origin: str
-    outcome: str  # "rejected" or "soft_failed"
+    # "rejected", "soft_failed", or "outlier" (state learnt with /state_ids:
+    # accepted, but neither in the timeline nor the current state)
+    outcome: str
     reason: str
     event: dict[str, Any]
 
@@ -106,6 +108,18 @@ class FederationRoomStore(Store):
                 )
                 for r in rows
             }
+
+    async def remove_outcomes(self, event_ids: Iterable[str]) -> None:
+        """Forgets the outcomes of events now held (outliers that arrived)."""
+        ids = list(set(event_ids))
+        if not ids:
+            return
+        async with self.write() as conn:
+            await conn.execute(
+                delete(federation_event_outcomes).where(
+                    federation_event_outcomes.c.event_id.in_(ids)
+                )
+            )
 
     # -- backfill points -----------------------------------------------------
 

@@ -1,7 +1,9 @@
 """For in-process tests of what other servers send us: our server's client
 app and federation app over one HomeServer, and a remote server that is a key
 pair (its public key stored as if fetched) building, signing and sending
-events and transactions with X-Matrix."""
+events and transactions with X-Matrix. With `serve()`, the remote server also
+answers our server's requests to it, in process: `/event` from the events it
+holds, `/state_ids` from the answers it was given, anything else refused."""
 
 from __future__ import annotations
 
@@ -17,8 +19,10 @@ from quart.typing import TestClientProtocol
 from werkzeug.urls import iri_to_uri
 
 from federation.app import create_federation_app
+from federation.client import FederationRequestError
 from federation.inbound_pdus import pdu_event_id
 from federation.request_auth import authorization_header
+from federation.service import Federation
 from homeserver.app import create_app
 from homeserver.config import Config
 from homeserver.events import (
@@ -41,6 +45,7 @@ class Local:
     client: TestClient
     federation: TestClientProtocol
     homeserver: HomeServer
+    services: Federation
 
 
 @asynccontextmanager
@@ -52,6 +57,7 @@ async def local_server(config: Config) -> AsyncIterator[Local]:
             TestClient(client_app.test_client(), client_app.app),
             fed_app.test_client(),
             fed_app.app.extensions["homeserver"],
+            federation_app.extensions["federation"],
         )
 
 
@@ -61,6 +67,10 @@ class RemotePeer:
     local: Local
     key_id: str = ""
     key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
+    # What it answers once serving: events by id, `/state_ids` by event id.
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    state_ids: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)
 
     async def publish_key(self) -> None:
         self.key_id, self.key = generate_signing_key()
@@ -81,8 +91,10 @@ class RemotePeer:
         auth_events: list[str] | None = None,
         key: Ed25519PrivateKey | None = None,
         origin_server_ts: int = 1_700_000_000_000,
+        depth: int | None = None,
     ) -> dict[str, Any]:
-        """A signed PDU built on the room's current state as we hold it."""
+        """A signed PDU built on the room's current state as we hold it (give
+        `depth` when its prev_events are not ours). It is held, to be served."""
         events = self.local.homeserver.storage.events
         state = await events.get_current_state(room_id)
         extremities = await events.get_forward_extremities(room_id)
@@ -102,11 +114,42 @@ class RemotePeer:
         )
         if prev_events is None:
             prev_events = [event_id for event_id, _ in extremities]
-        prev = await events.get_events(prev_events)
         event["prev_events"] = prev_events
-        event["depth"] = max(int(e.event["depth"]) for e in prev.values()) + 1
+        if depth is None:
+            prev = await events.get_events(prev_events)
+            depth = max(int(e.event["depth"]) for e in prev.values()) + 1
+        event["depth"] = depth
         hash_and_sign_event(event, self.name, self.key_id, key or self.key)
+        self.events[pdu_event_id(event)] = event
         return event
+
+    def serve(self) -> None:
+        """From now on our server's requests to this server are answered here."""
+        client = self.local.services.client
+        original = client.request
+
+        async def request(
+            method: str, destination: str, target: str, content: Any | None = None
+        ) -> Any:
+            if destination != self.name:
+                return await original(method, destination, target, content)
+            self.requests.append((method, target))
+            return self._answer(method, target)
+
+        client.request = request  # type: ignore[method-assign]
+
+    def _answer(self, method: str, target: str) -> Any:
+        path, _, query = target.partition("?")
+        segments = [unquote(s) for s in path.split("/")]
+        if method == "GET" and path.startswith("/_matrix/federation/v1/event/"):
+            found = self.events.get(segments[-1])
+            if found is not None:
+                return {"origin": self.name, "origin_server_ts": 0, "pdus": [found]}
+        elif method == "GET" and path.startswith("/_matrix/federation/v1/state_ids/"):
+            event_id = unquote(query.partition("event_id=")[2].partition("&")[0])
+            if event_id in self.state_ids:
+                return self.state_ids[event_id]
+        raise FederationRequestError(f"{method} {path}: refused", 404, {"errcode": "M_NOT_FOUND"})
 
     async def send(
         self,
