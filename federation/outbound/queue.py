@@ -8,7 +8,15 @@ never delays the others. Rows leave the queue only once the destination
 accepted the transaction; after a restart the queues resume from the
 database. Once a destination's queue has been read whole, it is mirrored in
 memory (`_Mirror`), so a live destination's sends read nothing back; one
-that falls far behind goes back to reading the database in batches."""
+that falls far behind goes back to reading the database in batches.
+
+Only what happens after a server joins a room goes to it: an event is queued
+for the servers in the room when it is sent, never for one that joins later
+(that one asks for history with `/backfill`). Catch-up: a destination that
+stays down keeps at most `MAX_QUEUED_PDUS` PDUs waiting (the oldest beyond
+are dropped after each failed attempt); when it comes back it gets the newest
+events, whose `prev_events` name what it lacks, and fills the rest with
+`get_missing_events` (and `/state_ids` where that falls short)."""
 
 from __future__ import annotations
 
@@ -34,6 +42,8 @@ INITIAL_BACKOFF_SECONDS: Final = 1.0
 MAX_BACKOFF_SECONDS: Final = 300.0
 # A destination with more than this waiting is read from the database again.
 MIRROR_LIMIT: Final = 5_000
+# A destination that is down keeps at most this many PDUs waiting (the newest).
+MAX_QUEUED_PDUS: Final = 10_000
 
 
 class _Mirror:
@@ -186,10 +196,24 @@ class OutboundQueues:
                 mirror.remove(sent)
                 backoff = INITIAL_BACKOFF_SECONDS
                 continue
+            await self._trim(destination, mirror)
             if mirror.size() > MIRROR_LIMIT:
                 mirror.deactivate()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    async def _trim(self, destination: str, mirror: _Mirror) -> None:
+        """Keeps only the newest `MAX_QUEUED_PDUS` PDUs for a destination that
+        is down: it catches up from those when it returns."""
+        if mirror.active and len(mirror.items["pdu"]) <= MAX_QUEUED_PDUS:
+            return
+        dropped = await self._store.trim_queue(destination, "pdu", MAX_QUEUED_PDUS)
+        if dropped:
+            logger.info(
+                "queue trimmed for a destination that is down",
+                extra={"destination": destination, "dropped": dropped},
+            )
+            mirror.deactivate()  # read back from the database
 
     async def _next_batch(
         self, destination: str, mirror: _Mirror

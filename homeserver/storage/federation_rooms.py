@@ -214,6 +214,33 @@ class FederationRoomStore(Store):
                 )
             )
 
+    async def trim_queue(self, destination: str, kind: str, keep: int) -> int:
+        """Drops all but the newest `keep` items of one kind waiting for
+        `destination`; returns how many were dropped."""
+        async with self.write() as conn:
+            newest = (
+                await conn.execute(
+                    select(federation_outbound_queue.c.queue_id)
+                    .where(
+                        federation_outbound_queue.c.destination == destination,
+                        federation_outbound_queue.c.kind == kind,
+                    )
+                    .order_by(federation_outbound_queue.c.queue_id.desc())
+                    .offset(keep)
+                    .limit(1)
+                )
+            ).first()
+            if newest is None:
+                return 0
+            result = await conn.execute(
+                delete(federation_outbound_queue).where(
+                    federation_outbound_queue.c.destination == destination,
+                    federation_outbound_queue.c.kind == kind,
+                    federation_outbound_queue.c.queue_id <= newest.queue_id,
+                )
+            )
+            return int(result.rowcount or 0)
+
     async def queued_destinations(self) -> list[str]:
         """Every destination with something waiting (to resume after a restart)."""
         async with self.read() as conn:

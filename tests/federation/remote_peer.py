@@ -71,6 +71,9 @@ class RemotePeer:
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     state_ids: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    # Transactions our server sends it: their PDUs, in order; refused while down.
+    received: list[dict[str, Any]] = field(default_factory=list)
+    down: bool = False
 
     async def publish_key(self) -> None:
         self.key_id, self.key = generate_signing_key()
@@ -134,12 +137,18 @@ class RemotePeer:
             if destination != self.name:
                 return await original(method, destination, target, content)
             self.requests.append((method, target))
-            return self._answer(method, target)
+            return self._answer(method, target, content)
 
         client.request = request  # type: ignore[method-assign]
 
-    def _answer(self, method: str, target: str) -> Any:
+    def _answer(self, method: str, target: str, content: Any) -> Any:
         path, _, query = target.partition("?")
+        if method == "PUT" and path.startswith("/_matrix/federation/v1/send/"):
+            if self.down:
+                raise FederationRequestError(f"cannot connect to {self.name}")
+            pdus = content.get("pdus", []) if isinstance(content, dict) else []
+            self.received.extend(pdus)
+            return {"pdus": {pdu_event_id(p): {} for p in pdus}}
         segments = [unquote(s) for s in path.split("/")]
         if method == "GET" and path.startswith("/_matrix/federation/v1/event/"):
             found = self.events.get(segments[-1])
