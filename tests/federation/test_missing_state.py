@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import pytest
 
 from homeserver.config import Config
+from homeserver.events import generate_signing_key
+from homeserver.storage.events import PendingEvent
 from tests.conftest import make_config
 from tests.federation.remote_peer import Local, RemotePeer, local_server, pdu_event_id
 from tests.matrix_client import User
@@ -224,3 +226,112 @@ async def test_without_state_from_the_origin_the_current_state_decides(room: Roo
     )
     message_id = await send_ok(r, message)
     assert (await events.get_event(message_id)) is not None
+
+
+async def test_fetched_events_failing_their_checks_are_not_kept(room: Room) -> None:
+    r = room
+    events = r.local.homeserver.storage.events
+    bob_join = await join(r, BOB)
+    depth = int((await events.get_event(bob_join)).event["depth"])  # type: ignore[union-attr]
+    state = await events.get_current_state(r.room_id)
+    power_levels = state[("m.room.power_levels", "")].event_id
+    # Carol's join as the origin serves it is signed with a key not its own.
+    _, other_key = generate_signing_key()
+    carol_join = await r.remote.build(
+        r.room_id,
+        CAROL,
+        "m.room.member",
+        {"membership": "join"},
+        state_key=CAROL,
+        prev_events=[bob_join],
+        depth=depth + 1,
+        key=other_key,
+    )
+    carol_join_id = pdu_event_id(carol_join)
+    r.remote.state_ids[carol_join_id] = await state_before(r)
+    message = await r.remote.build(
+        r.room_id,
+        CAROL,
+        "m.room.message",
+        {"msgtype": "m.text", "body": "on a forged join"},
+        prev_events=[carol_join_id],
+        auth_events=sorted([power_levels, carol_join_id]),
+        depth=depth + 2,
+    )
+    status, body = await r.remote.send([message])
+    assert status == 200 and "rejected" in body["pdus"][pdu_event_id(message)]["error"], body
+    assert await outcome(r, carol_join_id) is None  # dropped: not kept in any form
+    assert await events.get_event(carol_join_id) is None
+
+    # Bob sets the topic without the power to: fetched, it fails the auth
+    # rules and is recorded as rejected, not kept as state.
+    topic = await r.remote.build(
+        r.room_id,
+        BOB,
+        "m.room.topic",
+        {"topic": "not allowed"},
+        state_key="",
+        prev_events=[bob_join],
+        auth_events=sorted([power_levels, bob_join]),
+        depth=depth + 1,
+    )
+    topic_id = pdu_event_id(topic)
+    r.remote.state_ids[topic_id] = await state_before(r)
+    after = await r.remote.build(
+        r.room_id,
+        BOB,
+        "m.room.message",
+        {"msgtype": "m.text", "body": "after my topic"},
+        prev_events=[topic_id],
+        auth_events=sorted([power_levels, bob_join]),
+        depth=depth + 2,
+    )
+    await send_ok(r, after)  # the state after an unknown prev: not learnt
+    assert await outcome(r, topic_id) == "rejected"
+    assert await events.get_event(topic_id) is None
+    current = await events.get_current_state(r.room_id)
+    assert ("m.room.topic", "") not in current
+
+
+async def test_an_event_built_on_backfilled_history_takes_its_state_from_the_origin(
+    room: Room,
+) -> None:
+    r = room
+    events = r.local.homeserver.storage.events
+    bob_join = await join(r, BOB)
+    depth = int((await events.get_event(bob_join)).event["depth"])  # type: ignore[union-attr]
+    state = await events.get_current_state(r.room_id)
+    power_levels = state[("m.room.power_levels", "")].event_id
+    carol_join = await r.remote.build(
+        r.room_id,
+        CAROL,
+        "m.room.member",
+        {"membership": "join"},
+        state_key=CAROL,
+        prev_events=[bob_join],
+        depth=depth + 1,
+    )
+    carol_join_id = pdu_event_id(carol_join)
+    # Held as backfill stores history: below every position, not current state.
+    await events.persist_events(
+        [
+            PendingEvent(
+                {**carol_join, "event_id": carol_join_id}, -1, extremity=False, updates_state=False
+            )
+        ]
+    )
+    r.remote.state_ids[carol_join_id] = await state_before(r)
+    message = await r.remote.build(
+        r.room_id,
+        CAROL,
+        "m.room.message",
+        {"msgtype": "m.text", "body": "on backfilled history"},
+        prev_events=[carol_join_id],
+        auth_events=sorted([power_levels, carol_join_id]),
+        depth=depth + 2,
+    )
+    message_id = await send_ok(r, message)
+    assert (await events.get_event(message_id)) is not None
+    paths = [target.split("?")[0] for _, target in r.remote.requests]
+    assert any("/state_ids/" in p for p in paths)
+    assert not any("/event/" in p for p in paths)  # all of it held already
