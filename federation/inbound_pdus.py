@@ -494,6 +494,14 @@ class InboundPdus:
         fetched = [e for e in await asyncio.gather(*(fetch(i) for i in to_fetch)) if e]
         # Oldest first, so that each is checked against the auth events before it.
         for event in sorted(fetched, key=lambda e: int(e["depth"])):
+            lacking = [a for a in _auth_ids(event, room_id, room_version) if a not in auth]
+            if lacking:
+                # Not judged (its auth chain did not come with it): not kept either.
+                logger.info(
+                    "a fetched event lacks auth events",
+                    extra={"event_id": event["event_id"], "lacking": lacking[0]},
+                )
+                continue
             try:
                 check_pdu_auth_events(event, auth, room_version, rejected=rejected)
             except AuthError as exc:
@@ -559,6 +567,13 @@ class InboundPdus:
             EventOutcome(event["event_id"], str(room_id_of(event)), origin, outcome, reason, event),
             now_ms(),
         )
+
+
+def _auth_ids(event: Mapping[str, Any], room_id: str, version: RoomVersion) -> list[str]:
+    ids = [a for a in event.get("auth_events", []) if isinstance(a, str)]
+    if version.room_id_is_create_event_hash and event.get("type") != "m.room.create":
+        ids.append(create_event_id_for_room(room_id))
+    return ids
 
 
 def sender_server(event: Mapping[str, Any]) -> str | None:
