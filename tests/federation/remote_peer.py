@@ -3,7 +3,8 @@ app and federation app over one HomeServer, and a remote server that is a key
 pair (its public key stored as if fetched) building, signing and sending
 events and transactions with X-Matrix. With `serve()`, the remote server also
 answers our server's requests to it, in process: `/event` from the events it
-holds, `/state_ids` from the answers it was given, anything else refused."""
+holds, `/state_ids` and `get_missing_events` from the answers it was given,
+`/send` by recording the PDUs (refused while `down`), anything else refused."""
 
 from __future__ import annotations
 
@@ -74,6 +75,8 @@ class RemotePeer:
     # Transactions our server sends it: their PDUs, in order; refused while down.
     received: list[dict[str, Any]] = field(default_factory=list)
     down: bool = False
+    # What it answers get_missing_events with (refused when None).
+    missing_events: list[dict[str, Any]] | None = None
 
     async def publish_key(self) -> None:
         self.key_id, self.key = generate_signing_key()
@@ -154,6 +157,9 @@ class RemotePeer:
             found = self.events.get(segments[-1])
             if found is not None:
                 return {"origin": self.name, "origin_server_ts": 0, "pdus": [found]}
+        elif method == "POST" and path.startswith("/_matrix/federation/v1/get_missing_events/"):
+            if self.missing_events is not None:
+                return {"events": self.missing_events}
         elif method == "GET" and path.startswith("/_matrix/federation/v1/state_ids/"):
             event_id = unquote(query.partition("event_id=")[2].partition("&")[0])
             if event_id in self.state_ids:

@@ -335,3 +335,49 @@ async def test_an_event_built_on_backfilled_history_takes_its_state_from_the_ori
     paths = [target.split("?")[0] for _, target in r.remote.requests]
     assert any("/state_ids/" in p for p in paths)
     assert not any("/event/" in p for p in paths)  # all of it held already
+
+
+async def test_when_get_missing_events_brings_too_little_the_rest_comes_from_state_ids(
+    room: Room,
+) -> None:
+    r = room
+    events = r.local.homeserver.storage.events
+    bob_join = await join(r, BOB)
+    depth = int((await events.get_event(bob_join)).event["depth"])  # type: ignore[union-attr]
+    state = await events.get_current_state(r.room_id)
+    power_levels = state[("m.room.power_levels", "")].event_id
+    carol_join = await r.remote.build(
+        r.room_id,
+        CAROL,
+        "m.room.member",
+        {"membership": "join"},
+        state_key=CAROL,
+        prev_events=[bob_join],
+        depth=depth + 1,
+    )
+    carol_join_id = pdu_event_id(carol_join)
+    r.remote.state_ids[carol_join_id] = await state_before(r)
+    carols = await r.remote.build(
+        r.room_id,
+        CAROL,
+        "m.room.message",
+        {"msgtype": "m.text", "body": "carol, just joined"},
+        prev_events=[carol_join_id],
+        auth_events=sorted([power_levels, carol_join_id]),
+        depth=depth + 2,
+    )
+    bobs = await r.remote.build(
+        r.room_id,
+        BOB,
+        "m.room.message",
+        {"msgtype": "m.text", "body": "bob, after her"},
+        prev_events=[pdu_event_id(carols)],
+        auth_events=sorted([power_levels, bob_join]),
+        depth=depth + 3,
+    )
+    # get_missing_events brings Carol's message, not her join before it.
+    r.remote.missing_events = [carols]
+    await send_ok(r, bobs)
+    ids = await timeline_ids(r)
+    assert ids[-2:] == [pdu_event_id(carols), pdu_event_id(bobs)]
+    assert await outcome(r, carol_join_id) == "outlier" and carol_join_id not in ids
