@@ -32,7 +32,13 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 from federation.client import FederationClient, FederationRequestError, quote_segment
-from federation.inbound_pdus import OUTLIER, REJECTED, InboundPdus, PduError, pdu_event_id
+from federation.inbound_pdus import (
+    OUTLIER,
+    REJECTED,
+    InboundPdus,
+    PduError,
+    pdu_event_id,
+)
 from federation.server_acl import room_allows
 from homeserver.events import AuthError, RoomVersion, room_id_of
 from homeserver.events.identifiers import server_name_of
@@ -53,24 +59,6 @@ MAX_STARTS: Final = 20
 MAX_AUTH_FETCHES: Final = 10
 
 
-class BackfillPositions:
-    """Stream positions below every one held, handed out downwards."""
-
-    def __init__(self, homeserver: HomeServer) -> None:
-        self._hs = homeserver
-        self._lowest: int | None = None
-        self._lock = asyncio.Lock()
-
-    async def take(self, count: int) -> list[int]:
-        """`count` fresh positions, highest first."""
-        async with self._lock:
-            if self._lowest is None:
-                self._lowest = min(0, await self._hs.storage.events.get_min_stream_ordering())
-            first = self._lowest - 1
-            self._lowest -= count
-            return list(range(first, first - count, -1))
-
-
 class Backfill:
     """The homeserver's `RemoteHistory`: older history of rooms shared with
     other servers."""
@@ -79,7 +67,7 @@ class Backfill:
         self._hs = homeserver
         self._client = client
         self._pdus = pdus
-        self._positions = BackfillPositions(homeserver)
+        self._positions = pdus.history_positions
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _room_lock(self, room_id: str) -> asyncio.Lock:

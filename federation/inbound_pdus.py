@@ -18,12 +18,14 @@ keeps no record of the state at each event) get their state from the origin
 chain events we lack each fetched with `/event/{eventId}` and checked
 (format, signatures, content hash, the auth rules against their auth
 events), and kept as outliers: recorded in `federation_event_outcomes` as
-`outlier`, never in the timeline nor the current state, usable as auth
-events and in state resolution. The state after such a prev is its
-`/state_ids` state plus the prev itself when it is a state event; the state
-before the received event is resolved across all its prev_events (ours and
-the fetched ones). Such an event is soft-failed unless the room's current
-state resolved with the state before it allows it. An outlier that later
+`outlier`, not in the timeline, usable as auth events and in state
+resolution. The state after such a prev is its `/state_ids` state plus the
+prev itself when it is a state event; the state before the received event is
+resolved across all its prev_events (ours and the fetched ones). Such an
+event is soft-failed unless the room's current state resolved with the state
+before it allows it; once accepted, the current state is resolved with the
+state after it, and the outliers that win their keys become current, stored
+as history below every position held (never news in /sync). An outlier that later
 arrives as a PDU (or through backfill) is stored like any other event, once,
 and its outlier record dropped. When nothing can be learnt, the state before
 is the room's current state."""
@@ -64,7 +66,7 @@ from homeserver.events.room_ids import create_event_id_for_room
 from homeserver.events.state_res import resolve_state
 from homeserver.handlers.room_cache import CachedRoom
 from homeserver.server import HomeServer
-from homeserver.storage.events import StateKey
+from homeserver.storage.events import PendingEvent, StateKey
 from homeserver.storage.federation_rooms import EventOutcome
 from homeserver.util import now_ms
 
@@ -101,12 +103,33 @@ def as_federation_pdu(event: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in event.items() if k not in ("event_id", "unsigned")}
 
 
+class BackfillPositions:
+    """Stream positions below every one held, handed out downwards."""
+
+    def __init__(self, homeserver: HomeServer) -> None:
+        self._hs = homeserver
+        self._lowest: int | None = None
+        self._lock = asyncio.Lock()
+
+    async def take(self, count: int) -> list[int]:
+        """`count` fresh positions, highest first."""
+        async with self._lock:
+            if self._lowest is None:
+                self._lowest = min(0, await self._hs.storage.events.get_min_stream_ordering())
+            first = self._lowest - 1
+            self._lowest -= count
+            return list(range(first, first - count, -1))
+
+
 class InboundPdus:
     def __init__(self, homeserver: HomeServer, keyring: Keyring, client: FederationClient) -> None:
         self._hs = homeserver
         self._keyring = keyring
         self._client = client
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Below every position held: backfilled history, and learnt state
+        # made current (neither is news for /sync).
+        self.history_positions = BackfillPositions(homeserver)
 
     def _room_lock(self, room_id: str) -> asyncio.Lock:
         lock = self._locks.get(room_id)
@@ -202,25 +225,105 @@ class InboundPdus:
             logger.info("soft-failed event", extra={"event_id": event_id, "room_id": room_id})
             return
         updates_state = True
-        if "state_key" in event and await self._forks(event):
+        if remote_states:
+            updates_state, winners = await self._resolve_learnt(
+                event, room_version, current, before
+            )
+            await self._make_current(room_id, winners, current)
+        elif "state_key" in event and await self._forks(event):
             updates_state = await self._wins_resolution(event, room_version, current, before)
         await self._hs.sender.persist_received(event, updates_state=updates_state)
         if known_outcome is not None:  # it was an outlier: now it is held
             await storage.federation_rooms.remove_outcomes([event_id])
+
+    async def _resolve_learnt(
+        self,
+        event: dict[str, Any],
+        room_version: RoomVersion,
+        current: dict[StateKey, dict[str, Any]],
+        before: dict[StateKey, Mapping[str, Any]],
+    ) -> tuple[bool, dict[StateKey, Mapping[str, Any]]]:
+        """The room's current state resolved with the state after an event
+        whose state before was learnt from its origin: whether the event
+        itself becomes current, and the other events that win their keys
+        from the current state (learnt state that becomes current)."""
+        after = dict(before)
+        key: StateKey | None = None
+        if isinstance(event.get("state_key"), str):
+            key = (str(event["type"]), str(event["state_key"]))
+            after[key] = event
+        resolved = await self._resolved_with_current(
+            room_version, current, after, {event["event_id"]: event}
+        )
+        winners = {
+            k: e
+            for k, e in resolved.items()
+            if e["event_id"] != event["event_id"]
+            and (k not in current or current[k]["event_id"] != e["event_id"])
+            # Our own users' memberships change only through events they see.
+            and not (k[0] == "m.room.member" and k[1].partition(":")[2] == self._hs.server_name)
+        }
+        updates = key is None or resolved.get(key, {}).get("event_id") == event["event_id"]
+        return updates, winners
+
+    async def _make_current(
+        self,
+        room_id: str,
+        winners: dict[StateKey, Mapping[str, Any]],
+        current: dict[StateKey, dict[str, Any]],
+    ) -> None:
+        """Makes learnt state that won resolution current. Outliers are stored
+        as history (below every position held, as backfill stores): never
+        news in /sync, nor forward extremities. A held event that is not
+        current (it lost an earlier resolution) stays as it is."""
+        if not winners:
+            return
+        storage = self._hs.storage
+        held = await storage.events.get_events(e["event_id"] for e in winners.values())
+        outliers = sorted(
+            ((k, dict(e)) for k, e in winners.items() if e["event_id"] not in held),
+            key=lambda pair: (-int(pair[1]["depth"]), str(pair[1]["event_id"])),
+        )
+        if not outliers:
+            return
+        positions = await self.history_positions.take(len(outliers))
+        await storage.events.persist_events(
+            [
+                PendingEvent(
+                    event,
+                    position,
+                    replaces_state=current[key]["event_id"] if key in current else None,
+                    extremity=False,
+                )
+                for (key, event), position in zip(outliers, positions, strict=True)
+            ]
+        )
+        await storage.federation_rooms.remove_outcomes(e["event_id"] for _, e in outliers)
+        room = await self._current_room(room_id)
+        for key, event in outliers:
+            room.set_state(key, event)
+        logger.info(
+            "learnt state made current",
+            extra={"room_id": room_id, "events": len(outliers)},
+        )
 
     async def _resolved_with_current(
         self,
         room_version: RoomVersion,
         current: dict[StateKey, dict[str, Any]],
         before: dict[StateKey, Mapping[str, Any]],
+        unstored: Mapping[str, dict[str, Any]] | None = None,
     ) -> dict[StateKey, Mapping[str, Any]]:
         current_ids = {k: str(e["event_id"]) for k, e in current.items()}
         before_ids = {k: str(e["event_id"]) for k, e in before.items()}
         if current_ids == before_ids:
             return dict(current)
+        unstored = unstored or {}
         events = await self._events_with_auth_chains(
-            set(current_ids.values()) | set(before_ids.values())
+            (set(current_ids.values()) | set(before_ids.values())) - set(unstored)
+            | {a for e in unstored.values() for a in e.get("auth_events", []) if isinstance(a, str)}
         )
+        events.update(unstored)
         ids = resolve_state(room_version, [current_ids, before_ids], events)
         return {key: events[event_id] for key, event_id in ids.items() if event_id in events}
 

@@ -15,8 +15,8 @@ from homeserver.config import Config
 from homeserver.events import generate_signing_key
 from homeserver.storage.events import PendingEvent
 from tests.conftest import make_config
-from tests.federation.remote_peer import Local, RemotePeer, local_server, pdu_event_id
-from tests.matrix_client import User
+from tests.federation.remote_peer import Local, RemotePeer, local_server, pdu_event_id, q
+from tests.matrix_client import V3, User
 
 REMOTE = "remote.example.org"
 BOB = f"@bob:{REMOTE}"
@@ -69,9 +69,14 @@ async def outcome(r: Room, event_id: str) -> str | None:
     return found[event_id].outcome if event_id in found else None
 
 
-async def timeline_ids(r: Room) -> list[str]:
-    sync = await r.local.client.sync(r.alice)
-    return [e["event_id"] for e in sync["rooms"]["join"][r.room_id]["timeline"]["events"]]
+async def timeline_ids(r: Room, since: str | None = None) -> list[str]:
+    sync = await r.local.client.sync(r.alice, since)
+    room = sync["rooms"]["join"].get(r.room_id)
+    return [e["event_id"] for e in room["timeline"]["events"]] if room else []
+
+
+async def position(r: Room) -> str:
+    return str((await r.local.client.sync(r.alice))["next_batch"])
 
 
 async def state_before(r: Room) -> dict[str, list[str]]:
@@ -125,6 +130,7 @@ async def test_an_event_authorised_by_state_learnt_with_state_ids_is_accepted(ro
         auth_events=sorted([power_levels, carol_join_id]),
         depth=depth + 3,
     )
+    since = await position(r)
     message_id = await send_ok(r, message)
 
     paths = [target.split("?")[0] for _, target in r.remote.requests]
@@ -133,25 +139,40 @@ async def test_an_event_authorised_by_state_learnt_with_state_ids_is_accepted(ro
     fetched = [p for p in paths if "/event/" in p]
     assert len(fetched) == 2  # Carol's join and the topic, once each
     assert (await events.get_event(message_id)) is not None
-    # What was fetched is held as outliers: not in the timeline, not current.
-    for outlier in (carol_join_id, topic_id):
-        assert await events.get_event(outlier) is None
-        assert await outcome(r, outlier) == "outlier"
-    ids = await timeline_ids(r)
-    assert message_id in ids and carol_join_id not in ids and topic_id not in ids
+    # What was fetched won resolution against our current state: it is
+    # current now, stored as history (below every position), not news.
     current = await events.get_current_state(r.room_id)
-    assert ("m.room.member", CAROL) not in current and ("m.room.topic", "") not in current
+    assert current[("m.room.member", CAROL)].event_id == carol_join_id
+    assert current[("m.room.topic", "")].event_id == topic_id
+    for learnt in (carol_join_id, topic_id):
+        stored = await events.get_event(learnt)
+        assert stored is not None and stored.stream_ordering < 0
+        assert await outcome(r, learnt) is None
+    # Only the message is news in /sync.
+    assert await timeline_ids(r, since) == [message_id]
+    members = await r.local.client.get(
+        f"{V3}/rooms/{q(r.room_id)}/joined_members", token=r.alice.access_token
+    )
+    assert CAROL in members.ok()["joined"]
+    # Carol's next message builds on the one accepted: judged by that state.
+    following = await r.remote.build(
+        r.room_id,
+        CAROL,
+        "m.room.message",
+        {"msgtype": "m.text", "body": "and again"},
+        prev_events=[message_id],
+        auth_events=sorted([power_levels, carol_join_id]),
+        depth=depth + 4,
+    )
+    following_id = await send_ok(r, following)
+    assert await timeline_ids(r, since) == [message_id, following_id]
 
-    # Sent again, the message is not stored again nor fetched for.
+    # Sent again, neither the message nor the topic is stored again or fetched for.
     asked = len(r.remote.requests)
     await send_ok(r, message)
-    assert len(r.remote.requests) == asked
-    # The topic arriving as a PDU is stored once, and is no longer an outlier.
-    r.remote.state_ids[carol_join_id] = await state_before(r)
     await send_ok(r, topic)
-    assert (await events.get_event(topic_id)) is not None
-    assert await outcome(r, topic_id) is None
-    assert (await timeline_ids(r)).count(topic_id) <= 1
+    assert len(r.remote.requests) == asked
+    assert await timeline_ids(r, since) == [message_id, following_id]
 
 
 async def test_an_event_the_fetched_state_forbids_is_rejected(room: Room) -> None:
@@ -377,7 +398,10 @@ async def test_when_get_missing_events_brings_too_little_the_rest_comes_from_sta
     )
     # get_missing_events brings Carol's message, not her join before it.
     r.remote.missing_events = [carols]
+    since = await position(r)
     await send_ok(r, bobs)
-    ids = await timeline_ids(r)
-    assert ids[-2:] == [pdu_event_id(carols), pdu_event_id(bobs)]
-    assert await outcome(r, carol_join_id) == "outlier" and carol_join_id not in ids
+    assert await timeline_ids(r, since) == [pdu_event_id(carols), pdu_event_id(bobs)]
+    # Her join, learnt with /state_ids, is current, stored below every position.
+    current = await events.get_current_state(r.room_id)
+    assert current[("m.room.member", CAROL)].event_id == carol_join_id
+    assert current[("m.room.member", CAROL)].stream_ordering < 0
