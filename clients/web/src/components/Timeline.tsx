@@ -17,6 +17,8 @@ import {
   rowSizeKey,
   timelineRows,
   UNREAD_ROW_KEY,
+  windowKeys,
+  windowRange,
   type RowRange,
   type ScrollAnchor,
   type TimelineRow,
@@ -154,12 +156,7 @@ export function Timeline(props: TimelineProps) {
   const rerender = useCallback(() => setTick((t) => t + 1), [])
 
   const n = rows.length
-  let range: RowRange
-  {
-    const start = window_ ? indexOf.get(window_.first) : undefined
-    const last = window_ ? indexOf.get(window_.last) : undefined
-    range = start !== undefined && last !== undefined && last >= start ? { start, end: last + 1 } : { start: Math.max(0, n - INITIAL_ROWS), end: n }
-  }
+  const range: RowRange = (window_ && windowRange(rows, indexOf, window_)) ?? { start: Math.max(0, n - INITIAL_ROWS), end: n }
 
   const scrollRef = useRef<HTMLDivElement>(null)
   const listRef = useRef<HTMLOListElement>(null)
@@ -340,14 +337,15 @@ export function Timeline(props: TimelineProps) {
     const view = viewport()
     if (!rangeCovers(range, offsets, view.top, view.height, MIN_OVERSCAN_PX)) {
       const want = rowsBetween(offsets, view.top - OVERSCAN_PX, view.top + view.height + OVERSCAN_PX)
-      if (want.end > want.start && (want.start !== range.start || want.end !== range.end)) {
-        setWindow({ first: rows[want.start].key, last: rows[want.end - 1].key })
+      const keys = windowKeys(rows, want)
+      if (keys && (keys.first !== window_?.first || keys.last !== window_?.last)) {
+        setWindow(keys)
         return
       }
     }
 
     // Settled: this is where the user is.
-    if (!atBottom.current) anchor.current = anchorAt(rows, offsets, view.top)
+    if (!atBottom.current) anchor.current = anchorAt(rows, offsets, view.top, { range, height: view.height })
     const ro = resizeObserver.current
     if (ro) {
       for (const e of observed.current) {
@@ -397,7 +395,7 @@ export function Timeline(props: TimelineProps) {
       setShowJump(!bottom)
       if (bottom) onSeenLatest()
     }
-    anchor.current = bottom ? null : anchorAt(rows, offsets, view.top)
+    anchor.current = bottom ? null : anchorAt(rows, offsets, view.top, { range, height: view.height })
     if (!rangeCovers(range, offsets, view.top, view.height, MIN_OVERSCAN_PX)) rerender()
     if (el.scrollTop < LOAD_THRESHOLD_PX) requestOlder()
   }

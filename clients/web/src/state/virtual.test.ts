@@ -11,6 +11,8 @@ import {
   rowSizeKey,
   timelineRows,
   UNREAD_ROW_KEY,
+  windowKeys,
+  windowRange,
 } from './virtual'
 
 function msg(key: string, sender = '@a:hs'): DisplayMessage {
@@ -109,5 +111,37 @@ describe('scroll anchors', () => {
     const offsets = rowOffsets(rows, new Map())
     expect(anchorAt(rows, offsets, -48)).toEqual({ key: '$1', delta: -48 - offsets[1] })
     expect(anchorAt([], new Float64Array([0]), 0)).toBeNull()
+  })
+
+  it('are the first rendered row on screen while the top of the viewport is over rows not rendered yet', () => {
+    const rows = timelineRows(items)
+    const offsets = rowOffsets(rows, new Map())
+    const top = offsets[1] + 3
+    expect(anchorAt(rows, offsets, top, { range: { start: 3, end: 6 }, height: 1000 })).toEqual({ key: '$3', delta: top - offsets[3] })
+    // Off screen: the row at the top, as without.
+    expect(anchorAt(rows, offsets, top, { range: { start: 3, end: 6 }, height: 5 })).toEqual({ key: '$1', delta: 3 })
+  })
+})
+
+describe('rendered windows', () => {
+  it('are told by messages, so they mean the same rows once older ones of the day are prepended', () => {
+    const rows = timelineRows(items)
+    const keys = windowKeys(rows, { start: 0, end: 3 })!
+    expect(keys).toEqual({ first: '$1', last: '$2' })
+    // The day's line right above comes along.
+    expect(windowRange(rows, new Map(rows.map((r, i) => [r.key, i])), keys)).toEqual({ start: 0, end: 3 })
+
+    const older = timelineRows([
+      { kind: 'day', key: 'day-2026-01-01', ts: 0 },
+      { kind: 'group', key: 'group-$0', sender: '@a:hs', messages: [msg('$0'), msg('$1'), msg('$2'), msg('$3')] },
+    ])
+    const indexOf = new Map(older.map((r, i) => [r.key, i]))
+    expect(windowRange(older, indexOf, keys)).toEqual({ start: 2, end: 4 })
+    expect(windowRange(older, indexOf, { first: '$9', last: '$2' })).toBeNull()
+  })
+
+  it('have no keys when they hold only day lines', () => {
+    const rows = timelineRows(items)
+    expect(windowKeys(rows, { start: 0, end: 1 })).toBeNull()
   })
 })

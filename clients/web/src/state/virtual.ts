@@ -125,9 +125,21 @@ export interface ScrollAnchor {
  * the first row of its day, whichever message that is, so older history of
  * the same day goes below it.
  */
-export function anchorAt(rows: readonly TimelineRow[], offsets: Float64Array, top: number): ScrollAnchor | null {
+export function anchorAt(
+  rows: readonly TimelineRow[],
+  offsets: Float64Array,
+  top: number,
+  /** The rendered rows and the viewport's height: what is on screen is one of them, if any is. */
+  rendered?: { range: RowRange; height: number },
+): ScrollAnchor | null {
   if (rows.length === 0) return null
   let i = rowAt(offsets, Math.max(0, top))
+  if (rendered) {
+    // The viewport's top may still be over rows not rendered (estimated):
+    // what the user sees is the first rendered row, which must not move.
+    const { range, height } = rendered
+    if (i < range.start && range.start < range.end && offsets[range.start] < top + height) i = range.start
+  }
   while (i < rows.length - 1 && (rows[i].kind === 'day' || rows[i].kind === 'unread')) i++
   return { key: rows[i].key, delta: top - offsets[i] }
 }
@@ -136,4 +148,35 @@ export function anchorAt(rows: readonly TimelineRow[], offsets: Float64Array, to
 export function anchoredTop(anchor: ScrollAnchor, indexOf: ReadonlyMap<string, number>, offsets: Float64Array): number | null {
   const i = indexOf.get(anchor.key)
   return i === undefined ? null : offsets[i] + anchor.delta
+}
+
+/** Rows that stand where they are whatever is loaded: messages and notices (not a day's first row, nor the "New messages" line). */
+function isFixed(row: TimelineRow): boolean {
+  return row.kind === 'message' || row.kind === 'notice'
+}
+
+/**
+ * A rendered window told by rows that keep their place (see isFixed), so
+ * that it still means the same rows once older history is prepended; null
+ * when it has none.
+ */
+export function windowKeys(rows: readonly TimelineRow[], range: RowRange): { first: string; last: string } | null {
+  let first = range.start
+  while (first < range.end && !isFixed(rows[first])) first++
+  let last = range.end - 1
+  while (last >= first && !isFixed(rows[last])) last--
+  return first < range.end && last >= first ? { first: rows[first].key, last: rows[last].key } : null
+}
+
+/** The rows of a window told by windowKeys, with the day's line or "New messages" right above it; null when a row is gone. */
+export function windowRange(
+  rows: readonly TimelineRow[],
+  indexOf: ReadonlyMap<string, number>,
+  keys: { first: string; last: string },
+): RowRange | null {
+  let start = indexOf.get(keys.first)
+  const last = indexOf.get(keys.last)
+  if (start === undefined || last === undefined || last < start) return null
+  while (start > 0 && !isFixed(rows[start - 1])) start--
+  return { start, end: last + 1 }
 }
