@@ -32,7 +32,11 @@ web:
 run: $(VENV)/.installed web
 	$(VENV)/bin/homeserver run
 
-test: $(VENV)/.installed web synapse test-sqlite test-postgres test-web test-browser
+# The SQLite and PostgreSQL passes run side by side (each mostly waits on one
+# core); --output-sync prints each pass's output whole, when it ends.
+test: $(VENV)/.installed web synapse
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+	@$(MAKE) --no-print-directory test-web test-browser
 
 test-sqlite: $(VENV)/.installed
 	@echo "== server tests on SQLite"
@@ -80,6 +84,8 @@ format: $(VENV)/.installed
 BENCH_VENV := .bench-venv
 SYNAPSE_VERSION ?= 1.163.2
 BENCH_ARGS ?=
+# e.g. FEDERATION_BENCH_ARGS="--pairs ours-sqlite,synapse-postgresql --messages 1000"
+FEDERATION_BENCH_ARGS ?=
 define bench_venv
 	@test -f $(BENCH_VENV)/.installed-$(SYNAPSE_VERSION) || { \
 		test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV); \
@@ -102,10 +108,12 @@ synapse-venv:
 bench: $(VENV)/.installed
 	$(bench_venv)
 	$(PY) -m tests.bench $(BENCH_ARGS)
+	$(PY) -m tests.bench.federation $(FEDERATION_BENCH_ARGS)
 
 bench-quick: $(VENV)/.installed
 	$(bench_venv)
 	$(PY) -m tests.bench --quick $(BENCH_ARGS)
+	$(PY) -m tests.bench.federation --quick $(FEDERATION_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(WEB)/node_modules $(WEB)/dist .pytest_cache .mypy_cache .ruff_cache

@@ -19,6 +19,7 @@ from federation.api import (
     invites,
     joins,
     keys,
+    media,
     query,
     room_reads,
     transactions,
@@ -39,7 +40,18 @@ def create_federation_app(config: Config, client_app: Quart) -> Quart:
     app.config["MAX_CONTENT_LENGTH"] = config.max_request_body_bytes
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.url_map.strict_slashes = False
-    for module in (keys, version, query, events, transactions, room_reads, joins, invites, e2ee):
+    for module in (
+        keys,
+        version,
+        query,
+        events,
+        transactions,
+        room_reads,
+        joins,
+        invites,
+        e2ee,
+        media,
+    ):
         app.register_blueprint(module.bp)
 
     @app.before_serving

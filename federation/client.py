@@ -11,11 +11,14 @@ redirects are not followed and answers are read up to a size cap."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ipaddress
 import logging
 import ssl
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 import orjson
@@ -48,6 +51,10 @@ class FederationRequestError(Exception):
     def errcode(self) -> str | None:
         code = self.body.get("errcode") if isinstance(self.body, dict) else None
         return code if isinstance(code, str) else None
+
+
+class FederationTimeout(FederationRequestError):
+    """The other server did not answer in time."""
 
 
 def tls_context(ca_file: str) -> ssl.SSLContext:
@@ -180,10 +187,110 @@ class FederationClient:
                 if index == len(tried) - 1:
                     raise FederationRequestError(f"cannot connect to {route.host}: {exc}") from exc
             except TimeoutError as exc:
-                raise FederationRequestError(f"{route.host} did not answer in time") from exc
+                raise FederationTimeout(f"{route.host} did not answer in time") from exc
             except httpx.HTTPError as exc:
                 raise FederationRequestError(f"{type(exc).__name__}: {exc}") from exc
         raise AssertionError("the guard returns at least one address")
+
+    @contextlib.asynccontextmanager
+    async def stream_get(
+        self, destination: str, target: str, time_limit: float
+    ) -> AsyncIterator[httpx.Response]:
+        """A signed GET whose answer is read by the caller as it arrives
+        (media): the response once its headers came within `time_limit`
+        seconds; each later read has the client's time limit."""
+        try:
+            route = await self.discovery.route(destination)
+        except ValueError as exc:
+            raise FederationRequestError(f"not a server name: {destination!r}") from exc
+        headers = {
+            "Authorization": authorization_header(
+                "GET", target, self._server_name, destination, None, self._key_id, self._key
+            )
+        }
+        response = await self._open(route, target, headers, time_limit)
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
+    @contextlib.asynccontextmanager
+    async def stream_url(self, url: str, time_limit: float) -> AsyncIterator[httpx.Response]:
+        """An unsigned GET of an https URL another server redirected us to,
+        through the same outbound guard."""
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname:
+            raise FederationRequestError(f"not an https URL: {url[:200]!r}")
+        try:
+            port = parts.port or 443
+        except ValueError as exc:
+            raise FederationRequestError(f"bad port in {url[:200]!r}") from exc
+        host = parts.hostname
+        try:
+            ipaddress.ip_address(host)
+            is_ip = True
+        except ValueError:
+            is_ip = False
+        host_header = parts.netloc.rsplit("@", 1)[-1]
+        route = Route(host, port, host_header, host, is_ip)
+        target = parts.path or "/"
+        if parts.query:
+            target = f"{target}?{parts.query}"
+        response = await self._open(route, target, {}, time_limit)
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
+    async def _open(
+        self,
+        route: Route,
+        target: str,
+        headers: dict[str, str],
+        time_limit: float,
+    ) -> httpx.Response:
+        try:
+            addresses = await self._guard.resolve(route.host, route.port)
+        except DestinationRefused as exc:
+            raise FederationRequestError(f"refused: {exc}") from exc
+        headers = {**headers, "Host": route.host_header}
+        extensions: dict[str, Any] = {} if route.is_ip_literal else {"sni_hostname": route.tls_name}
+        tried = addresses[:MAX_ADDRESSES_TRIED]
+        for index, address in enumerate(tried):
+            host = f"[{address}]" if ":" in address else address
+            request = self._http.build_request(
+                "GET",
+                f"https://{host}:{route.port}{target}",
+                headers=headers,
+                extensions=extensions,
+            )
+            try:
+                async with asyncio.timeout(time_limit):
+                    return await self._http.send(request, stream=True)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if index == len(tried) - 1:
+                    raise FederationRequestError(f"cannot connect to {route.host}: {exc}") from exc
+            except TimeoutError as exc:
+                raise FederationTimeout(f"{route.host} did not answer in time") from exc
+            except httpx.HTTPError as exc:
+                raise FederationRequestError(f"{type(exc).__name__}: {exc}") from exc
+        raise AssertionError("the guard returns at least one address")
+
+
+async def read_error(response: httpx.Response, what: str, limit: int = 64 * 1024) -> None:
+    """Raises FederationRequestError for a non-2xx streamed answer, with its
+    JSON body if it has one."""
+    try:
+        raw = await _read_capped(response, limit)
+    except (FederationRequestError, httpx.HTTPError):
+        raw = b""
+    try:
+        parsed = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        parsed = None
+    raise FederationRequestError(
+        f"{what}: HTTP {response.status_code}", response.status_code, parsed
+    )
 
 
 async def _read_capped(response: httpx.Response, limit: int) -> bytes:

@@ -64,7 +64,7 @@ class OutboundE2ee:
     async def _servers_sharing_rooms(self, user_id: str) -> list[str]:
         servers: set[str] = set()
         for membership in await self._hs.user_rooms.rooms_for_user(user_id):
-            servers.update(await destinations_for(self._hs.storage, membership.room_id, self._name))
+            servers.update(await destinations_for(self._hs, membership.room_id, self._name))
         return sorted(servers)
 
     async def on_device_list_change(self, change: DeviceListChange) -> None:

@@ -33,6 +33,7 @@ from homeserver.events import (
     AuthError,
     RoomVersion,
     UnsupportedRoomVersionError,
+    auth_types_for_event,
     compute_reference_hash_event_id,
     get_room_version,
     room_id_of,
@@ -48,6 +49,7 @@ from homeserver.events.pdu_checks import (
 from homeserver.events.pdu_format import InvalidPduError, check_pdu_format
 from homeserver.events.room_ids import create_event_id_for_room
 from homeserver.events.state_res import resolve_state
+from homeserver.handlers.room_cache import CachedRoom
 from homeserver.server import HomeServer
 from homeserver.storage.events import StateKey
 from homeserver.storage.federation_rooms import EventOutcome
@@ -114,10 +116,16 @@ class InboundPdus:
             return Received(event_id, f"invalid PDU: {exc}")
         return Received(event_id, None)
 
-    async def room_version(self, room_id: str) -> RoomVersion:
-        identifier = await self._hs.storage.events.get_room_version(room_id)
-        if identifier is None:
+    async def _current_room(self, room_id: str) -> CachedRoom:
+        room = await self._hs.sender.current_room(room_id)
+        if room is None:
             raise PduError(f"unknown room {room_id}")
+        return room
+
+    async def room_version(self, room_id: str) -> RoomVersion:
+        create = (await self._current_room(room_id)).state.get(("m.room.create", ""))
+        content = create.get("content") if create is not None else None
+        identifier = content.get("room_version", "1") if isinstance(content, dict) else "1"
         try:
             return get_room_version(identifier)
         except UnsupportedRoomVersionError as exc:
@@ -155,9 +163,8 @@ class InboundPdus:
             await self._record(origin, event, REJECTED, f"auth events: {exc}")
             raise PduError(f"rejected: {exc}") from exc
 
-        current = {
-            key: e.event for key, e in (await storage.events.get_current_state(room_id)).items()
-        }
+        # Copied: the cached state moves on while this awaits.
+        current = dict((await self._current_room(room_id)).state)
         before = await self._state_before(event, room_version, current)
         if not passes_auth(event, before, room_version):
             await self._record(origin, event, REJECTED, "not allowed by the state before it")
@@ -174,8 +181,8 @@ class InboundPdus:
     async def _forks(self, event: dict[str, Any]) -> bool:
         """Whether the event builds on less than all of the room's forward
         extremities (so the current state may hold changes it did not see)."""
-        room_id = str(room_id_of(event))
-        extremities = {e for e, _ in await self._hs.storage.events.get_forward_extremities(room_id)}
+        room = await self._current_room(str(room_id_of(event)))
+        extremities = {e for e, _ in room.extremities}
         return not extremities <= set(event.get("prev_events", []))
 
     async def _wins_resolution(
@@ -224,10 +231,12 @@ class InboundPdus:
         """Asks `origin` for the prev_events we lack (and what leads to them),
         and receives them, oldest first, before `event`."""
         prev = [p for p in event.get("prev_events", []) if isinstance(p, str)]
+        extremities = [e for e, _ in (await self._current_room(room_id)).extremities]
+        if set(prev) <= set(extremities):
+            return  # the live case: it builds on what we have
         known = await self._known(prev)
         if all(p in known for p in prev):
             return
-        extremities = [e for e, _ in await self._hs.storage.events.get_forward_extremities(room_id)]
         try:
             answer = await self._client.post_json(
                 origin,
@@ -268,10 +277,17 @@ class InboundPdus:
         wanted = [a for a in event.get("auth_events", []) if isinstance(a, str)]
         if room_version.room_id_is_create_event_hash and event.get("type") != "m.room.create":
             wanted.append(create_event_id_for_room(room_id))
-        found: dict[str, Mapping[str, Any]] = {
-            event_id: stored.event
-            for event_id, stored in (await self._hs.storage.events.get_events(wanted)).items()
-        }
+        # Live events are authorised by the current state: take those from the cache.
+        found: dict[str, Mapping[str, Any]] = {}
+        state = (await self._current_room(room_id)).state
+        for key in (*auth_types_for_event(event, room_version), ("m.room.create", "")):
+            cached = state.get(key)
+            if cached is not None and cached["event_id"] in wanted:
+                found[cached["event_id"]] = cached
+        missing = [a for a in wanted if a not in found]
+        if missing:
+            stored = await self._hs.storage.events.get_events(missing)
+            found.update({event_id: e.event for event_id, e in stored.items()})
         outcomes = await self._hs.storage.federation_rooms.get_outcomes(
             [a for a in wanted if a not in found]
         )
@@ -292,8 +308,10 @@ class InboundPdus:
         storage = self._hs.storage.events
         room_id = str(room_id_of(event))
         prev_ids = [p for p in event.get("prev_events", []) if isinstance(p, str)]
+        extremities = {e for e, _ in (await self._current_room(room_id)).extremities}
+        if set(prev_ids) == extremities:
+            return dict(current)
         prev = await storage.get_events(prev_ids)
-        extremities = {e for e, _ in await storage.get_forward_extremities(room_id)}
         if not prev or set(prev) == extremities:
             return dict(current)
         state_sets: list[dict[StateKey, str]] = []

@@ -115,7 +115,7 @@ class ResidentJoins:
             raise forbidden(received.error)
         if await self._hs.storage.events.get_event(event_id) is None:
             raise forbidden(f"The {membership} is not allowed by the room's current state")
-        others = await destinations_for(self._hs.storage, room_id, self._hs.server_name)
+        others = await destinations_for(self._hs, room_id, self._hs.server_name)
         await self._outbound.enqueue([d for d in others if d != origin], "pdu", pdu)
         if membership != "join":
             return {}

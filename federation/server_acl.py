@@ -53,9 +53,9 @@ def server_allowed(acl: Mapping[str, Any] | None, server_name: str) -> bool:
 
 
 async def room_allows(homeserver: HomeServer, room_id: str, server_name: str) -> bool:
-    state = await homeserver.storage.events.get_current_state(room_id, [("m.room.server_acl", "")])
-    acl = state.get(("m.room.server_acl", ""))
-    return server_allowed(acl.event["content"] if acl is not None else None, server_name)
+    room = await homeserver.sender.current_room(room_id)
+    acl = room.state.get(("m.room.server_acl", "")) if room is not None else None
+    return server_allowed(acl["content"] if acl is not None else None, server_name)
 
 
 async def check_room_allows(homeserver: HomeServer, room_id: str, server_name: str) -> None:

@@ -14,6 +14,7 @@ from federation.keyring import Keyring
 from federation.notary import Notary
 from federation.outbound_queries import OutboundQueries
 from federation.queries import Queries
+from federation.remote_media import RemoteMedia
 from federation.rooms import FederationRooms
 from homeserver.push.ssrf import OutboundGuard
 from homeserver.server import HomeServer
@@ -63,12 +64,14 @@ class Federation:
         homeserver.attach_federation(services.outbound_queries)
         await services.rooms.start()
         homeserver.e2ee.device_keys.remote = services.remote_keys
+        homeserver.media.remote = RemoteMedia(client)
         services.e2ee_outbound.start()
         return services
 
     async def stop(self) -> None:
         self.homeserver.attach_federation(None)
         self.homeserver.e2ee.device_keys.remote = None
+        self.homeserver.media.remote = None
         self.e2ee_outbound.stop()
         await self.remote_keys.stop()
         await self.rooms.stop()

@@ -218,8 +218,9 @@ def _port_db(config: Config, sqlite: str | None, postgres: str) -> None:
     )
 
 
-async def _purge_media(config: Config, older_than_days: float | None, user_id: str | None) -> int:
-    """Deletes media rows and files; runs beside a running server."""
+async def _purge_media(config: Config, args: argparse.Namespace) -> str:
+    """Deletes media rows and files; runs beside a running server. Returns
+    what it did, for the operator."""
     from homeserver.handlers.media.files import MediaFiles, media_root
     from homeserver.handlers.media.purge import MediaPurge
     from homeserver.storage import Storage
@@ -230,10 +231,17 @@ async def _purge_media(config: Config, older_than_days: float | None, user_id: s
         purge = MediaPurge(
             storage.media, MediaFiles(media_root(config.data_dir)), config.server_name
         )
-        if user_id is not None:
-            return await purge.of_user(user_id)
-        assert older_than_days is not None
-        return await purge.unreferenced_before(now_ms() - int(older_than_days * 86_400_000))
+        if args.user is not None:
+            return f"purged {await purge.of_user(args.user)} media"
+        if args.deactivated:
+            return f"purged {await purge.of_deactivated_users()} media"
+        if args.remote_older_than is not None:
+            before = now_ms() - int(args.remote_older_than * 86_400_000)
+            count, thumbnails = await purge.remote_fetched_before(before)
+            return f"purged {count} cached remote media and {thumbnails} remote thumbnails"
+        assert args.older_than is not None
+        before = now_ms() - int(args.older_than * 86_400_000)
+        return f"purged {await purge.unreferenced_before(before)} media"
     finally:
         await storage.close()
 
@@ -260,15 +268,28 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("--admin", action="store_true")
     purge = commands.add_parser(
         "purge-media",
-        help="delete unreferenced media older than DAYS, or all media of a user",
+        help="delete unreferenced media older than DAYS, all media of a user or of"
+        " deactivated accounts, or cached remote media",
         description=(
             "--older-than: media no stored event nor avatar refers to (media named only "
-            "in encrypted messages cannot be seen, and are deleted too)."
+            "in encrypted messages cannot be seen, and are deleted too; media of redacted "
+            "events are no longer referred to)."
         ),
     )
     which = purge.add_mutually_exclusive_group(required=True)
     which.add_argument("--older-than", type=float, metavar="DAYS")
     which.add_argument("--user", metavar="USER_ID", help="e.g. @alice:example.org")
+    which.add_argument(
+        "--deactivated",
+        action="store_true",
+        help="all media of deactivated (and erased) accounts",
+    )
+    which.add_argument(
+        "--remote-older-than",
+        type=float,
+        metavar="DAYS",
+        help="other servers' media cached here more than DAYS ago (fetched again when asked)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -304,8 +325,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"created {user_id}{' (admin)' if args.admin else ''}")
     elif args.command == "purge-media":
         configure_logging("WARNING")
-        if args.older_than is not None and args.older_than < 0:
-            print("error: --older-than must not be negative", file=sys.stderr)
-            sys.exit(2)
-        count = asyncio.run(_purge_media(config, args.older_than, args.user))
-        print(f"purged {count} media")
+        for days in (args.older_than, args.remote_older_than):
+            if days is not None and days < 0:
+                print("error: the number of days must not be negative", file=sys.stderr)
+                sys.exit(2)
+        print(asyncio.run(_purge_media(config, args)))

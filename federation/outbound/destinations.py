@@ -6,13 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from homeserver.events.identifiers import server_name_of
-from homeserver.storage import Storage
+from homeserver.server import HomeServer
 
 
 async def destinations_for(
-    storage: Storage, room_id: str, own_name: str, event: dict[str, Any] | None = None
+    homeserver: HomeServer, room_id: str, own_name: str, event: dict[str, Any] | None = None
 ) -> list[str]:
-    members = await storage.events.get_joined_member_contents(room_id)
+    # The room's cached current state: no query per event sent.
+    room = await homeserver.sender.current_room(room_id)
+    members = room.joined_members() if room is not None else {}
     servers = {server_name_of(user_id) for user_id in members}
     if event is not None and event.get("type") == "m.room.member":
         target = event.get("state_key")

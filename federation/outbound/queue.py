@@ -6,11 +6,14 @@ Each destination has its own sending task and its own back-off (doubling
 from `INITIAL_BACKOFF_SECONDS` up to `MAX_BACKOFF_SECONDS`): one that is down
 never delays the others. Rows leave the queue only once the destination
 accepted the transaction; after a restart the queues resume from the
-database."""
+database. Once a destination's queue has been read whole, it is mirrored in
+memory (`_Mirror`), so a live destination's sends read nothing back; one
+that falls far behind goes back to reading the database in batches."""
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import itertools
 import logging
 from typing import Any, Final
@@ -29,6 +32,51 @@ MAX_PDUS: Final = 50
 MAX_EDUS: Final = 100
 INITIAL_BACKOFF_SECONDS: Final = 1.0
 MAX_BACKOFF_SECONDS: Final = 300.0
+# A destination with more than this waiting is read from the database again.
+MIRROR_LIMIT: Final = 5_000
+
+
+class _Mirror:
+    """One destination's queue in memory, in queue order, once the database's
+    rows for it have all been read (`active`). Items queued while that read is
+    under way are kept in `late` and merged by queue id."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.loading = False
+        self.late: list[QueuedItem] = []
+        self.items: dict[str, list[QueuedItem]] = {"pdu": [], "edu": []}
+
+    def add(self, item: QueuedItem) -> None:
+        if self.active:
+            bisect.insort(self.items[item.kind], item, key=_queue_order)
+        elif self.loading:
+            self.late.append(item)
+
+    def load(self, pdus: list[QueuedItem], edus: list[QueuedItem]) -> None:
+        seen = {item.queue_id for item in (*pdus, *edus)}
+        merged = {"pdu": list(pdus), "edu": list(edus)}
+        for item in self.late:
+            if item.queue_id not in seen:
+                merged[item.kind].append(item)
+        self.items = {kind: sorted(items, key=_queue_order) for kind, items in merged.items()}
+        self.late = []
+        self.active = True
+
+    def remove(self, sent: set[int]) -> None:
+        for kind, items in self.items.items():
+            self.items[kind] = [item for item in items if item.queue_id not in sent]
+
+    def size(self) -> int:
+        return sum(len(items) for items in self.items.values())
+
+    def deactivate(self) -> None:
+        self.active = False
+        self.items = {"pdu": [], "edu": []}
+
+
+def _queue_order(item: QueuedItem) -> int:
+    return item.queue_id
 
 
 class OutboundQueues:
@@ -39,6 +87,7 @@ class OutboundQueues:
         self._name = homeserver.server_name
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wakeups: dict[str, asyncio.Event] = {}
+        self._mirrors: dict[str, _Mirror] = {}
         self._txn_prefix = str(now_ms())
         self._txn_counter = itertools.count(1)
         self._stopping = False
@@ -68,13 +117,13 @@ class OutboundQueues:
         room_id = event.get("room_id")
         if not isinstance(room_id, str):
             return
-        destinations = await destinations_for(self._hs.storage, room_id, self._name, event)
+        destinations = await destinations_for(self._hs, room_id, self._name, event)
         await self.enqueue(destinations, "pdu", as_federation_pdu(event))
 
     async def on_typing(self, room_id: str, user_id: str, typing: bool) -> None:
         if not self._is_ours(user_id):
             return
-        destinations = await destinations_for(self._hs.storage, room_id, self._name)
+        destinations = await destinations_for(self._hs, room_id, self._name)
         edu = {
             "edu_type": "m.typing",
             "content": {"room_id": room_id, "user_id": user_id, "typing": typing},
@@ -86,7 +135,7 @@ class OutboundQueues:
     ) -> None:
         if not self._is_ours(user_id) or receipt_type != "m.read":
             return
-        destinations = await destinations_for(self._hs.storage, room_id, self._name)
+        destinations = await destinations_for(self._hs, room_id, self._name)
         receipt = {"event_ids": [event_id], "data": {"ts": now_ms()}}
         edu = {"edu_type": "m.receipt", "content": {room_id: {"m.read": {user_id: receipt}}}}
         await self.enqueue(destinations, "edu", edu)
@@ -98,7 +147,7 @@ class OutboundQueues:
         rooms = await self._hs.user_rooms.rooms_for_user(user_id)
         destinations: set[str] = set()
         for room in rooms:
-            destinations.update(await destinations_for(self._hs.storage, room.room_id, self._name))
+            destinations.update(await destinations_for(self._hs, room.room_id, self._name))
         update = {"user_id": user_id, **content}
         edu = {"edu_type": "m.presence", "content": {"push": [update]}}
         await self.enqueue(sorted(destinations), "edu", edu)
@@ -106,8 +155,11 @@ class OutboundQueues:
     async def enqueue(self, destinations: list[str], kind: str, item: dict[str, Any]) -> None:
         if not destinations:
             return
-        await self._store.enqueue(destinations, kind, item, now_ms())
+        queue_ids = await self._store.enqueue(destinations, kind, item, now_ms())
         for destination in destinations:
+            mirror = self._mirrors.get(destination)
+            if mirror is not None and destination in queue_ids:
+                mirror.add(QueuedItem(queue_ids[destination], kind, item))
             self._wake(destination)
 
     def _wake(self, destination: str) -> None:
@@ -120,20 +172,42 @@ class OutboundQueues:
 
     async def _run(self, destination: str) -> None:
         wakeup = self._wakeups.setdefault(destination, asyncio.Event())
+        mirror = self._mirrors.setdefault(destination, _Mirror())
         backoff = INITIAL_BACKOFF_SECONDS
         while True:
             wakeup.clear()
-            pdus = await self._store.peek_queue(destination, "pdu", MAX_PDUS)
-            edus = await self._store.peek_queue(destination, "edu", MAX_EDUS)
+            pdus, edus = await self._next_batch(destination, mirror)
             if not pdus and not edus:
                 await wakeup.wait()
                 continue
             if await self._send(destination, pdus, edus):
-                await self._store.remove_queued([i.queue_id for i in (*pdus, *edus)])
+                sent = {i.queue_id for i in (*pdus, *edus)}
+                await self._store.remove_queued(sorted(sent))
+                mirror.remove(sent)
                 backoff = INITIAL_BACKOFF_SECONDS
                 continue
+            if mirror.size() > MIRROR_LIMIT:
+                mirror.deactivate()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    async def _next_batch(
+        self, destination: str, mirror: _Mirror
+    ) -> tuple[list[QueuedItem], list[QueuedItem]]:
+        """The oldest items waiting for `destination`, from memory once its
+        whole queue is there, else from the database."""
+        if not mirror.active:
+            mirror.loading = True
+            try:
+                pdus = await self._store.peek_queue(destination, "pdu", MAX_PDUS)
+                edus = await self._store.peek_queue(destination, "edu", MAX_EDUS)
+            finally:
+                mirror.loading = False
+            if len(pdus) == MAX_PDUS or len(edus) == MAX_EDUS:
+                mirror.late = []  # more rows than one batch: keep reading the database
+                return pdus, edus
+            mirror.load(pdus, edus)
+        return mirror.items["pdu"][:MAX_PDUS], mirror.items["edu"][:MAX_EDUS]
 
     async def _send(self, destination: str, pdus: list[QueuedItem], edus: list[QueuedItem]) -> bool:
         txn_id = f"{self._txn_prefix}.{next(self._txn_counter)}"

@@ -23,7 +23,7 @@ legacy_bp = Blueprint("media_legacy", __name__, url_prefix="/_matrix/media/v3")
 MAX_THUMBNAIL_DIMENSION = 10_000
 
 
-def _timeout_ms() -> int:
+def timeout_ms() -> int:
     return query_int("timeout_ms", DEFAULT_WAIT_MS, maximum=MAX_WAIT_MS) or 0
 
 
@@ -44,14 +44,14 @@ def _config() -> Response:
 @bp.get("/download/<server_name>/<media_id>/<file_name>")
 @authenticated
 async def download(server_name: str, media_id: str, file_name: str | None = None) -> Response:
-    body = await hs().media.download(server_name, media_id, _timeout_ms())
+    body = await hs().media.download(server_name, media_id, timeout_ms())
     filename = file_name if file_name is not None else body.filename
     return _media_response(body, content_disposition(body.content_type, filename))
 
 
-@bp.get("/thumbnail/<server_name>/<media_id>")
-@authenticated
-async def thumbnail(server_name: str, media_id: str) -> Response:
+def thumbnail_args() -> tuple[int, int, str, int]:
+    """The width, height, method and timeout_ms of a thumbnail request
+    (also read by the federation endpoint)."""
     width = query_int("width", None, minimum=1, maximum=MAX_THUMBNAIL_DIMENSION)
     height = query_int("height", None, minimum=1, maximum=MAX_THUMBNAIL_DIMENSION)
     if width is None or height is None:
@@ -62,7 +62,14 @@ async def thumbnail(server_name: str, media_id: str) -> Response:
     # No animated thumbnails are made: animated=true is served as false.
     if request.args.get("animated", "false") not in ("true", "false"):
         raise invalid_param("animated must be true or false")
-    body = await hs().media.thumbnail(server_name, media_id, width, height, method, _timeout_ms())
+    return width, height, method, timeout_ms()
+
+
+@bp.get("/thumbnail/<server_name>/<media_id>")
+@authenticated
+async def thumbnail(server_name: str, media_id: str) -> Response:
+    width, height, method, wait_ms = thumbnail_args()
+    body = await hs().media.thumbnail(server_name, media_id, width, height, method, wait_ms)
     return _media_response(body, f'inline; filename="{body.filename}"')
 
 

@@ -17,7 +17,7 @@ bp = Blueprint("search", __name__, url_prefix=CLIENT_V3)
 async def search() -> Response:
     criteria = parse_search_body(await json_body())
     raw_token = request.args.get("next_batch")
-    token = SearchToken.parse(raw_token) if raw_token else None
+    token = None if raw_token is None else SearchToken.parse(raw_token)
     categories: dict[str, Any] = {}
     if criteria is not None:
         me = requester()

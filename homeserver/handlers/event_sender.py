@@ -108,6 +108,7 @@ class EventSender:
         self._started_at = positions.current
         self._last_committed: dict[str, int] = {}
         self._txns_in_flight: dict[tuple[str, str, str], asyncio.Future[SentEvent]] = {}
+        self._last_create_ts = 0
         self._listeners: list[Callable[[dict[str, Any]], Awaitable[None]]] = []
 
     def add_listener(self, listener: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
@@ -121,6 +122,12 @@ class EventSender:
         position of the room's event before it (every event of the room up to
         there has been through the listener). It must not block or fail."""
         self._commit_listeners.append(listener)
+
+    async def current_room(self, room_id: str) -> CachedRoom | None:
+        """The room's current state and forward extremities as events are
+        built on them (including events not committed yet); None for a room
+        with no state here. Read only: copy what you keep across an await."""
+        return await self._rooms.get(room_id)
 
     @property
     def events_persisted(self) -> int:
@@ -205,12 +212,17 @@ class EventSender:
             canonical_json(content)
         except ValueError as exc:
             raise MatrixError(400, "M_BAD_JSON", f"Event content is not valid: {exc}") from exc
+        # From room version 12 the room id is the create event's hash: two
+        # rooms one user creates with the same content in the same millisecond
+        # would get the same id, so each create event here gets its own time.
+        created_ts = max(now_ms(), self._last_create_ts + 1)
+        self._last_create_ts = created_ts
         event: dict[str, Any] = {
             "sender": creator,
             "type": "m.room.create",
             "state_key": "",
             "content": content,
-            "origin_server_ts": now_ms(),
+            "origin_server_ts": created_ts,
             "auth_events": [],
             "prev_events": [],
             "depth": 1,

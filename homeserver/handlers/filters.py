@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from homeserver.errors import MatrixError
+from homeserver.handlers.identifiers import is_room_id, is_user_id
 from homeserver.storage.events import StoredEvent
 
 DEFAULT_TIMELINE_LIMIT = 10
@@ -19,6 +21,45 @@ def _string_list(value: Any, name: str) -> list[str] | None:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise MatrixError(400, "M_BAD_JSON", f"Filter field {name} must be a list of strings")
     return list(value)
+
+
+def _id_list(value: Any, name: str, valid: Callable[[str], bool], what: str) -> list[str] | None:
+    """A list of room ids or user ids (as the spec's filter says; a string
+    that is not one could never match anyway)."""
+    found = _string_list(value, name)
+    for item in found or ():
+        if not valid(item):
+            raise MatrixError(
+                400, "M_BAD_JSON", f"Filter field {name}: {item[:64]!r} is not a {what}"
+            )
+    return found
+
+
+def _rooms(value: Any, name: str) -> list[str] | None:
+    return _id_list(value, name, is_room_id, "room id")
+
+
+def _users(value: Any, name: str) -> list[str] | None:
+    return _id_list(value, name, is_user_id, "user id")
+
+
+# The boolean fields of a room event filter (the spec's RoomEventFilter).
+_FLAGS = (
+    "contains_url",
+    "lazy_load_members",
+    "include_redundant_members",
+    "unread_thread_notifications",
+)
+
+
+_FIELDS = ("limit", "types", "not_types", "senders", "not_senders", "rooms", "not_rooms", *_FLAGS)
+
+
+def _flag(raw: dict[str, Any], key: str, name: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise MatrixError(400, "M_BAD_JSON", f"Filter field {name}.{key} must be true or false")
+    return value
 
 
 def _matches(patterns: list[str], value: str) -> bool:
@@ -42,20 +83,25 @@ class EventFilter:
             return cls()
         if not isinstance(raw, dict):
             raise MatrixError(400, "M_BAD_JSON", f"Filter {name} must be an object")
+        for key in _FIELDS:
+            # As in Synapse's filter schema: a field is its type or absent.
+            if key in raw and raw[key] is None:
+                raise MatrixError(400, "M_BAD_JSON", f"Filter field {name}.{key} must not be null")
         limit = raw.get("limit")
         if limit is not None and (
             isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
         ):
             raise MatrixError(400, "M_BAD_JSON", f"{name}.limit must be a non-negative integer")
+        flags = {key: _flag(raw, key, name) for key in _FLAGS}
         return cls(
             limit=limit,
             types=_string_list(raw.get("types"), f"{name}.types"),
             not_types=_string_list(raw.get("not_types"), f"{name}.not_types") or [],
-            senders=_string_list(raw.get("senders"), f"{name}.senders"),
-            not_senders=_string_list(raw.get("not_senders"), f"{name}.not_senders") or [],
-            rooms=_string_list(raw.get("rooms"), f"{name}.rooms"),
-            not_rooms=_string_list(raw.get("not_rooms"), f"{name}.not_rooms") or [],
-            lazy_load_members=bool(raw.get("lazy_load_members", False)),
+            senders=_users(raw.get("senders"), f"{name}.senders"),
+            not_senders=_users(raw.get("not_senders"), f"{name}.not_senders") or [],
+            rooms=_rooms(raw.get("rooms"), f"{name}.rooms"),
+            not_rooms=_rooms(raw.get("not_rooms"), f"{name}.not_rooms") or [],
+            lazy_load_members=flags["lazy_load_members"],
         )
 
     def allows_room(self, room_id: str) -> bool:
@@ -131,8 +177,8 @@ class SyncFilter:
             account_data=EventFilter.parse(raw.get("account_data"), "account_data"),
             presence=EventFilter.parse(raw.get("presence"), "presence"),
             rooms=EventFilter(
-                rooms=_string_list(room.get("rooms"), "room.rooms"),
-                not_rooms=_string_list(room.get("not_rooms"), "room.not_rooms") or [],
+                rooms=_rooms(room.get("rooms"), "room.rooms"),
+                not_rooms=_rooms(room.get("not_rooms"), "room.not_rooms") or [],
             ),
             include_leave=bool(room.get("include_leave", False)),
         )

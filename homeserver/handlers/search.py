@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from homeserver.errors import MatrixError
 from homeserver.events.search_text import SEARCH_KEYS, highlights, searchable_text
 from homeserver.handlers.filters import EventFilter
 from homeserver.handlers.pagination import Pagination
@@ -61,10 +60,10 @@ class Search:
         criteria: RoomEventsCriteria,
         token: SearchToken | None,
     ) -> dict[str, Any]:
-        """The `room_events` result category. `token` (from next_batch) must
-        come from the same search, in particular the same order."""
-        if token is not None and token.by_rank != criteria.by_rank:
-            raise MatrixError(400, "M_INVALID_PARAM", "next_batch is from another search order")
+        """The `room_events` result category. `token` (from next_batch) is
+        meant to come from the same search; any token names a position to go
+        on from (in rank order its rank and stream ordering, by time the
+        stream ordering)."""
         event_filter = criteria.event_filter
         senders = event_filter.senders
         if token is not None and token.scope is not None:
@@ -126,10 +125,9 @@ class Search:
         if page.more and page.hits:
             last = page.hits[-1]
             next_token = SearchToken(
-                by_rank=criteria.by_rank,
                 upto=upto,
                 stream_ordering=last.stream_ordering,
-                rank=last.rank if criteria.by_rank else None,
+                rank=last.rank,
                 scope=token.scope if token is not None else None,
             )
             body["next_batch"] = next_token.serialize()

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
+import math
+import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
-
-import orjson
 
 from homeserver.errors import MatrixError
 from homeserver.events.search_text import SEARCH_KEYS
@@ -19,9 +18,6 @@ MAX_PAGE = 100
 DEFAULT_CONTEXT = 5
 MAX_CONTEXT = 50
 GROUP_KEYS = ("room_id", "sender")
-
-_TOKEN_PREFIX = "v1_"
-_MAX_TOKEN = 2048
 
 
 def _bad(message: str) -> MatrixError:
@@ -35,11 +31,18 @@ def _no_nul(value: str, name: str) -> str:
     return value
 
 
+def _no_nulls(raw: dict[str, Any], keys: tuple[str, ...], name: str) -> None:
+    """The spec has no nullable field here: a field is its type or absent."""
+    for key in keys:
+        if key in raw and raw[key] is None:
+            raise _bad(f"{name}.{key} must not be null (leave it out instead)")
+
+
 def _object(raw: dict[str, Any], key: str, name: str) -> dict[str, Any] | None:
-    value = raw.get(key)
-    if value is None:
+    if key not in raw:
         return None
-    if not isinstance(value, dict):
+    value = raw[key]
+    if not isinstance(value, dict):  # null too: the spec has no nullable fields here
         raise _bad(f"{name} must be an object")
     return value
 
@@ -67,6 +70,7 @@ class EventContext:
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> EventContext:
         name = "event_context"
+        _no_nulls(raw, ("before_limit", "after_limit", "include_profile"), name)
         return cls(
             before_limit=_count(
                 raw, "before_limit", f"{name}.before_limit", DEFAULT_CONTEXT, MAX_CONTEXT
@@ -95,6 +99,11 @@ class RoomEventsCriteria:
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> RoomEventsCriteria:
+        _no_nulls(
+            raw,
+            ("keys", "filter", "order_by", "event_context", "include_state", "groupings"),
+            "room_events",
+        )
         term = raw.get("search_term")
         if not isinstance(term, str):
             raise _bad("room_events.search_term must be a string")
@@ -119,6 +128,7 @@ class RoomEventsCriteria:
                 _no_nul(value, f"room_events.filter.{name}")
         context = _object(raw, "event_context", "room_events.event_context")
         groupings = _object(raw, "groupings", "room_events.groupings") or {}
+        _no_nulls(groupings, ("group_by",), "room_events.groupings")
         group_by = groupings.get("group_by", [])
         if not isinstance(group_by, list) or not all(
             isinstance(g, dict) and isinstance(g.get("key"), str) and g["key"] in GROUP_KEYS
@@ -145,66 +155,51 @@ def parse_search_body(body: dict[str, Any]) -> RoomEventsCriteria | None:
     return None if room_events is None else RoomEventsCriteria.parse(room_events)
 
 
+# A next_batch token: `v2.<upto>.<stream ordering>.<rank>`, then
+# `~<room_id|sender>~<id>` for a group's own next_batch. Every string of this
+# grammar (spec/openapi.yaml's `next_batch` pattern says the same) is a token
+# the server accepts: it names a position, and a position is never invalid.
+# The rank is that of the last result (pages by rank go on from it, pages by
+# time from the stream ordering alone), so a token fits either order.
+_TOKEN = re.compile(
+    r"v2\.(?P<upto>[0-9]{1,18})\.(?P<stream>-?[0-9]{1,18})"
+    r"\.(?P<rank>-?[0-9]{1,17}(?:\.[0-9]{1,21})?(?:e[+-][0-9]{2,3})?)"
+    r"(?:~(?P<group>room_id|sender)~(?P<id>[\x21-\x7e]{1,255}))?"
+)
+
+
 @dataclass(frozen=True)
 class SearchToken:
     """Where a page of results ended. `upto` is the stream position the first
     page was cut at, kept by every later page; `scope` narrows the search to
     one group (("room_id", id) or ("sender", id)) for a group's next_batch."""
 
-    by_rank: bool
     upto: int
     stream_ordering: int
-    rank: float | None = None
+    rank: float
     scope: tuple[str, str] | None = None
 
     def serialize(self) -> str:
-        fields: dict[str, Any] = {
-            "o": "rank" if self.by_rank else "recent",
-            "u": self.upto,
-            "s": self.stream_ordering,
-        }
-        if self.rank is not None:
-            fields["r"] = self.rank
+        text = f"v2.{self.upto}.{self.stream_ordering}.{_finite(self.rank)!r}"
         if self.scope is not None:
-            fields["g"] = list(self.scope)
-        encoded = base64.urlsafe_b64encode(orjson.dumps(fields)).rstrip(b"=").decode()
-        return _TOKEN_PREFIX + encoded
+            text += f"~{self.scope[0]}~{self.scope[1]}"
+        return text
 
     @classmethod
     def parse(cls, text: str) -> SearchToken:
-        invalid = MatrixError(400, "M_INVALID_PARAM", "Invalid next_batch")
-        if not text.startswith(_TOKEN_PREFIX) or len(text) > _MAX_TOKEN:
-            raise invalid
-        encoded = text[len(_TOKEN_PREFIX) :]
-        try:
-            fields = orjson.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
-        except (binascii.Error, ValueError) as exc:
-            raise invalid from exc
-        if not isinstance(fields, dict) or fields.get("o") not in ("rank", "recent"):
-            raise invalid
-        upto, position, rank, scope = fields.get("u"), fields.get("s"), fields.get("r"), None
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (upto, position)):
-            raise invalid
-        if (rank is None) != (fields["o"] == "recent"):
-            raise invalid  # rank order needs the rank to go on from, recent none
-        if rank is not None and (isinstance(rank, bool) or not isinstance(rank, (int, float))):
-            raise invalid
-        raw_scope = fields.get("g")
-        if raw_scope is not None:
-            if (
-                not isinstance(raw_scope, list)
-                or len(raw_scope) != 2
-                or not isinstance(raw_scope[0], str)
-                or raw_scope[0] not in GROUP_KEYS
-                or not isinstance(raw_scope[1], str)
-                or "\x00" in raw_scope[1]
-            ):
-                raise invalid
-            scope = (str(raw_scope[0]), str(raw_scope[1]))
+        found = _TOKEN.fullmatch(text)
+        if found is None:
+            raise MatrixError(400, "M_INVALID_PARAM", "Invalid next_batch")
         return cls(
-            by_rank=fields["o"] == "rank",
-            upto=int(upto),  # type: ignore[arg-type]
-            stream_ordering=int(position),  # type: ignore[arg-type]
-            rank=None if rank is None else float(rank),
-            scope=scope,
+            upto=int(found["upto"]),
+            stream_ordering=int(found["stream"]),
+            rank=_finite(float(found["rank"])),
+            scope=None if found["group"] is None else (found["group"], found["id"]),
         )
+
+
+def _finite(value: float) -> float:
+    """Ranks are finite; `9e+999` in a token reads as the largest float."""
+    if math.isnan(value):
+        return 0.0
+    return max(-sys.float_info.max, min(sys.float_info.max, value))

@@ -110,18 +110,22 @@ class FederationRoomStore(Store):
 
     async def enqueue(
         self, destinations: Sequence[str], kind: str, item: dict[str, Any], now: int
-    ) -> None:
+    ) -> dict[str, int]:
+        """Queues `item` for each destination; returns each one's queue id."""
         if not destinations:
-            return
+            return {}
         encoded = json_dumps(item)
         async with self.write() as conn:
-            await conn.execute(
-                insert(federation_outbound_queue),
+            rows = await conn.execute(
+                insert(federation_outbound_queue).returning(
+                    federation_outbound_queue.c.destination, federation_outbound_queue.c.queue_id
+                ),
                 [
                     {"destination": d, "kind": kind, "json": encoded, "created_ts": now}
                     for d in destinations
                 ],
             )
+            return {r.destination: int(r.queue_id) for r in rows}
 
     async def peek_queue(self, destination: str, kind: str, limit: int) -> list[QueuedItem]:
         """The oldest `limit` items of one kind waiting for `destination`."""

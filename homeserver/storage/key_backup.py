@@ -131,11 +131,29 @@ class KeyBackupStore(Store):
             )
         return int(value or 0)
 
-    async def put_keys(self, user_id: str, version: int, new_keys: Sequence[BackedUpKey]) -> None:
+    async def put_keys(self, user_id: str, version: int, new_keys: Sequence[BackedUpKey]) -> bool:
         """Stores each key unless the backup holds a better one for its
-        session; the etag changes when anything changed."""
+        session; the etag changes when anything changed. False (nothing
+        stored) when the version no longer exists.
+
+        Concurrent uploads to one backup take turns: the version's row is
+        locked first (PostgreSQL; SQLite writes one at a time anyway), so a
+        key another upload inserted meanwhile is seen and compared, never
+        inserted twice (which was a unique violation, a 500)."""
         keys = room_key_backup_keys
+        versions = room_key_backup_versions
         async with self.write() as conn:
+            live = await conn.scalar(
+                select(versions.c.version)
+                .where(
+                    versions.c.user_id == user_id,
+                    versions.c.version == version,
+                    versions.c.deleted.is_(False),
+                )
+                .with_for_update()
+            )
+            if live is None:
+                return False
             changed = False
             for key in new_keys:
                 row = (
@@ -179,6 +197,7 @@ class KeyBackupStore(Store):
                     changed = True
             if changed:
                 await self._bump_etag(conn, user_id, version)
+        return True
 
     async def get_keys(
         self, user_id: str, version: int, room_id: str | None, session_id: str | None

@@ -11,7 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from homeserver.storage.base import Store
-from homeserver.storage.tables import events, media, media_thumbnails, users
+from homeserver.storage.tables import (
+    events,
+    media,
+    media_thumbnails,
+    remote_media,
+    remote_media_thumbnails,
+    users,
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,16 @@ class Content:
     size: int
     content_type: str
     upload_name: str | None
+
+
+@dataclass(frozen=True)
+class RemoteRecord:
+    """Media of another server, cached here."""
+
+    content_type: str
+    upload_name: str | None
+    size: int
+    sha256: str
 
 
 class MediaStore(Store):
@@ -166,10 +183,106 @@ class MediaStore(Store):
         in_media = await conn.scalar(select(media.c.media_id).where(media.c.sha256 == sha256))
         if in_media is not None:
             return True
-        in_thumbnails = await conn.scalar(
-            select(media_thumbnails.c.media_id).where(media_thumbnails.c.sha256 == sha256)
-        )
-        return in_thumbnails is not None
+        for table in (media_thumbnails, remote_media, remote_media_thumbnails):
+            user = await conn.scalar(select(table.c.media_id).where(table.c.sha256 == sha256))
+            if user is not None:
+                return True
+        return False
+
+    # -- media of other servers ------------------------------------------------
+
+    async def get_remote(self, origin: str, media_id: str) -> RemoteRecord | None:
+        r = remote_media
+        async with self.read() as conn:
+            row = (
+                await conn.execute(
+                    select(r.c.content_type, r.c.upload_name, r.c.size, r.c.sha256).where(
+                        r.c.origin == origin, r.c.media_id == media_id
+                    )
+                )
+            ).first()
+        return None if row is None else RemoteRecord(row[0], row[1], int(row[2]), row[3])
+
+    async def add_remote(
+        self, origin: str, media_id: str, record: RemoteRecord, now: int
+    ) -> RemoteRecord:
+        """Caches fetched remote media; if another request cached it first,
+        that record (the caller's file may then be unused)."""
+        try:
+            async with self.write() as conn:
+                await conn.execute(
+                    insert(remote_media).values(
+                        origin=origin,
+                        media_id=media_id,
+                        content_type=record.content_type,
+                        upload_name=record.upload_name,
+                        size=record.size,
+                        sha256=record.sha256,
+                        fetched_ts=now,
+                    )
+                )
+        except IntegrityError:
+            existing = await self.get_remote(origin, media_id)
+            if existing is not None:
+                return existing
+            raise
+        return record
+
+    async def get_remote_thumbnail(
+        self, origin: str, media_id: str, width: int, height: int, method: str
+    ) -> ThumbnailRecord | None:
+        t = remote_media_thumbnails
+        async with self.read() as conn:
+            row = (
+                await conn.execute(
+                    select(t.c.content_type, t.c.size, t.c.sha256).where(
+                        t.c.origin == origin,
+                        t.c.media_id == media_id,
+                        t.c.width == width,
+                        t.c.height == height,
+                        t.c.method == method,
+                    )
+                )
+            ).first()
+        return None if row is None else ThumbnailRecord(row[0], int(row[1]), row[2])
+
+    async def count_remote_thumbnails(self, origin: str, media_id: str) -> int:
+        t = remote_media_thumbnails
+        async with self.read() as conn:
+            count = await conn.scalar(
+                select(func.count())
+                .select_from(t)
+                .where(t.c.origin == origin, t.c.media_id == media_id)
+            )
+        return int(count or 0)
+
+    async def add_remote_thumbnail(
+        self,
+        origin: str,
+        media_id: str,
+        width: int,
+        height: int,
+        method: str,
+        thumbnail: ThumbnailRecord,
+        now: int,
+    ) -> None:
+        try:
+            async with self.write() as conn:
+                await conn.execute(
+                    insert(remote_media_thumbnails).values(
+                        origin=origin,
+                        media_id=media_id,
+                        width=width,
+                        height=height,
+                        method=method,
+                        content_type=thumbnail.content_type,
+                        size=thumbnail.size,
+                        sha256=thumbnail.sha256,
+                        fetched_ts=now,
+                    )
+                )
+        except IntegrityError:
+            pass  # fetched at the same time by another request
 
     # -- thumbnails ----------------------------------------------------------
 
@@ -237,6 +350,44 @@ class MediaStore(Store):
         async with self.read() as conn:
             rows = await conn.execute(select(media.c.media_id).where(media.c.uploader == user_id))
             return [r[0] for r in rows]
+
+    async def ids_of_deactivated_users(self) -> list[str]:
+        """Media uploaded by accounts that are deactivated (erased ones too)."""
+        async with self.read() as conn:
+            rows = await conn.execute(
+                select(media.c.media_id)
+                .join(users, users.c.user_id == media.c.uploader)
+                .where(users.c.deactivated.is_(True))
+            )
+            return [r[0] for r in rows]
+
+    async def delete_remote_before(self, before_ts: int) -> tuple[int, int, list[str]]:
+        """Forgets cached media of other servers fetched before `before_ts`
+        (with every thumbnail of them) and remote thumbnails fetched before it:
+        how many media and thumbnails, and the SHA-256 of files now unused."""
+        r, t = remote_media, remote_media_thumbnails
+        async with self.write() as conn:
+            old_media = list(
+                await conn.execute(
+                    select(r.c.origin, r.c.media_id, r.c.sha256).where(r.c.fetched_ts < before_ts)
+                )
+            )
+            hashes = {row[2] for row in old_media}
+            thumbnails = 0
+            for origin, media_id, _ in old_media:
+                of_media = t.c.origin == origin, t.c.media_id == media_id
+                hashes |= {
+                    row[0] for row in await conn.execute(select(t.c.sha256).where(*of_media))
+                }
+                thumbnails += (await conn.execute(delete(t).where(*of_media))).rowcount
+                await conn.execute(delete(r).where(r.c.origin == origin, r.c.media_id == media_id))
+            hashes |= {
+                row[0]
+                for row in await conn.execute(select(t.c.sha256).where(t.c.fetched_ts < before_ts))
+            }
+            thumbnails += (await conn.execute(delete(t).where(t.c.fetched_ts < before_ts))).rowcount
+            unused = [h for h in sorted(hashes) if not await self._file_in_use(conn, h)]
+        return len(old_media), thumbnails, unused
 
     async def texts_mentioning(self, needle: str, batch: int = 500) -> AsyncIterator[str]:
         """Event JSON and avatar URLs that contain `needle` (a literal, e.g.

@@ -588,6 +588,36 @@ media_thumbnails = Table(
     Column("sha256", String(64), nullable=False, index=True),
     Column("created_ts", BigInteger, nullable=False),
 )
+# Media of other servers fetched over federation, cached here: by origin
+# server and media id, the file stored by SHA-256 like local media (so the
+# same content uploaded here and there is stored once).
+remote_media = Table(
+    "remote_media",
+    metadata,
+    Column("origin", String(255), primary_key=True),
+    Column("media_id", String(255), primary_key=True),
+    Column("content_type", Text, nullable=False),
+    Column("upload_name", Text, nullable=True),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("fetched_ts", BigInteger, nullable=False),
+)
+
+# Thumbnails of remote media as the origin server made them, one per size and
+# method asked for.
+remote_media_thumbnails = Table(
+    "remote_media_thumbnails",
+    metadata,
+    Column("origin", String(255), primary_key=True),
+    Column("media_id", String(255), primary_key=True),
+    Column("width", Integer, primary_key=True, autoincrement=False),
+    Column("height", Integer, primary_key=True, autoincrement=False),
+    Column("method", String(8), primary_key=True),
+    Column("content_type", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("fetched_ts", BigInteger, nullable=False),
+)
 # -- federation rooms ---------------------------------------------------------
 
 # Transactions other servers sent us (`PUT /_matrix/federation/v1/send/{txnId}`),

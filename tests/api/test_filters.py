@@ -80,6 +80,15 @@ async def test_unknown_filter(client: TestClient) -> None:
         {"room": {"timeline": {"types": "m.room.message"}}},
         {"event_format": "xml"},
         {"room": {"rooms": [1]}},
+        # As the spec's Filter schema (and Synapse's) say: ids, booleans, no nulls.
+        {"room": {"rooms": ["general"]}},
+        {"room": {"not_rooms": ["#alias:localhost"]}},
+        {"room": {"timeline": {"senders": ["alice"]}}},
+        {"room": {"timeline": {"not_rooms": [""]}}},
+        {"room": {"timeline": {"lazy_load_members": "true"}}},
+        {"room": {"state": {"contains_url": 1}}},
+        {"room": {"timeline": {"limit": None}}},
+        {"presence": {"types": None}},
     ],
 )
 async def test_invalid_filter_definition(client: TestClient, definition: Any) -> None:

@@ -70,6 +70,12 @@ class Profile:
     presence_interval: float
     # client processes
     client_processes: int
+    # media: the size of the file uploaded and downloaded (MB, 10^6 bytes), the
+    # larger one whose transfer must not take more memory, rounds, thumbnails.
+    media_file_mb: int = 10
+    media_large_mb: int = 40
+    media_rounds: int = 2
+    thumbnail_requests: int = 50
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -144,6 +150,8 @@ QUICK = Profile(
     presence_changes=10,
     presence_interval=0.05,
     client_processes=2,
+    media_rounds=1,
+    thumbnail_requests=15,
 )
 
 # The counts everywhere, with time budgets to match: not for `make

@@ -207,6 +207,35 @@ def goals(rows: Sequence[Row], idle_target: int) -> list[Goal]:
         found.append(
             Goal(f"{server}: 10,000 idle sync sockets in one process under 1 GiB", met, detail)
         )
+    for server in ("ours-postgresql", "ours-sqlite"):
+        found.extend(media_memory_goals(rows, server))
+    return found
+
+
+# A streamed transfer holds a few buffers, whatever the file's size: the RSS
+# rise while moving 40 MB may exceed that of 10 MB by at most this share of
+# the 30 MB between them (buffering the file would show all of it).
+MEDIA_RSS_SHARE = 0.25
+MEDIA_SIZES_MB = (10, 40)
+
+
+def media_memory_goals(rows: Sequence[Row], server: str) -> list[Goal]:
+    found = []
+    for kind in ("upload", "download"):
+        small = _value(rows, f"media/{kind}-rss-file", server)
+        large = _value(rows, f"media/{kind}-rss-large", server)
+        if small is None or large is None:
+            continue
+        low, high = MEDIA_SIZES_MB
+        allowed = MEDIA_RSS_SHARE * (high - low) * 1e6 / 2**20
+        found.append(
+            Goal(
+                f"{server}: resident memory does not grow with the file size ({kind}, streamed)",
+                large - small <= allowed,
+                f"RSS rise {_fmt(small)} MiB for {low} MB, {_fmt(large)} MiB for {high} MB "
+                f"(at most {allowed:.1f} MiB more allowed)",
+            )
+        )
     return found
 
 

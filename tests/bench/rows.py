@@ -219,6 +219,38 @@ def _idle(variant: str, name: str) -> list[RowSpec]:
     ]  # fmt: skip
 
 
+def media_rate(field: str) -> Extract:
+    """MB/s of the large file, the median over rounds."""
+    return lambda rs: median_of(r["file_mb"] / r[field] for r in rs if r.get(field))
+
+
+def media_rss(field: str) -> Extract:
+    return lambda rs: median_of(r[field] / 2**20 for r in rs if field in r)
+
+
+def _media() -> list[RowSpec]:
+    return [
+        RowSpec("media", "media/upload", "media upload of a 10 MB file", "MB/s", "higher",
+                media_rate("upload_file_s")),
+        RowSpec("media", "media/download", "media download of a 10 MB file", "MB/s", "higher",
+                media_rate("download_file_s")),
+        RowSpec("media", "media/thumbnail-p50", "thumbnail (sizes made before) p50", "ms",
+                "lower", lambda rs: pooled_percentile(rs, "thumbnail_ms", 50)),
+        RowSpec("media", "media/thumbnail-p99", "thumbnail (sizes made before) p99", "ms",
+                "lower", lambda rs: pooled_percentile(rs, "thumbnail_ms", 99)),
+        RowSpec("media", "media/thumbnail-first", "thumbnail, first request of a size, p50",
+                "ms", "lower", lambda rs: pooled_percentile(rs, "thumbnail_first_ms", 50)),
+        RowSpec("media", "media/upload-rss-file", "server RSS rise during a 10 MB upload", "MiB",
+                "lower", media_rss("upload_file_rss_rise")),
+        RowSpec("media", "media/upload-rss-large", "server RSS rise during a 40 MB upload", "MiB",
+                "lower", media_rss("upload_large_rss_rise")),
+        RowSpec("media", "media/download-rss-file", "server RSS rise during a 10 MB download",
+                "MiB", "lower", media_rss("download_file_rss_rise")),
+        RowSpec("media", "media/download-rss-large", "server RSS rise during a 40 MB download",
+                "MiB", "lower", media_rss("download_large_rss_rise")),
+    ]  # fmt: skip
+
+
 def all_specs() -> list[RowSpec]:
     specs: list[RowSpec] = []
     specs += _latency("longpoll", "long-poll /sync")
@@ -232,4 +264,5 @@ def all_specs() -> list[RowSpec]:
     specs += _sync_and_presence()
     specs += _idle("websocket", "WebSocket")
     specs += _idle("longpoll", "long-poll /sync")
+    specs += _media()
     return specs

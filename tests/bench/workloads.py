@@ -8,11 +8,16 @@ whatever else the machine is doing falls on all of them alike."""
 from __future__ import annotations
 
 import asyncio
+import io
+import os
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
+
+import httpx
 
 from tests.bench import matrix
 from tests.bench.meter import Meter
@@ -672,6 +677,162 @@ async def idle(bench: Bench, results: Results) -> None:
             )
 
 
+# -- 7. media ------------------------------------------------------------------------------------
+
+MB = 1_000_000
+TRANSFER_CHUNK = 256 * 1024
+# The sizes Synapse thumbnails at upload by default (its `thumbnail_sizes`),
+# asked of every server alike.
+THUMBNAIL_SIZES = ((32, 32, "crop"), (96, 96, "crop"), (320, 240, "scale"), (640, 480, "scale"))
+RSS_SAMPLE_SECONDS = 0.002
+
+
+class _PeakRss:
+    """Samples a process's resident memory from a thread while something
+    runs: the peak above what it was at the start."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.start = rss_bytes(pid)
+        self.peak = self.start
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_bytes(self.pid))
+            time.sleep(RSS_SAMPLE_SECONDS)
+
+    def __enter__(self) -> _PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_bytes(self.pid))
+
+    @property
+    def rise(self) -> int:
+        return self.peak - self.start
+
+
+async def _upload(
+    http: httpx.AsyncClient, user: matrix.User, data: bytes, content_type: str
+) -> str:
+    async def body() -> AsyncIterator[bytes]:
+        for start in range(0, len(data), TRANSFER_CHUNK):
+            yield data[start : start + TRANSFER_CHUNK]
+
+    response = await http.post(
+        "/_matrix/media/v3/upload",
+        content=body(),
+        headers={
+            **user.headers,
+            "Content-Type": content_type,
+            "Content-Length": str(len(data)),
+        },
+    )
+    return str(matrix.ok(response)["content_uri"]).removeprefix("mxc://")
+
+
+async def _download(http: httpx.AsyncClient, user: matrix.User, path: str, size: int) -> None:
+    received = 0
+    async with http.stream(
+        "GET", f"/_matrix/client/v1/media/download/{path}", headers=user.headers
+    ) as response:
+        if response.status_code != 200:
+            await response.aread()
+            matrix.ok(response)
+        async for chunk in response.aiter_raw(TRANSFER_CHUNK):
+            received += len(chunk)
+    if received != size:
+        raise matrix.ApiError(f"downloaded {received} bytes of {size}")
+
+
+def _test_picture() -> bytes:
+    """A 1600x1200 photo-like JPEG (gradients, not noise)."""
+    from PIL import Image  # the bench's venv has Pillow (a server dependency)
+
+    image = Image.linear_gradient("L").resize((1600, 1200)).convert("RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+async def _thumbnail_ms(
+    http: httpx.AsyncClient, user: matrix.User, path: str, width: int, height: int, method: str
+) -> float:
+    started = time.monotonic()
+    response = await http.get(
+        f"/_matrix/client/v1/media/thumbnail/{path}",
+        params={"width": width, "height": height, "method": method},
+        headers=user.headers,
+    )
+    elapsed = (time.monotonic() - started) * 1000
+    if response.status_code != 200 or not response.headers.get("content-type", "").startswith(
+        "image/"
+    ):
+        raise matrix.ApiError(f"thumbnail -> {response.status_code}: {response.text[:300]}")
+    return elapsed
+
+
+async def _media_round(bench: Bench, server: ServerUnderTest, round_index: int) -> Record:
+    """Throughput of the file (10 MB) and the server's peak RSS rise while it
+    moves that file and one four times larger: streamed, both rises are a
+    few buffers; buffered, the larger one's would be larger by the difference."""
+    profile = bench.profile
+    user = bench.population(server).alice
+    files = {
+        "file": os.urandom(profile.media_file_mb * MB),
+        "large": os.urandom(profile.media_large_mb * MB),
+    }
+    record: Record = {"file_mb": profile.media_file_mb, "large_mb": profile.media_large_mb}
+    async with matrix.new_client(server.base_url, 2, timeout=600) as http:
+        # Warm-up: the first transfer of a process pays for what it sets up once.
+        warm = await _upload(http, user, files["file"], "application/octet-stream")
+        await _download(http, user, warm, len(files["file"]))
+        for label, data in files.items():
+            with _PeakRss(server.pid) as rss:
+                started = time.monotonic()
+                path = await _upload(http, user, data, "application/octet-stream")
+                record[f"upload_{label}_s"] = time.monotonic() - started
+            record[f"upload_{label}_rss_rise"] = rss.rise
+            with _PeakRss(server.pid) as rss:
+                started = time.monotonic()
+                await _download(http, user, path, len(data))
+                record[f"download_{label}_s"] = time.monotonic() - started
+            record[f"download_{label}_rss_rise"] = rss.rise
+        picture = await _upload(http, user, _test_picture(), "image/jpeg")
+        first = [await _thumbnail_ms(http, user, picture, *size) for size in THUMBNAIL_SIZES]
+        repeated = [
+            await _thumbnail_ms(http, user, picture, *THUMBNAIL_SIZES[i % len(THUMBNAIL_SIZES)])
+            for i in range(profile.thumbnail_requests)
+        ]
+    record["thumbnail_first_ms"] = first
+    record["thumbnail_ms"] = repeated
+    mb, large = profile.media_file_mb, profile.media_large_mb
+
+    def rise(key: str) -> str:
+        return f"{record[key] / 2**20:.1f}"
+
+    bench.log(
+        f"  media {server.name} round {round_index + 1}: upload "
+        f"{mb / record['upload_file_s']:.0f} MB/s, download "
+        f"{mb / record['download_file_s']:.0f} MB/s ({mb} MB); RSS rise {mb} -> {large} MB: "
+        f"upload {rise('upload_file_rss_rise')} -> {rise('upload_large_rss_rise')} MiB, "
+        f"download {rise('download_file_rss_rise')} -> {rise('download_large_rss_rise')} MiB; "
+        f"thumbnail p50 {sorted(repeated)[len(repeated) // 2]:.1f} ms"
+    )
+    return record
+
+
+async def media(bench: Bench, results: Results) -> None:
+    for round_index in range(bench.profile.media_rounds):
+        for server in rotated(bench.servers, round_index):
+            _add(results, "media", server, await _media_round(bench, server, round_index))
+
+
 WORKLOADS: dict[str, Callable[[Bench, Results], Any]] = {
     "latency": latency,
     "throughput": throughput,
@@ -680,4 +841,5 @@ WORKLOADS: dict[str, Callable[[Bench, Results], Any]] = {
     "initial_sync": initial_sync,
     "presence": presence,
     "idle": idle,
+    "media": media,
 }

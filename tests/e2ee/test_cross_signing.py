@@ -73,7 +73,9 @@ async def test_bad_cross_signing_uploads(client: TestClient) -> None:
     unsigned_ssk = {**keys.key("self_signing"), "signatures": {}}
     body = {"master_key": keys.key("master"), "self_signing_key": unsigned_ssk}
     (await upload_cross_signing(client, alice, body)).error(400, "M_INVALID_SIGNATURE")
-    (await upload_cross_signing(client, bob, keys.upload_body())).error(400, "M_INVALID_PARAM")
+    # Someone else's keys: not authorised (the spec's 403 for this endpoint).
+    (await upload_cross_signing(client, bob, keys.upload_body())).error(403, "M_FORBIDDEN")
+    (await upload_cross_signing(client, alice, {"master_key": None})).error(400, "M_BAD_JSON")
     (
         await upload_cross_signing(client, alice, {"self_signing_key": keys.key("self_signing")})
     ).error(400, "M_BAD_JSON")

@@ -3,8 +3,10 @@ session is kept, and writes only to the current version."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from homeserver.storage.key_backup import BackedUpKey
 from tests.matrix_client import V3, TestClient, User, q
 
 ALGORITHM = "m.megolm_backup.v1.curve25519-aes-sha2"
@@ -52,6 +54,10 @@ async def test_versions(client: TestClient) -> None:
     assert (await client.get(path, token=alice.access_token)).ok()["auth_data"]["signatures"] == {
         "x": {}
     }
+    unknown = {**update, "algorithm": "m.megolm_backup.v2.unknown"}
+    (await client.post(f"{V3}/room_keys/version", json=unknown, token=alice.access_token)).error(
+        400, "M_INVALID_PARAM"
+    )
     (await client.put(path, json={**update, "algorithm": "other"}, token=alice.access_token)).error(
         400, "M_INVALID_PARAM"
     )
@@ -60,6 +66,10 @@ async def test_versions(client: TestClient) -> None:
     )
     (await client.delete(path, token=alice.access_token)).ok()
     (await client.get(path, token=alice.access_token)).error(404, "M_NOT_FOUND")
+    # An unknown version is 404 whatever the body says.
+    (await client.put(path, json={**update, "version": first}, token=alice.access_token)).error(
+        404, "M_NOT_FOUND"
+    )
     (await client.delete(path, token=alice.access_token)).error(404, "M_NOT_FOUND")
     # The older version is current again; deleted numbers are not reused.
     assert (await client.get(f"{V3}/room_keys/version", token=alice.access_token)).ok()[
@@ -184,3 +194,53 @@ async def test_only_the_current_version_takes_keys(client: TestClient) -> None:
             f"{V3}/room_keys/keys", json={"rooms": []}, query={"version": current}, token=token
         )
     ).error(400, "M_BAD_JSON")
+
+
+async def test_concurrent_uploads_of_the_same_sessions(client: TestClient) -> None:
+    """Many uploads of the same new sessions at once (on PostgreSQL each on its
+    own connection): every one succeeds, each session is stored once, and the
+    backup keeps the best key of each, as if they had come one by one."""
+    alice = await client.register("alice")
+    version = await create(client, alice)
+    sessions = [f"session{i}" for i in range(10)]
+
+    def upload(index: int) -> dict[str, Any]:
+        return {
+            "rooms": {
+                ROOM: {
+                    "sessions": {
+                        sid: session_key(index=index + 1, tag=str(index)) for sid in sessions
+                    }
+                }
+            }
+        }
+
+    path = f"{V3}/room_keys/keys?version={version}"
+    results = await asyncio.gather(
+        *(client.put(path, json=upload(i), token=alice.access_token) for i in range(12))
+    )
+    assert [r.status for r in results] == [200] * 12, [r.body for r in results]
+    stored = (await client.get(path, token=alice.access_token)).ok()["rooms"][ROOM]["sessions"]
+    assert sorted(stored) == sessions
+    # The lowest first_message_index (upload 0's) won for every session.
+    assert {k["first_message_index"] for k in stored.values()} == {1}
+    assert {k["session_data"]["ciphertext"] for k in stored.values()} == {"ct-0"}
+    info = (await client.get(f"{V3}/room_keys/version", token=alice.access_token)).ok()
+    assert info["count"] == len(sessions)
+
+
+async def test_concurrent_put_keys_in_storage(client: TestClient) -> None:
+    """The store itself, without the handler's checks in between: concurrent
+    put_keys of one session never fail with a unique violation."""
+    alice = await client.register("bob")
+    version = int(await create(client, alice))
+    store = client.app.extensions["homeserver"].storage.key_backup
+    keys = [
+        BackedUpKey(ROOM, "shared", index, 0, False, f'{{"ct": "{index}"}}') for index in range(20)
+    ]
+    stored = await asyncio.gather(*(store.put_keys(alice.user_id, version, [k]) for k in keys))
+    assert stored == [True] * 20
+    (kept,) = await store.get_keys(alice.user_id, version, ROOM, "shared")
+    assert kept.first_message_index == 0
+    await store.delete_version(alice.user_id, version)
+    assert await store.put_keys(alice.user_id, version, keys[:1]) is False

@@ -56,11 +56,12 @@ async def test_device_keys_must_be_the_requesters(client: TestClient) -> None:
     alice = await client.register("alice")
     bob = await client.register("bob")
     keys = Device(alice).device_keys()
-    (await upload(client, bob, device_keys=keys)).error(400, "M_INVALID_PARAM")
+    # Someone else's keys are not malformed but not the caller's to upload.
+    (await upload(client, bob, device_keys=keys)).error(403, "M_FORBIDDEN")
     other_device = dict(keys, device_id="SOMEOTHER")
-    (await upload(client, alice, device_keys=other_device)).error(400, "M_INVALID_PARAM")
+    (await upload(client, alice, device_keys=other_device)).error(403, "M_FORBIDDEN")
     wrong_key_id = dict(keys, keys={"ed25519:SOMEOTHER": "abc"})
-    (await upload(client, alice, device_keys=wrong_key_id)).error(400, "M_INVALID_PARAM")
+    (await upload(client, alice, device_keys=wrong_key_id)).error(403, "M_FORBIDDEN")
 
 
 async def test_malformed_uploads_are_refused(client: TestClient) -> None:
@@ -78,6 +79,14 @@ async def test_malformed_uploads_are_refused(client: TestClient) -> None:
         {"one_time_keys": {"signed_curve25519:A": {"nokey": "x"}}},
         {"one_time_keys": {"signed_curve25519:A": 5}},
         {"fallback_keys": {"signed_curve25519:A": {"key": "x", "signatures": "x"}}},
+        # null is a wrong type, not "absent" (the spec has no nullable field here).
+        {"device_keys": None},
+        {"one_time_keys": None},
+        {"fallback_keys": None},
+        # Key ids: <algorithm>:<printable ASCII>, matched whole.
+        {"one_time_keys": {"signed_curve25519:A\n": "x"}},
+        {"one_time_keys": {"signed_curve25519:\u00e9": "x"}},
+        {"one_time_keys": {"signed curve25519:A": "x"}},
     ):
         response = await upload(client, alice, **bad)
         assert response.status == 400, (bad, response.body)

@@ -111,6 +111,9 @@ async def test_unknown_recipients_are_dropped_and_bad_bodies_refused(client: Tes
         (await send(client, alice, bad)).error(400, "M_BAD_JSON")
     path = f"{V3}/sendToDevice/m.x/t1"
     (await client.put(path, json={}, token=alice.access_token)).error(400, "M_BAD_JSON")
+    # A transaction id already used does not let a malformed body through.
+    (await send(client, alice, {bob.user_id: {"D": {}}}, txn_id="used")).ok()
+    (await send(client, alice, {bob.user_id: {"D": "x"}}, txn_id="used")).error(400, "M_BAD_JSON")
     (await client.put(path, json={"messages": {}})).error(401, "M_MISSING_TOKEN")
 
 

@@ -8,7 +8,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -52,7 +52,15 @@ class Synapse:
             handle.close()
 
 
-def start_synapse(python: str, directory: Path, tls: TestCA, host: str) -> Synapse:
+def start_synapse(
+    python: str,
+    directory: Path,
+    tls: TestCA,
+    host: str,
+    database: dict[str, Any] | None = None,
+) -> Synapse:
+    """Generates a config (SQLite unless `database` names another, in
+    Synapse's `database` config shape), patches it and starts Synapse."""
     client_port, federation_port = free_port_on(host), free_port_on(host)
     server_name = f"{host}:{federation_port}"
     chain, key = tls.issue(host)
@@ -111,6 +119,8 @@ def start_synapse(python: str, directory: Path, tls: TestCA, host: str) -> Synap
             "presence": {"enabled": True},
         }
     )
+    if database is not None:
+        config["database"] = database
     config_path.write_text(yaml.safe_dump(config))
     log = directory / "synapse.log"
     output = log.open("wb")

@@ -88,6 +88,7 @@ class FederatingServer:
     ca_file: Path
     chain: Path
     key: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     _files: list[IO[bytes]] = field(default_factory=list)
 
@@ -114,6 +115,7 @@ class FederatingServer:
             TLS_PRIVATE_KEY_PATH=str(self.key),
             FEDERATION_CA_FILE=str(self.ca_file),
             FEDERATION_ALLOW_PRIVATE_ADDRESSES="true",
+            **self.extra_env,
         )
         out = (self.data_dir / "stdout.log").open("ab")
         err = (self.data_dir / "stderr.log").open("ab")

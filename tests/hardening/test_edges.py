@@ -14,7 +14,17 @@ from homeserver.handlers.keys import load_token_keys
 from homeserver.oauth.housekeeping import PREPUBLISH_SECONDS
 from homeserver.util import now_ms
 from tests.matrix_client import V3, TestClient
-from tests.oauth.helpers import Browser, new_device_id, register_client, token_request
+from tests.oauth.helpers import (
+    Browser,
+    Page,
+    authorize_query,
+    matrix_scope,
+    new_device_id,
+    pkce,
+    register_client,
+    register_user,
+    token_request,
+)
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -189,3 +199,46 @@ async def test_a_nul_in_a_static_path_is_a_400_page(client: TestClient) -> None:
     response = await client.get("/oauth2/static/oauth.css\x00.txt")
     assert response.status == 400
     assert response.headers["content-type"].startswith("text/html")
+
+
+def _frame_and_referrer_headers(page: Page) -> None:
+    headers = {k.lower(): v for k, v in page.headers.items()}
+    assert "frame-ancestors 'none'" in headers["content-security-policy"], headers
+    assert "script-src" not in headers["content-security-policy"]  # default-src 'none'
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "no-referrer"
+
+
+async def test_security_headers_on_the_consent_device_and_account_pages(browser: Browser) -> None:
+    """The pages where a framed, clickjacked click would grant access: the
+    consent page, the device approval page, the account page."""
+    await register_user(browser, "alice")
+    client_id = str((await register_client(browser))["client_id"])
+    _, challenge = pkce()
+    query = authorize_query(client_id, challenge, new_device_id())
+    login = await browser.get("/oauth2/authorize", **query)
+    _frame_and_referrer_headers(login)
+    signed_in = await browser.sign_in(login, "alice")
+    consent = await browser.follow(signed_in)
+    assert consent.status == 200 and "Allow access?" in consent.text, consent.text[:300]
+    _frame_and_referrer_headers(consent)
+    device_client = await _device_client(browser)
+    started = await browser.request(
+        "POST",
+        "/oauth2/device",
+        form={"client_id": device_client, "scope": matrix_scope(new_device_id())},
+    )
+    approval = await browser.get("/oauth2/link", user_code=started.json["user_code"])
+    assert approval.status == 200, approval.text[:300]
+    _frame_and_referrer_headers(approval)
+    account = await browser.get("/oauth2/account")
+    assert account.status == 200, account.text[:300]
+    _frame_and_referrer_headers(account)
+
+
+async def test_hsts_on_the_sign_in_pages_over_https(web: TestClient) -> None:
+    response = await web.get("/oauth2/login", check_contract=False)
+    assert response.status == 200
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    assert headers["strict-transport-security"].startswith("max-age=")
+    assert headers["x-frame-options"] == "DENY"

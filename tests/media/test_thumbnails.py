@@ -7,6 +7,7 @@ import asyncio
 import io
 import struct
 import zlib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from homeserver.handlers.media import repository
-from homeserver.handlers.media.thumbnails import target_size
+from homeserver.handlers.media.thumbnails import make_thumbnail, target_size
 from homeserver.storage.tables import media_thumbnails
 from tests.matrix_client import TestClient, User
 from tests.media.helpers import MEDIA, Raw, image_bytes, media_path, raw, upload_ok
@@ -173,3 +174,28 @@ async def test_bad_parameters(client: TestClient) -> None:
     (await raw(client, "GET", f"{MEDIA}/thumbnail/{media_path(content_uri)}")).error(
         401, "M_MISSING_TOKEN"
     )
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "method"),
+    [
+        (33, 17, "crop"),
+        (100, 30, "crop"),
+        (201, 151, "scale"),
+        (799, 601, "scale"),
+        (7, 1100, "crop"),
+    ],
+)
+def test_jpeg_thumbnails_decoded_at_reduced_scale_keep_their_size(
+    tmp_path: Path, width: int, height: int, method: str
+) -> None:
+    """JPEGs are decoded at a reduced scale (draft mode) only as far as it
+    still covers the thumbnail: every size comes out exactly as without."""
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(image_bytes(1600, 1200, "JPEG"))
+    made = make_thumbnail(path, "image/jpeg", width, height, method)
+    assert made is not None
+    expected = target_size(1600, 1200, width, height, method)
+    assert (made.width, made.height) == expected
+    with Image.open(io.BytesIO(made.data)) as result:
+        assert result.size == expected and result.format == "JPEG"

@@ -163,3 +163,39 @@ async def test_filename_with_controls_is_refused(client: TestClient) -> None:
 async def test_upload_needs_a_token(client: TestClient) -> None:
     got = await raw(client, "POST", UPLOAD, data=b"x")
     got.error(401, "M_MISSING_TOKEN")
+
+
+async def test_concurrent_async_and_direct_uploads_respect_the_quota(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Uploads to created mxc URIs (PUT) racing direct ones (POST): together
+    they never take the user over the quota; the losers store nothing."""
+    config = make_media_config(tmp_path, database_url, media_quota_bytes_per_user=100)
+    async with media_client(config) as client:
+        alice = await client.register("alice")
+        created = []
+        for _ in range(3):
+            answer = await raw(client, "POST", "/_matrix/media/v1/create", user=alice)
+            assert answer.status == 200, answer.json
+            created.append(media_path(answer.json["content_uri"]))
+        puts = [
+            raw(
+                client,
+                "PUT",
+                f"/_matrix/media/v3/upload/{path}",
+                user=alice,
+                data=bytes([n]) * 45,
+                content_type="application/octet-stream",
+            )
+            for n, path in enumerate(created)
+        ]
+        posts = [upload(client, alice, bytes([10 + n]) * 45) for n in range(3)]
+        results = await asyncio.gather(*puts, *posts)
+        statuses = sorted(r.status for r in results)
+        assert statuses == [200, 200, 403, 403, 403, 403], [r.json for r in results]
+        for result in results:
+            if result.status == 403:
+                result.error(403, "M_FORBIDDEN")
+        homeserver = client.app.extensions["homeserver"]
+        assert await homeserver.storage.media.usage(alice.user_id) == 90
+        assert len(files_under(config)) == 2

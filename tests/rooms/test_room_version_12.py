@@ -3,6 +3,7 @@ creators' power lies outside m.room.power_levels, and every room feature works."
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -263,3 +264,15 @@ async def test_typing_receipts_context_and_members(client: TestClient) -> None:
         await client.get(f"{V3}/rooms/{q(room_id)}/joined_members", token=bob.access_token)
     ).ok()
     assert set(members["joined"]) == {alice.user_id, bob.user_id}
+
+
+async def test_same_rooms_created_at_once_get_distinct_ids(client: TestClient) -> None:
+    """The same user creating rooms with the same content at the same moment
+    (the create events would hash alike): every one is created, each its own."""
+    alice = await client.register("alice")
+    body = {"room_version": "12", "preset": "public_chat"}
+    responses = await asyncio.gather(
+        *(client.post(f"{V3}/createRoom", json=body, token=alice.access_token) for _ in range(8))
+    )
+    assert [r.status for r in responses] == [200] * 8
+    assert len({r.body["room_id"] for r in responses}) == 8

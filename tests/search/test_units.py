@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 
 import pytest
 
@@ -66,18 +67,25 @@ def test_a_member_who_joined_late_and_left_sees_one_range() -> None:
 
 
 def test_tokens_round_trip_and_refuse_garbage() -> None:
-    token = SearchToken(by_rank=True, upto=99, stream_ordering=42, rank=0.1 + 0.2, scope=None)
+    token = SearchToken(upto=99, stream_ordering=42, rank=0.1 + 0.2, scope=None)
     assert SearchToken.parse(token.serialize()) == token
-    scoped = SearchToken(False, 7, 5, None, ("room_id", "!r:x"))
+    scoped = SearchToken(7, 5, 1e-300, ("room_id", "!r~x:y"))
     assert SearchToken.parse(scoped.serialize()) == scoped
-    assert SearchToken.parse(SearchToken(False, 1, 2).serialize()) == SearchToken(False, 1, 2)
+    for rank in (0.0, -0.5, 0.00012345678901234567, 1.2345678901234567e16, 1e300):
+        assert SearchToken.parse(SearchToken(1, -2, rank).serialize()).rank == rank
+    # The grammar's largest exponent is a position too (the largest float).
+    assert SearchToken.parse("v2.1.2.9e+999").rank == sys.float_info.max
     for bad in [
         "",
-        "v2_e30",
+        "v2",
+        "v2.1.2",
+        "v2.1.2.x",
+        "v2.-1.2.0.5",
+        "v2.1.2.0.5~room~!r:x",
+        "v2.1.2.0.5~sender~",
+        "v2.1.2.0.5~sender~a b",
         "v1_e30",
-        "v1_W10",
-        "v1_eyJvIjoicmVjZW50IiwidSI6MSwicyI6dHJ1ZX0",  # s: true
-        "v1_eyJvIjoicmFuayIsInUiOjEsInMiOjJ9",  # rank order without a rank
+        "v2.1.2.0.5\n",
     ]:
         with pytest.raises(MatrixError) as raised:
             SearchToken.parse(bad)

@@ -22,6 +22,7 @@ from homeserver.handlers.e2ee.key_objects import (
     device_ed25519_key,
     is_signed_by,
     key_error,
+    optional_field,
     verify_signature,
     without_signatures,
 )
@@ -57,7 +58,7 @@ class CrossSigning:
         user_id = requester.user_id
         uploaded: dict[str, tuple[dict[str, Any], str]] = {}
         for key_type in CROSS_SIGNING_TYPES:
-            value = body.get(f"{key_type}_key")
+            value = optional_field(body, f"{key_type}_key")
             if value is not None:
                 uploaded[key_type] = (value, check_cross_signing_key(value, key_type, user_id))
         if not uploaded:

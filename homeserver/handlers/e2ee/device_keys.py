@@ -23,6 +23,7 @@ from homeserver.handlers.e2ee.key_objects import (
     check_timeout,
     check_uploaded_keys,
     check_user_device_map,
+    optional_field,
 )
 from homeserver.handlers.e2ee.remote import RemoteKeys, remote_timeout_seconds
 from homeserver.handlers.tokens import Requester
@@ -66,13 +67,13 @@ class DeviceKeys:
 
     async def upload(self, requester: Requester, body: dict[str, Any]) -> dict[str, int]:
         user_id, device_id = requester.user_id, requester.device_id
-        device_keys = body.get("device_keys")
+        device_keys = optional_field(body, "device_keys")
         if device_keys is not None:
             check_device_keys(device_keys, user_id, device_id)
-        one_time = check_uploaded_keys(body.get("one_time_keys"), "one_time_keys")
+        one_time = check_uploaded_keys(optional_field(body, "one_time_keys"), "one_time_keys")
         if len(one_time) > MAX_ONE_TIME_KEYS_PER_UPLOAD:
             raise invalid_param(f"At most {MAX_ONE_TIME_KEYS_PER_UPLOAD} one-time keys per upload")
-        fallback = check_fallback_keys(body.get("fallback_keys"))
+        fallback = check_fallback_keys(optional_field(body, "fallback_keys"))
         store = self._storage.e2ee_keys
         try:
             await store.add_one_time_keys(

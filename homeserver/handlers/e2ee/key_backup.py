@@ -16,6 +16,8 @@ from homeserver.storage.key_backup import BackedUpKey, BackupVersion
 from homeserver.util import json_dumps, json_loads
 
 ALGORITHM_NAME_LENGTH = 255
+# The backup algorithms of the spec (a new version must use one of them).
+BACKUP_ALGORITHMS = ("m.megolm_backup.v1.curve25519-aes-sha2",)
 MAX_KEYS_PER_UPLOAD = 10_000
 
 
@@ -85,6 +87,8 @@ class KeyBackup:
 
     async def create_version(self, user_id: str, body: dict[str, Any]) -> dict[str, Any]:
         algorithm, auth_data = _check_algorithm(body)
+        if algorithm not in BACKUP_ALGORITHMS:
+            raise invalid_param(f"Unknown backup algorithm (known: {', '.join(BACKUP_ALGORITHMS)})")
         version = await self._store.create_version(user_id, algorithm, json_dumps(auth_data))
         return {"version": str(version)}
 
@@ -106,11 +110,14 @@ class KeyBackup:
     async def update_version(self, user_id: str, version_text: str, body: dict[str, Any]) -> None:
         version = parse_version(version_text)
         algorithm, auth_data = _check_algorithm(body)
-        if "version" in body and body["version"] != version_text:
-            raise invalid_param("version in the body does not match the path")
+        if "version" in body and not isinstance(body["version"], str):
+            raise bad_json("version must be a string")
         found = await self._store.get_version(user_id, version)
         if found is None:
             raise _unknown_version()
+        # What must agree with the path and the stored backup (the spec's 400s).
+        if "version" in body and body["version"] != version_text:
+            raise invalid_param("version in the body does not match the path")
         if algorithm != found.algorithm:
             raise invalid_param("Algorithm does not match")
         await self._store.update_version(user_id, version, json_dumps(auth_data))
@@ -172,7 +179,8 @@ class KeyBackup:
                 keys.extend(self._sessions(room, room_body))
         if len(keys) > MAX_KEYS_PER_UPLOAD:
             raise invalid_param(f"At most {MAX_KEYS_PER_UPLOAD} keys per upload")
-        await self._store.put_keys(user_id, version, keys)
+        if not await self._store.put_keys(user_id, version, keys):
+            raise _unknown_version()  # deleted since it was checked
         return await self._update_result(user_id, version)
 
     @staticmethod

@@ -49,6 +49,17 @@ class InboxDelivery:
     upto: int
 
 
+def check_messages(value: Any) -> dict[str, dict[str, dict[str, Any]]]:
+    """`messages`: user id -> device id (or '*') -> content (an object)."""
+    messages = check_user_device_map(value, "messages")
+    for by_device in messages.values():
+        if not isinstance(by_device, dict):
+            raise bad_json("messages values must map device ids to message contents")
+        if not all(isinstance(content, dict) for content in by_device.values()):
+            raise bad_json("Each to-device message content must be an object")
+    return messages
+
+
 class ToDevice:
     def __init__(
         self,
@@ -72,8 +83,9 @@ class ToDevice:
     async def send(
         self, requester: Requester, event_type: str, txn_id: str, body: dict[str, Any]
     ) -> None:
-        messages = check_user_device_map(body.get("messages"), "messages")
+        messages = check_messages(body.get("messages"))
         store = self._storage.to_device
+        # Checked before the transaction id: a bad body is refused on a retry too.
         if await store.has_txn(requester.user_id, requester.device_id, txn_id):
             return
         remote: dict[str, dict[str, dict[str, Any]]] = {}
@@ -121,11 +133,7 @@ class ToDevice:
         that device. Messages to other servers' users go into `remote` (by
         server) when it is given and federation is attached, else are dropped."""
         chosen: dict[tuple[str, str], str] = {}
-        for user_id, by_device in messages.items():
-            if not isinstance(by_device, dict):
-                raise bad_json("messages values must map device ids to message contents")
-            if not all(isinstance(content, dict) for content in by_device.values()):
-                raise bad_json("Each to-device message content must be an object")
+        for user_id, by_device in check_messages(messages).items():
             if not user_id.endswith(f":{self._server_name}"):
                 if remote is not None and self.remote is not None and ":" in user_id:
                     remote.setdefault(server_name_of(user_id), {})[user_id] = by_device

@@ -1,5 +1,8 @@
 """Deleting media: those nothing refers to any more (no stored event's JSON
-nor any avatar URL mentions their mxc URI), or all of one user's."""
+nor any avatar URL mentions their mxc URI; a redacted event's stored JSON
+has lost its content, so what it pointed to counts as unreferenced), all of
+one user's or of every deactivated account, and the cache of other servers'
+media."""
 
 from __future__ import annotations
 
@@ -30,6 +33,18 @@ class MediaPurge:
 
     async def of_user(self, user_id: str) -> int:
         return await self._delete(await self.store.ids_of_user(user_id))
+
+    async def of_deactivated_users(self) -> int:
+        """All media of deactivated (and erased) accounts."""
+        return await self._delete(await self.store.ids_of_deactivated_users())
+
+    async def remote_fetched_before(self, before_ts: int) -> tuple[int, int]:
+        """Forgets other servers' media cached before `before_ts` (fetched
+        again when next asked for): how many media and thumbnails."""
+        media_count, thumbnails, unused = await self.store.delete_remote_before(before_ts)
+        for sha256 in unused:
+            await self.files.remove(sha256)
+        return media_count, thumbnails
 
     async def _referenced(self) -> set[str]:
         found: set[str] = set()

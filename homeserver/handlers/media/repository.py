@@ -6,12 +6,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from homeserver.config import Config
 from homeserver.errors import MatrixError, forbidden, limit_exceeded, not_found
-from homeserver.handlers.media.files import MediaFiles, media_root
+from homeserver.handlers.media.files import MediaFiles, ReceivedFile, media_root
+from homeserver.handlers.media.remote import (
+    MAX_REMOTE_THUMBNAIL_BYTES,
+    REMOTE_THUMBNAIL_TYPES,
+    RemoteContent,
+    RemoteMediaSource,
+    filename_of,
+    remote_too_large,
+)
 from homeserver.handlers.media.serving import DEFAULT_CONTENT_TYPE, clean_content_type, essence
 from homeserver.handlers.media.thumbnails import (
     THUMBNAIL_SOURCES,
@@ -20,7 +28,13 @@ from homeserver.handlers.media.thumbnails import (
     make_thumbnail,
 )
 from homeserver.handlers.media.waiting import UploadSignals
-from homeserver.storage.media import Content, MediaRecord, MediaStore, ThumbnailRecord
+from homeserver.storage.media import (
+    Content,
+    MediaRecord,
+    MediaStore,
+    RemoteRecord,
+    ThumbnailRecord,
+)
 from homeserver.util import now_ms, random_string
 
 MEDIA_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -68,6 +82,9 @@ class MediaRepository:
         self.files = MediaFiles(media_root(config.data_dir))
         self.signals = UploadSignals()
         self._thumbnail_locks: dict[tuple[str, int, int, str], asyncio.Lock] = {}
+        # Set by the federation package while federation runs.
+        self.remote: RemoteMediaSource | None = None
+        self._remote_locks: dict[tuple[str, ...], asyncio.Lock] = {}
 
     def mxc(self, media_id: str) -> str:
         return f"mxc://{self.server_name}/{media_id}"
@@ -153,6 +170,8 @@ class MediaRepository:
     # -- downloading ---------------------------------------------------------
 
     async def download(self, server_name: str, media_id: str, timeout_ms: int) -> MediaBody:
+        if server_name != self.server_name:
+            return await self._remote_download(server_name, media_id, timeout_ms)
         record = await self._uploaded(server_name, media_id, timeout_ms)
         assert record.sha256 is not None and record.size is not None
         return MediaBody(
@@ -168,7 +187,6 @@ class MediaRepository:
 
     async def _local_record(self, server_name: str, media_id: str) -> MediaRecord:
         if server_name != self.server_name:
-            # Where media of other servers will be fetched over federation.
             raise not_found("Remote media is not available on this server")
         if not MEDIA_ID.fullmatch(media_id):
             raise not_found("No such media")
@@ -210,6 +228,10 @@ class MediaRepository:
         method: str,
         timeout_ms: int,
     ) -> MediaBody:
+        if server_name != self.server_name:
+            return await self._remote_thumbnail(
+                server_name, media_id, width, height, method, timeout_ms
+            )
         record = await self._uploaded(server_name, media_id, timeout_ms)
         assert record.sha256 is not None and record.size is not None
         source_type = essence(record.content_type or DEFAULT_CONTENT_TYPE)
@@ -263,6 +285,124 @@ class MediaRepository:
         thumbnail = ThumbnailRecord(made.content_type, len(made.data), sha256)
         await self.store.add_thumbnail(media_id, width, height, method, thumbnail, now_ms())
         return _thumbnail_body(thumbnail)
+
+    # -- media of other servers ---------------------------------------------
+
+    def _remote_source(self, media_id: str) -> RemoteMediaSource:
+        if self.remote is None:
+            raise not_found("Remote media is not available on this server")
+        if not MEDIA_ID.fullmatch(media_id):
+            raise not_found("No such media")
+        return self.remote
+
+    async def _once(
+        self, key: tuple[str, ...], make: Callable[[], Awaitable[MediaBody]]
+    ) -> MediaBody:
+        """Runs `make` for one key at a time: concurrent requests for the same
+        remote media fetch it once (the others then find it cached)."""
+        lock = self._remote_locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                return await make()
+        finally:
+            if not lock.locked():
+                self._remote_locks.pop(key, None)
+
+    async def _remote_download(self, origin: str, media_id: str, timeout_ms: int) -> MediaBody:
+        """Media of `origin` from the cache, else fetched over federation
+        (streamed to disk, at most max_upload_size bytes) and cached."""
+        source = self._remote_source(media_id)
+        cached = await self.store.get_remote(origin, media_id)
+        if cached is None:
+
+            async def fetch() -> MediaBody:
+                record = await self.store.get_remote(origin, media_id)
+                if record is None:
+                    record = await self._fetch_remote(source, origin, media_id, timeout_ms)
+                return _remote_body(record)
+
+            return await self._once(("download", origin, media_id), fetch)
+        return _remote_body(cached)
+
+    async def _fetch_remote(
+        self, source: RemoteMediaSource, origin: str, media_id: str, timeout_ms: int
+    ) -> RemoteRecord:
+        async with source.download(origin, media_id, timeout_ms) as content:
+            received = await self._receive_remote(content, self.max_upload_size, "serve")
+            content_type = clean_content_type(content.content_type)
+            filename = filename_of(content.disposition)
+        await self.files.store(received)
+        record = RemoteRecord(content_type, filename, received.size, received.sha256)
+        stored = await self.store.add_remote(origin, media_id, record, now_ms())
+        if stored.sha256 != record.sha256:
+            await self._remove_if_unused(record.sha256)
+        return stored
+
+    async def _receive_remote(self, content: RemoteContent, limit: int, what: str) -> ReceivedFile:
+        if content.length is not None and content.length > limit:
+            raise remote_too_large(what)
+        try:
+            received = await self.files.receive(content.chunks, limit)
+        except MatrixError as exc:
+            if exc.errcode == "M_TOO_LARGE":
+                raise remote_too_large(what) from exc
+            raise
+        if content.length is not None and received.size != content.length:
+            await asyncio.to_thread(received.path.unlink, missing_ok=True)
+            raise MatrixError(
+                502,
+                "M_UNKNOWN",
+                f"The remote server sent {received.size} of {content.length} bytes",
+            )
+        return received
+
+    async def _remote_thumbnail(
+        self, origin: str, media_id: str, width: int, height: int, method: str, timeout_ms: int
+    ) -> MediaBody:
+        """The origin server's thumbnail, cached per size and method."""
+        source = self._remote_source(media_id)
+        key = (origin, media_id, width, height, method)
+        cached = await self.store.get_remote_thumbnail(*key)
+        if cached is not None:
+            return _thumbnail_body(cached)
+
+        async def fetch() -> MediaBody:
+            again = await self.store.get_remote_thumbnail(*key)
+            if again is not None:
+                return _thumbnail_body(again)
+            return await self._fetch_remote_thumbnail(source, key, timeout_ms)
+
+        return await self._once(
+            ("thumbnail", origin, media_id, str(width), str(height), method), fetch
+        )
+
+    async def _fetch_remote_thumbnail(
+        self,
+        source: RemoteMediaSource,
+        key: tuple[str, str, int, int, str],
+        timeout_ms: int,
+    ) -> MediaBody:
+        origin, media_id, width, height, method = key
+        limit = min(self.max_upload_size, MAX_REMOTE_THUMBNAIL_BYTES)
+        async with source.thumbnail(origin, media_id, width, height, method, timeout_ms) as content:
+            content_type = essence(content.content_type or "")
+            if content_type not in REMOTE_THUMBNAIL_TYPES:
+                raise MatrixError(
+                    502, "M_UNKNOWN", f"{origin} answered with a thumbnail that is not an image"
+                )
+            received = await self._receive_remote(content, limit, "thumbnail")
+        if await self.store.count_remote_thumbnails(origin, media_id) >= MAX_CACHED_THUMBNAILS:
+            data = await asyncio.to_thread(received.path.read_bytes)
+            await asyncio.to_thread(received.path.unlink, missing_ok=True)
+            return MediaBody(content_type, len(data), _thumbnail_name(content_type), data=data)
+        await self.files.store(received)
+        thumbnail = ThumbnailRecord(content_type, received.size, received.sha256)
+        await self.store.add_remote_thumbnail(*key, thumbnail, now_ms())
+        return _thumbnail_body(thumbnail)
+
+
+def _remote_body(record: RemoteRecord) -> MediaBody:
+    return MediaBody(record.content_type, record.size, record.upload_name, sha256=record.sha256)
 
 
 def _thumbnail_body(thumbnail: ThumbnailRecord) -> MediaBody:

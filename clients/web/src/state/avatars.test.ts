@@ -41,4 +41,20 @@ describe('canSetState', () => {
     expect(canSetState(bare, ALICE, 'm.room.name')).toBe(true)
     expect(canSetState(bare, BOB, 'm.room.name')).toBe(false)
   })
+
+  it('in room version 12 the creators may, though power levels do not list them', () => {
+    const v12 = applyStateEvents({}, [
+      stateEv('m.room.create', { room_version: '12', additional_creators: [BOB] }, 0),
+      stateEv('m.room.power_levels', { users: {}, users_default: 0, state_default: 50 }, 1),
+    ])
+    expect(canSetState(v12, ALICE, 'm.room.name')).toBe(true)
+    expect(canSetState(v12, BOB, 'm.room.name')).toBe(true)
+    expect(canSetState(v12, ME, 'm.room.name')).toBe(false)
+    // In version 11 the same content grants nothing beyond the power levels.
+    const v11 = applyStateEvents({}, [
+      stateEv('m.room.create', { room_version: '11', additional_creators: [BOB] }, 0),
+      stateEv('m.room.power_levels', { users: {}, users_default: 0, state_default: 50 }, 1),
+    ])
+    expect(canSetState(v11, ALICE, 'm.room.name')).toBe(false)
+  })
 })

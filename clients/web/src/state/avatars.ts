@@ -18,12 +18,30 @@ function level(v: unknown, fallback: number): number {
   return typeof v === 'number' && Number.isInteger(v) ? v : fallback
 }
 
+/** Room versions whose creators outrank every power level (MSC4289). */
+const PRIVILEGED_CREATOR_VERSIONS = new Set(['12'])
+
+/**
+ * Whether `userId` is one of the room's creators in a room version where
+ * creators hold unlimited power outside m.room.power_levels: the create
+ * event's sender and its `additional_creators`.
+ */
+export function isPrivilegedCreator(state: StateMap, userId: string): boolean {
+  const create = getState(state, 'm.room.create')
+  if (!create || !PRIVILEGED_CREATOR_VERSIONS.has(str(create.content.room_version) ?? '1')) return false
+  if (create.sender === userId) return true
+  const extra = create.content.additional_creators
+  return Array.isArray(extra) && extra.includes(userId)
+}
+
 /**
  * Whether `userId` may send the state event `type` (the spec's power
  * levels: `events[type]`, else `state_default`; without a power levels
- * event only the room's creator may).
+ * event only the room's creator may; in room version 12 the creators
+ * always may).
  */
 export function canSetState(state: StateMap, userId: string, type: string): boolean {
+  if (isPrivilegedCreator(state, userId)) return true
   const pl = getState(state, 'm.room.power_levels')?.content
   if (!pl) return getState(state, 'm.room.create')?.sender === userId
   const users = pl.users && typeof pl.users === 'object' ? (pl.users as Record<string, unknown>) : {}
