@@ -21,7 +21,7 @@ import httpx
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ROOT, web_env
-from tests.browser.test_history import auth, ok, q, register
+from tests.browser.test_history import auth, ok, q, register, send
 from tests.browser.ui import Person
 from tests.e2e.conftest import ServerProcess, StartServer, free_port
 
@@ -51,54 +51,94 @@ def body_of(i: int) -> str:
     return f"Message {i}"
 
 
-async def _fill(base_url: str, token: str, room_id: str, count: int) -> None:
+async def _fill(
+    base_url: str, token: str, room_id: str, numbers: range, prefix: str
+) -> dict[int, str]:
+    """Sends "Message i" for each i, CONCURRENCY at a time; returns their event ids."""
     headers = {"Authorization": f"Bearer {token}"}
     limits = httpx.Limits(max_connections=CONCURRENCY)
+    ids: dict[int, str] = {}
     async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as http:
         queue: asyncio.Queue[int] = asyncio.Queue()
-        for i in range(1, count + 1):
+        for i in numbers:
             queue.put_nowait(i)
 
         async def worker() -> None:
             while not queue.empty():
                 i = queue.get_nowait()
                 r = await http.put(
-                    f"{V3}/rooms/{q(room_id)}/send/m.room.message/scale{i}",
+                    f"{V3}/rooms/{q(room_id)}/send/m.room.message/{prefix}{i}",
                     json={"msgtype": "m.text", "body": body_of(i)},
                     headers=headers,
                 )
                 assert r.status_code == 200, r.text
+                ids[i] = str(r.json()["event_id"])
 
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return ids
 
 
-def seed(base_url: str) -> tuple[str, dict[str, str]]:
+def fill(base_url: str, user: dict[str, str], room_id: str, numbers: range) -> dict[int, str]:
+    token = user["Authorization"].removeprefix("Bearer ")
+    # In a thread of its own: Playwright's sync API runs an event loop in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(
+            asyncio.run, _fill(base_url, token, room_id, numbers, user["user_id"])
+        ).result()
+
+
+# ana writes the first BULK messages and reads up to one more; then ben
+# writes UNREAD (unread for ana) and, last, a reply to REPLIED_TO, far back.
+UNREAD = 150
+BULK = EVENTS - UNREAD - 2
+REPLIED_TO = 8_000
+REPLY = f"Reply to message {REPLIED_TO}"
+
+
+def seed(base_url: str) -> tuple[str, str]:
+    """The room "Archive" of EVENTS messages; returns its id and the replied-to event's id."""
     with httpx.Client(base_url=base_url, timeout=30) as http:
         ana = register(http, "ana")
+        ben = register(http, "ben")
         room_id = str(
             ok(
                 http.post(
                     f"{V3}/createRoom",
-                    json={"name": "Archive", "preset": "private_chat"},
+                    json={"name": "Archive", "preset": "private_chat", "invite": [ben["user_id"]]},
                     headers=auth(ana),
                 )
             )["room_id"]
         )
-    token = ana["Authorization"].removeprefix("Bearer ")
-    # In a thread of its own: Playwright's sync API runs an event loop in this one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, _fill(base_url, token, room_id, EVENTS)).result()
-    return room_id, ana
+        ok(http.post(f"{V3}/join/{q(room_id)}", json={}, headers=auth(ben)))
+    ids = fill(base_url, ana, room_id, range(1, BULK + 1))
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        read = send(http, ana, room_id, "read", {"msgtype": "m.text", "body": "Read up to here"})
+        ok(
+            http.post(
+                f"{V3}/rooms/{q(room_id)}/receipt/m.read/{q(read)}", json={}, headers=auth(ana)
+            )
+        )
+    fill(base_url, ben, room_id, range(BULK + 1, BULK + UNREAD + 1))
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        content = {
+            "msgtype": "m.text",
+            "body": REPLY,
+            "m.relates_to": {"m.in_reply_to": {"event_id": ids[REPLIED_TO]}},
+        }
+        send(http, ben, room_id, "reply", content)
+    return room_id, ids[REPLIED_TO]
 
 
-def test_ten_thousand_events_stay_bounded(browser: Any, start_server: StartServer, web_dist: Any) -> None:
+def test_ten_thousand_events_stay_bounded(
+    browser: Any, start_server: StartServer, web_dist: Any
+) -> None:
     port = free_port()
     server: ServerProcess = start_server(
         port=port, env=web_env(port, web_dist, RATE_LIMITS_ENABLED="false")
     )
     figures: dict[str, Any] = {"events": EVENTS}
     started = time.monotonic()
-    seed(server.base_url)
+    _, replied_to = seed(server.base_url)
     figures["seed_seconds"] = round(time.monotonic() - started, 1)
 
     ana = Person(browser, server.base_url, "ana")
@@ -124,7 +164,7 @@ def test_ten_thousand_events_stay_bounded(browser: Any, start_server: StartServe
         baseline = metrics()
         opened = time.monotonic()
         ana.open_room("Archive")
-        expect(ana.message(body_of(EVENTS))).to_be_visible(timeout=30_000)
+        expect(ana.message(REPLY)).to_be_visible(timeout=30_000)
         figures["open_room_ms"] = round((time.monotonic() - opened) * 1000)
 
         # Long tasks (main thread busy > 50 ms) while paging back.
@@ -140,6 +180,7 @@ def test_ten_thousand_events_stay_bounded(browser: Any, start_server: StartServe
         pages = 0
         # /messages answers are held until the view is measured, then let through.
         held: list[Any] = []
+
         def is_history(url: str) -> bool:
             return "/messages?" in url
 
@@ -160,12 +201,14 @@ def test_ten_thousand_events_stay_bounded(browser: Any, start_server: StartServe
                   const top = log.getBoundingClientRect().top
                   const row = [...log.querySelectorAll('li[data-event-id]')]
                     .find((r) => r.getBoundingClientRect().bottom > top)
-                  return row && { id: row.dataset.eventId, y: row.getBoundingClientRect().top - top }
+                  if (!row) return null
+                  return { id: row.dataset.eventId, y: row.getBoundingClientRect().top - top }
                 }"""
             )
             held.pop().continue_()
             page.wait_for_function(
-                "(n) => Number(document.querySelector('[data-testid=timeline-rows]').dataset.total) > n",
+                "(n) => Number(document.querySelector('[data-testid=timeline-rows]')"
+                ".dataset.total) > n",
                 arg=before,
                 timeout=30_000,
             )
@@ -177,7 +220,8 @@ def test_ten_thousand_events_stay_bounded(browser: Any, start_server: StartServe
                     """(id) => {
                       const log = document.querySelector('[role="log"]')
                       const row = log.querySelector(`li[data-event-id="${CSS.escape(id)}"]`)
-                      return row ? row.getBoundingClientRect().top - log.getBoundingClientRect().top : null
+                      if (!row) return null
+                      return row.getBoundingClientRect().top - log.getBoundingClientRect().top
                     }""",
                     top_row["id"],
                 )
@@ -212,6 +256,33 @@ def test_ten_thousand_events_stay_bounded(browser: Any, start_server: StartServe
         figures["long_tasks"] = len(long_tasks)
         figures["longest_task_ms"] = round(max(long_tasks, default=0))
 
+        # Back to the newest: "Jump to latest", and the newest message is there.
+        page.get_by_role("button", name="Jump to latest ↓").click()
+        expect(ana.message(REPLY)).to_be_in_viewport()
+        assert rendered() < MAX_RENDERED_ROWS
+
+        # Jumps to rows far from the rendered window: the first unread (ben's
+        # messages after ana's receipt, 150 rows up)...
+        marker = ana.timeline.get_by_test_id("unread-marker")
+        expect(marker).to_have_count(0)
+        page.get_by_role("button", name="Jump to first unread ↑").click()
+        expect(marker).to_be_in_viewport()
+        expect(ana.message(body_of(BULK + 1))).to_be_in_viewport()
+
+        # ...and the original of a reply, 2,000 messages up.
+        page.get_by_role("button", name="Jump to latest ↓").click()
+        original = ana.timeline.locator(f'li[data-event-id="{replied_to}"]')
+        expect(original).to_have_count(0)
+        quote = ana.message(REPLY).get_by_test_id("reply-quote")
+        expect(quote).to_have_accessible_name(f"In reply to You: {body_of(REPLIED_TO)}")
+        jumped = time.monotonic()
+        quote.click()
+        expect(original).to_be_focused()
+        expect(original).to_be_in_viewport()
+        expect(original).to_have_attribute("data-highlighted", "true")
+        figures["jump_to_reply_original_ms"] = round((time.monotonic() - jumped) * 1000)
+        assert rendered() < MAX_RENDERED_ROWS
+
         end = metrics()
         figures.update(
             {
@@ -234,11 +305,6 @@ def test_ten_thousand_events_stay_bounded(browser: Any, start_server: StartServe
         assert end["JSHeapUsedSize"] < MAX_JS_HEAP_BYTES, figures
         # Held in place to the pixel (row heights are measured before paint).
         assert max(shifts, default=0) <= 2, figures
-
-        # Back to the newest: "Jump to latest", and the newest message is there.
-        page.get_by_role("button", name="Jump to latest ↓").click()
-        expect(ana.message(body_of(EVENTS))).to_be_in_viewport()
-        assert rendered() < MAX_RENDERED_ROWS
         assert ana.errors == [], ana.errors
     finally:
         ana.close()

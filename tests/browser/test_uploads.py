@@ -68,7 +68,12 @@ def test_upload_goes_on_in_another_room(
         cdp.send("Network.enable")
         cdp.send(
             "Network.emulateNetworkConditions",
-            {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 32 * 1024},
+            {
+                "offline": False,
+                "latency": 20,
+                "downloadThroughput": -1,
+                "uploadThroughput": 32 * 1024,
+            },
         )
         data = bytes(range(256)) * 2048  # 512 KiB: about 16 s at 32 KiB/s
         page.get_by_test_id("attach-input").set_input_files(
@@ -109,7 +114,9 @@ def test_upload_goes_on_in_another_room(
         sent = [
             f
             for _, d, f in ana.frames
-            if d == "sent" and f.get("type") == "send" and f.get("content", {}).get("body") == "plans.bin"
+            if d == "sent"
+            and f.get("type") == "send"
+            and f.get("content", {}).get("body") == "plans.bin"
         ]
         assert len(sent) == 1 and sent[0]["room_id"] == rooms["Alpha"], sent
         assert sent_media(ana, "plans.bin")["info"]["size"] == len(data)

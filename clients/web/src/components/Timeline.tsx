@@ -146,6 +146,22 @@ export function Timeline(props: TimelineProps) {
     return map
   }, [rows])
 
+  // Screen readers are told of a new message from someone else as it arrives.
+  const [announcement, setAnnouncement] = useState('')
+  // The newest message's key ('' for none), null until the room's first render: what it opens with is not news.
+  const newestKey = useRef<string | null>(null)
+  useEffect(() => {
+    let newest: TimelineRow | undefined
+    for (let i = rows.length - 1; i >= 0 && !newest; i--) if (rows[i].kind === 'message') newest = rows[i]
+    const previous = newestKey.current
+    newestKey.current = newest?.key ?? ''
+    if (newest?.kind !== 'message' || previous === null || previous === newest.key) return
+    const m = newest.message
+    if (m.sender === userId || m.status !== 'remote') return
+    const text = m.redacted ? 'Message deleted' : stripReplyFallback(str(m.content.body) ?? '')
+    setAnnouncement(`${memberName(state, m.sender)}: ${text}`)
+  }, [rows, userId, state])
+
   // Heights of the rows rendered so far (by rowSizeKey); a new measurement bumps `measured`.
   const heights = useRef(new Map<string, number>())
   const [measured, setMeasured] = useState(0)
@@ -165,6 +181,8 @@ export function Timeline(props: TimelineProps) {
   // A message to focus once it is rendered where it was scrolled to.
   const pendingFocus = useRef<string | null>(null)
   const [highlighted, setHighlighted] = useState<string | null>(null)
+  // "Jump to latest": shown while the view is away from the bottom.
+  const [showJump, setShowJump] = useState(false)
 
   /** Scrolls to a row: `align` 'center' (a message jumped to) or 'start'. */
   const scrollToRow = useCallback(
@@ -173,6 +191,8 @@ export function Timeline(props: TimelineProps) {
       const row = rows[index]
       if (!el || !row) return
       atBottom.current = false
+      // Said again by the scroll that follows when the row is at the bottom after all.
+      setShowJump(true)
       const height = offsets[index + 1] - offsets[index]
       anchor.current = { key: row.key, delta: align === 'center' ? height / 2 - el.clientHeight / 2 : -8 }
       rerender()
@@ -250,7 +270,6 @@ export function Timeline(props: TimelineProps) {
     const index = indexOf.get(UNREAD_ROW_KEY)
     if (index !== undefined) scrollToRow(index, 'start')
   }
-  const [showJump, setShowJump] = useState(false)
   const [loading, setLoading] = useState(false)
   const [loadError, setLoadError] = useState(false)
   const loadingRef = useRef(false)
@@ -283,6 +302,11 @@ export function Timeline(props: TimelineProps) {
     if (typeof ResizeObserver === 'undefined') return
     const ro = new ResizeObserver((entries) => {
       for (const entry of entries) {
+        // The viewport itself (a phone's keyboard, a resized window): placed and windowed again.
+        if (entry.target === scrollRef.current) {
+          rerender()
+          return
+        }
         const key = (entry.target as HTMLElement).dataset.sizeKey
         if (key && Math.abs((heights.current.get(key) ?? -1) - entry.target.getBoundingClientRect().height) > 0.5) {
           rerender()
@@ -292,6 +316,7 @@ export function Timeline(props: TimelineProps) {
     })
     const seen = observed.current
     resizeObserver.current = ro
+    if (scrollRef.current) ro.observe(scrollRef.current)
     return () => {
       ro.disconnect()
       seen.clear()
@@ -344,7 +369,13 @@ export function Timeline(props: TimelineProps) {
       }
     }
 
-    // Settled: this is where the user is.
+    // Settled: this is where the user is (a jump may have ended at the bottom).
+    if (!atBottom.current && el.scrollHeight - el.scrollTop - el.clientHeight <= BOTTOM_SLACK_PX) {
+      atBottom.current = true
+      anchor.current = null
+      setShowJump(false)
+      onSeenLatest()
+    }
     if (!atBottom.current) anchor.current = anchorAt(rows, offsets, view.top, { range, height: view.height })
     const ro = resizeObserver.current
     if (ro) {
@@ -415,8 +446,9 @@ export function Timeline(props: TimelineProps) {
         ref={scrollRef}
         onScroll={onScroll}
         role="log"
-        aria-live="polite"
-        aria-relevant="additions"
+        // Not live: rows enter the DOM as the user scrolls, and they are not
+        // news. New messages are announced by the region below instead.
+        aria-live="off"
         aria-label="Messages"
         tabIndex={0}
         className="relative h-full overflow-y-auto px-3 py-2 [overflow-anchor:none] focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-500 sm:px-5"
@@ -459,6 +491,9 @@ export function Timeline(props: TimelineProps) {
             />
           ))}
         </ol>
+      </div>
+      <div className="sr-only" aria-live="polite" data-testid="new-message-announcer">
+        {announcement}
       </div>
       {revealState && (
         <p

@@ -140,6 +140,12 @@ describe('rendered windows', () => {
     expect(windowRange(older, indexOf, { first: '$9', last: '$2' })).toBeNull()
   })
 
+  it('take the day line right below along too', () => {
+    const rows = timelineRows([...items, { kind: 'day', key: 'day-2026-01-02', ts: 1 }])
+    const indexOf = new Map(rows.map((r, i) => [r.key, i]))
+    expect(windowRange(rows, indexOf, { first: '$3', last: '$4' })).toEqual({ start: 3, end: 7 })
+  })
+
   it('have no keys when they hold only day lines', () => {
     const rows = timelineRows(items)
     expect(windowKeys(rows, { start: 0, end: 1 })).toBeNull()

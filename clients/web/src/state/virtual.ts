@@ -168,7 +168,7 @@ export function windowKeys(rows: readonly TimelineRow[], range: RowRange): { fir
   return first < range.end && last >= first ? { first: rows[first].key, last: rows[last].key } : null
 }
 
-/** The rows of a window told by windowKeys, with the day's line or "New messages" right above it; null when a row is gone. */
+/** The rows of a window told by windowKeys, with the day lines or "New messages" right around it; null when a row is gone. */
 export function windowRange(
   rows: readonly TimelineRow[],
   indexOf: ReadonlyMap<string, number>,
@@ -178,5 +178,7 @@ export function windowRange(
   const last = indexOf.get(keys.last)
   if (start === undefined || last === undefined || last < start) return null
   while (start > 0 && !isFixed(rows[start - 1])) start--
-  return { start, end: last + 1 }
+  let end = last + 1
+  while (end < rows.length && !isFixed(rows[end])) end++
+  return { start, end }
 }
