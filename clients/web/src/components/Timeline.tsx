@@ -369,13 +369,7 @@ export function Timeline(props: TimelineProps) {
       }
     }
 
-    // Settled: this is where the user is (a jump may have ended at the bottom).
-    if (!atBottom.current && el.scrollHeight - el.scrollTop - el.clientHeight <= BOTTOM_SLACK_PX) {
-      atBottom.current = true
-      anchor.current = null
-      setShowJump(false)
-      onSeenLatest()
-    }
+    // Settled: this is where the user is.
     if (!atBottom.current) anchor.current = anchorAt(rows, offsets, view.top, { range, height: view.height })
     const ro = resizeObserver.current
     if (ro) {
