@@ -3,6 +3,7 @@ import type { MatrixEvent } from '../api/types'
 import { hasRead, placeReceipts } from '../state/ephemeral'
 import { stripReplyFallback } from '../state/compose'
 import { memberName, str } from '../state/events'
+import { remoteServer } from '../state/servers'
 import { mentionsMe } from '../state/mentions'
 import { formatDay, formatTime } from '../state/format'
 import { firstUnread, groupTimeline, type DisplayMessage } from '../state/grouping'
@@ -673,6 +674,11 @@ function MessageLine({
             <span className="text-sm font-semibold text-gray-900 dark:text-gray-100" title={message.sender}>
               {senderName}
             </span>
+            {remoteServer(message.sender, userId) && (
+              <span className="truncate text-xs text-gray-600 dark:text-gray-400" data-testid="sender-server">
+                {remoteServer(message.sender, userId)}
+              </span>
+            )}
             <time className="text-xs text-gray-600 dark:text-gray-400" dateTime={new Date(message.ts).toISOString()}>
               {formatTime(message.ts)}
             </time>
