@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from homeserver.storage import Storage
 from homeserver.storage.events import PendingEvent
-from homeserver.streams.positions import StreamPositions
+from homeserver.streams.positions import Positions
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class EventPersister:
     def __init__(
         self,
         storage: Storage,
-        positions: StreamPositions,
+        positions: Positions,
         on_committed: Callable[[Sequence[PendingEvent]], None],
         on_broken_rooms: Callable[[set[str]], None],
         max_batch: int = DEFAULT_MAX_BATCH,

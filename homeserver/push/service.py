@@ -20,7 +20,7 @@ from homeserver.push.webpush import WebPushSender, vapid_subject
 from homeserver.storage import Storage
 from homeserver.storage.pushers import push_stores
 from homeserver.streams.notifier import Notifier
-from homeserver.streams.positions import StreamPositions
+from homeserver.streams.positions import Positions
 
 REQUEST_TIMEOUT_SECONDS: Final = 15.0
 
@@ -34,7 +34,7 @@ class PushService:
         self,
         config: Config,
         storage: Storage,
-        positions: StreamPositions,
+        positions: Positions,
         notifier: Notifier,
         vapid: VapidKey,
         settings: DispatchSettings | None = None,

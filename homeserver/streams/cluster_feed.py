@@ -32,8 +32,10 @@ class ClusterFeed:
         channel: str = "homeserver",
         on_message: Handler,
         on_connected: Callable[[], Awaitable[None]],
+        on_disconnected: Callable[[], None] | None = None,
         retry_seconds: float = 0.5,
     ) -> None:
+        self._on_disconnected = on_disconnected
         self._client = redis.Redis.from_url(redis_url)
         self._instance = instance
         self._channel = channel
@@ -72,6 +74,10 @@ class ClusterFeed:
             except (redis.ConnectionError, redis.TimeoutError, OSError):
                 if self.connected:
                     logger.warning("cluster feed disconnected from Redis")
+            except Exception:
+                logger.exception("cluster feed failed")
+            if self.connected and self._on_disconnected is not None:
+                self._on_disconnected()
             self.connected = False
             await asyncio.sleep(self._retry_seconds)
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from homeserver.streams.positions import StreamPositions
+from homeserver.streams.positions import Positions
 from homeserver.streams.tokens import StreamToken
 
 # A position readers can reach but nobody announced after this long was a
@@ -46,7 +47,7 @@ class _Waiter:
 
 
 class Notifier:
-    def __init__(self, positions: StreamPositions) -> None:
+    def __init__(self, positions: Positions) -> None:
         self._positions = positions
         self._rooms: dict[str, StreamToken] = {}
         self._users: dict[str, StreamToken] = {}
@@ -71,6 +72,9 @@ class Notifier:
         # the notifier can answer "what changed since" without the database.
         self._started_at = positions.current
         positions.add_listener(self._flush)
+        # Set in a cluster: `relay(kind, payload)` tells the other workers of
+        # each durable announcement (`announce_remote` there).
+        self.relay: Callable[[str, dict[str, Any]], None] | None = None
 
     def close(self) -> None:
         """Shutting down: ends every wait now (waits answer as timed out), and
@@ -85,11 +89,20 @@ class Notifier:
     def notify_room(self, room_id: str, position: int, extra_users: Iterable[str] = ()) -> None:
         """A room event at `position` was persisted; `extra_users` are woken too
         (for example the target of an invite, not yet in the room)."""
-        self._announce(_Change(position, room_id, tuple(extra_users)))
+        users = tuple(extra_users)
+        self._relay("room", {"room_id": room_id, "position": position, "users": list(users)})
+        self._announce(_Change(position, room_id, users))
 
     def notify_receipt(self, room_id: str, user_id: str, position: int, *, private: bool) -> None:
         """A read receipt at `position`: seen by the room, or (private) by its
         owner only."""
+        self._relay(
+            "receipt",
+            {"room_id": room_id, "user_id": user_id, "position": position, "private": private},
+        )
+        self._receipt(room_id, user_id, position, private)
+
+    def _receipt(self, room_id: str, user_id: str, position: int, private: bool) -> None:
         if private:
             self._announce(_Change(position, None, (user_id,), receipt_of=user_id))
         else:
@@ -97,15 +110,52 @@ class Notifier:
 
     def notify_users(self, user_ids: Iterable[str], position: int) -> None:
         """Something durable at `position` concerns only these users."""
-        self._announce(_Change(position, None, tuple(user_ids)))
+        users = tuple(user_ids)
+        self._relay("users", {"users": list(users), "position": position})
+        self._announce(_Change(position, None, users))
 
     def notify_to_device(self, user_ids: Iterable[str], position: int) -> None:
         """To-device messages at `position` for (devices of) these users."""
-        self._announce(_Change(position, None, tuple(user_ids), device_stream="to_device"))
+        users = tuple(user_ids)
+        self._relay("to_device", {"users": list(users), "position": position})
+        self._announce(_Change(position, None, users, device_stream="to_device"))
 
     def notify_device_lists(self, user_ids: Iterable[str], position: int) -> None:
         """Devices or cross-signing keys that these users track changed at `position`."""
-        self._announce(_Change(position, None, tuple(user_ids), device_stream="device_lists"))
+        users = tuple(user_ids)
+        self._relay("device_lists", {"users": list(users), "position": position})
+        self._announce(_Change(position, None, users, device_stream="device_lists"))
+
+    # -- several workers ---------------------------------------------------------
+
+    def _relay(self, kind: str, payload: dict[str, Any]) -> None:
+        if self.relay is not None:
+            self.relay(kind, payload)
+
+    def announce_remote(self, kind: str, payload: dict[str, Any]) -> None:
+        """What another worker of the cluster announced (`relay`), announced
+        here as if it had happened in this process (not relayed again)."""
+        position = int(payload["position"])
+        if kind == "room":
+            users = tuple(str(u) for u in payload.get("users", ()))
+            self._announce(_Change(position, str(payload["room_id"]), users))
+        elif kind == "receipt":
+            self._receipt(
+                str(payload["room_id"]), str(payload["user_id"]), position, bool(payload["private"])
+            )
+        elif kind in ("users", "to_device", "device_lists"):
+            users = tuple(str(u) for u in payload.get("users", ()))
+            stream = None if kind == "users" else kind
+            self._announce(_Change(position, None, users, device_stream=stream))
+
+    def forget_history(self, upto: int) -> None:
+        """Announcements of positions up to `upto` may have been missed (the
+        cluster feed was disconnected): from now on the notifier vouches only
+        for what changed after it, and every waiter checks again."""
+        self._started_at = max(self._started_at, upto)
+        for waiters in list(self._by_user.values()):
+            for waiter in list(waiters):
+                waiter.event.set()
 
     def notify_room_ephemeral(self, room_id: str, stream: str, position: int) -> None:
         """An in-memory stream (`typing` or `presence`) changed for a room."""
@@ -174,7 +224,10 @@ class Notifier:
         expired = time.monotonic() - UNANNOUNCED_EXPIRY_SECONDS
         for position, since in list(self._unannounced.items()):
             if since < expired:
+                # A failed write, or (in a cluster) an announcement that never
+                # came: the notifier no longer vouches for what came before.
                 del self._unannounced[position]
+                self._started_at = max(self._started_at, position)
         return not any(upto is None or p <= upto for p in self._unannounced)
 
     def knows_since(self, position: int) -> bool:

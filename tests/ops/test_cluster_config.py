@@ -21,8 +21,18 @@ def test_redis_url_must_be_a_redis_address(tmp_path: Path) -> None:
         load_config(tmp_path, env)
 
 
-def test_redis_url_with_postgresql_is_accepted(tmp_path: Path) -> None:
+def test_redis_url_needs_one_public_baseurl(tmp_path: Path) -> None:
     env = {"REDIS_URL": "redis://127.0.0.1:6379/0", "DATABASE_URL": "postgresql+asyncpg://h/db"}
+    with pytest.raises(ConfigError, match="PUBLIC_BASEURL"):
+        load_config(tmp_path, env)
+
+
+def test_redis_url_with_postgresql_is_accepted(tmp_path: Path) -> None:
+    env = {
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "DATABASE_URL": "postgresql+asyncpg://h/db",
+        "PUBLIC_BASEURL": "https://chat.example.org",
+    }
     assert load_config(tmp_path, env).redis_url == "redis://127.0.0.1:6379/0"
 
 

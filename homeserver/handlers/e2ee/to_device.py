@@ -23,7 +23,7 @@ from homeserver.handlers.tokens import Requester
 from homeserver.storage import Storage
 from homeserver.storage.to_device import Recipient
 from homeserver.streams.notifier import Notifier
-from homeserver.streams.positions import StreamPositions
+from homeserver.streams.positions import Positions
 from homeserver.util import json_dumps, json_loads, now_ms
 
 MAX_PER_SYNC = 100
@@ -53,7 +53,7 @@ class ToDevice:
     def __init__(
         self,
         storage: Storage,
-        positions: StreamPositions,
+        positions: Positions,
         notifier: Notifier,
         server_name: str,
     ) -> None:

@@ -1,0 +1,206 @@
+"""One worker of a cluster: several server processes on one PostgreSQL, told
+of each other's news over Redis (REDIS_URL).
+
+- Stream positions come from `streams/multi_writer.py` (one PostgreSQL
+  sequence, per-worker safe positions, readers up to the smallest).
+- Every durable announcement the notifier makes here (room events, receipts,
+  account data, to-device messages, device-list changes) is relayed to the
+  other workers, which announce it to their own notifier and drop what their
+  in-memory views hold about it (room state and extremities, recent events,
+  unread counts, push rules). Typing, presence changes and sign-outs are
+  relayed the same way.
+- Messages only point at data in PostgreSQL. Pub/sub loses what is published
+  while a worker is disconnected, so on every (re)connection the worker drops
+  its caches, stops vouching for anything before the newest allocated
+  position (sync reads the database for older tokens) and wakes every waiter;
+  while disconnected it verifies every access token in the database.
+- Work that must happen once per cluster runs on the leader only
+  (`storage/leader_lock.py`), see `HomeServer`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import socket
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import make_url
+
+from homeserver.storage.auth_changes import AuthChange
+from homeserver.storage.stream_writers import StreamWriterStore
+from homeserver.streams.cluster_feed import ClusterFeed
+from homeserver.streams.multi_writer import MultiWriterPositions
+
+if TYPE_CHECKING:
+    from homeserver.server import HomeServer
+
+logger = logging.getLogger(__name__)
+
+_NOTIFIER_KINDS = ("room", "receipt", "users", "to_device", "device_lists")
+# Announcements queued for Redis while it is away (the oldest are dropped:
+# everyone re-reads the database after reconnecting anyway).
+MAX_OUTBOX = 10_000
+
+
+def cluster_channel(database_url: str) -> str:
+    """The pub/sub channel of the workers of one database (Redis channels
+    are shared by every database index of a Redis server)."""
+    url = make_url(database_url)
+    where = f"{url.host}:{url.port or 5432}/{url.database}"
+    return "homeserver:" + hashlib.sha256(where.encode()).hexdigest()[:16]
+
+
+def instance_name(port: int) -> str:
+    return f"{socket.gethostname()}:{port}:{os.getpid()}"
+
+
+class Cluster:
+    def __init__(self, server: HomeServer, redis_url: str, instance: str) -> None:
+        self._server = server
+        self.instance = instance
+        positions = server.positions
+        assert isinstance(positions, MultiWriterPositions)
+        self.positions = positions
+        self._writers = StreamWriterStore(server.storage.engine)
+        self._outbox: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(MAX_OUTBOX)
+        self._publisher: asyncio.Task[None] | None = None
+        self._applying_remote = False
+        self.feed = ClusterFeed(
+            redis_url,
+            instance,
+            channel=cluster_channel(server.config.effective_database_url),
+            on_message=self._on_message,
+            on_connected=self._on_connected,
+            on_disconnected=self._on_disconnected,
+        )
+        self.messages_received = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- wiring ------------------------------------------------------------------
+
+    def start(self) -> None:
+        server = self._server
+        server.notifier.relay = self.relay
+        self.positions.on_progress = lambda safe: self.relay("progress", {"safe": safe})
+        server.storage.auth_changes.subscribe(self)
+        server.typing.relay = lambda room, user, typing, timeout: self.relay(
+            "typing", {"room_id": room, "user_id": user, "typing": typing, "timeout": timeout}
+        )
+        server.presence.relay = lambda user, state: self.relay(
+            "presence", {"user_id": user, "state": state}
+        )
+        # Until the feed is connected, sign-outs elsewhere could go unheard.
+        server.tokens.cache.enabled = False
+        self._publisher = asyncio.create_task(self._publish_loop(), name="cluster-publisher")
+        self.feed.start()
+
+    async def stop(self) -> None:
+        publisher, self._publisher = self._publisher, None
+        if publisher is not None:
+            # What is queued goes out first (a worker stopping cleanly tells
+            # the others of its last commits at once).
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2):
+                    if self.feed.connected:
+                        await self._outbox.join()
+            publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await publisher
+        await self.feed.stop()
+
+    def relay(self, kind: str, payload: dict[str, Any]) -> None:
+        if self._applying_remote:
+            return
+        if self._outbox.full():
+            with contextlib.suppress(asyncio.QueueEmpty, ValueError):
+                self._outbox.get_nowait()
+                self._outbox.task_done()
+        self._outbox.put_nowait((kind, payload))
+
+    async def _publish_loop(self) -> None:
+        while True:
+            kind, payload = await self._outbox.get()
+            try:
+                await self.feed.publish(kind, payload)
+            finally:
+                self._outbox.task_done()
+
+    # -- AuthListener (storage/auth_changes.py) ----------------------------------
+
+    def auth_changed(self, change: AuthChange) -> None:
+        devices = None if change.device_ids is None else sorted(change.device_ids)
+        self.relay("auth", {"user_id": change.user_id, "devices": devices})
+
+    def expired_purged(self, now_ms: int) -> None:
+        """Each worker prunes its own caches."""
+
+    # -- what the others say -----------------------------------------------------
+
+    def _on_message(self, kind: str, payload: dict[str, Any]) -> None:
+        self.messages_received += 1
+        server = self._server
+        if kind == "progress":
+            self.positions.poke()
+            return
+        if kind in _NOTIFIER_KINDS:
+            if kind == "room":
+                room_id = str(payload["room_id"])
+                server.sender.note_remote_event(room_id, int(payload["position"]))
+                server.recent_events.forget(room_id)
+                server.unread.forget_room(room_id)
+            elif kind == "users":
+                for user_id in payload.get("users", ()):
+                    server.push.rules.forget(str(user_id))
+            # Announced once this worker's readable position gets there (the
+            # sender's "progress" message follows, and makes it re-read).
+            server.notifier.announce_remote(kind, payload)
+            return
+        self._applying_remote = True
+        try:
+            if kind == "auth":
+                devices = payload.get("devices")
+                server.storage.auth_changes.changed(
+                    str(payload["user_id"]), None if devices is None else list(devices)
+                )
+            elif kind == "typing":
+                server.typing.apply_remote(
+                    str(payload["room_id"]),
+                    str(payload["user_id"]),
+                    bool(payload["typing"]),
+                    payload.get("timeout"),
+                )
+            elif kind == "presence":
+                self._spawn(
+                    server.presence.apply_remote(str(payload["user_id"]), dict(payload["state"]))
+                )
+        finally:
+            self._applying_remote = False
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _on_connected(self) -> None:
+        """Subscribed (again): anything published before may have been missed."""
+        server = self._server
+        newest = await self._writers.last_allocated()
+        server.sender.forget_rooms()
+        server.recent_events.clear()
+        server.unread.clear()
+        server.user_rooms.clear()
+        server.push.rules.clear()
+        server.tokens.cache.clear()
+        server.tokens.cache.enabled = True
+        server.notifier.forget_history(newest)
+        server.open_streams.recheck_all()
+        self.positions.poke()
+        logger.info("cluster feed connected", extra={"instance": self.instance})
+
+    def _on_disconnected(self) -> None:
+        self._server.tokens.cache.enabled = False
+        self._server.tokens.cache.clear()

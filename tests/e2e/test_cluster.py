@@ -1,0 +1,340 @@
+"""Several real worker processes on one PostgreSQL database and one Redis
+(REDIS_URL): what is sent through any worker reaches the listeners of every
+worker (long-poll /sync and the WebSocket stream) exactly once and in one
+order, sign-outs end sessions everywhere at once, and clients of a worker
+killed with SIGKILL resume on another from their last token."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from tests.conftest import TEST_DATABASE_URL
+from tests.e2e.conftest import ServerProcess, StartServer
+from tests.e2e.helpers import V3, User, create_room, ok, q, register
+from tests.e2e.stream_client import StreamClient
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not TEST_DATABASE_URL,
+        reason="a cluster needs PostgreSQL (TEST_DATABASE_URL); SQLite serves one process",
+    ),
+]
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/6")
+
+
+def _redis_reachable() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture
+def start_cluster(start_server: StartServer, tmp_path: Path) -> Callable[[int], list[ServerProcess]]:
+    if not _redis_reachable():
+        pytest.skip(f"needs Redis at {REDIS_URL} (TEST_REDIS_URL)")
+    data_dir = tmp_path / "cluster-data"
+    # What nginx would serve; every worker issues tokens for that one address.
+    env = {"REDIS_URL": REDIS_URL, "PUBLIC_BASEURL": "http://localhost:8008"}
+
+    def start(count: int) -> list[ServerProcess]:
+        return [start_server(data_dir=data_dir, env=env) for _ in range(count)]
+
+    return start
+
+
+def _timeline(body: dict[str, Any], room_id: str) -> list[dict[str, Any]]:
+    room = body["rooms"]["join"].get(room_id)
+    if room is None:
+        return []
+    assert not room["timeline"].get("limited") or "since" not in body, "timeline cut"
+    return list(room["timeline"]["events"])
+
+
+async def _send(http: httpx.AsyncClient, user: User, room_id: str, body: str, txn: str) -> str:
+    url = f"{V3}/rooms/{q(room_id)}/send/m.room.message/{txn}"
+    data = ok(await http.put(url, json={"msgtype": "m.text", "body": body}, headers=user.headers))
+    return str(data["event_id"])
+
+
+# Timelines long enough that no burst of these tests is cut ("limited").
+FILTER = '{"room": {"timeline": {"limit": 500}}}'
+
+
+async def _sync(
+    http: httpx.AsyncClient, user: User, since: str | None, timeout_ms: int = 0
+) -> dict[str, Any]:
+    params = {"timeout": str(timeout_ms), "filter": FILTER}
+    if since is not None:
+        params["since"] = since
+    response = await http.get(
+        f"{V3}/sync", params=params, headers=user.headers, timeout=timeout_ms / 1000 + 20
+    )
+    return dict(ok(response))
+
+
+async def _long_poll_until(
+    http: httpx.AsyncClient, user: User, since: str, room_id: str, event_id: str
+) -> None:
+    """Long polls (20 s each) until the event arrives, within 10 s: only a
+    poll woken by the event (not by its timeout) gets there in time."""
+    async with asyncio.timeout(10):
+        while True:
+            body = await _sync(http, user, since, timeout_ms=20_000)
+            if event_id in [e["event_id"] for e in _timeline(body, room_id)]:
+                return
+            since = body["next_batch"]
+
+
+async def _join(http: httpx.AsyncClient, user: User, room_id: str) -> None:
+    ok(await http.post(f"{V3}/join/{q(room_id)}", json={}, headers=user.headers))
+
+
+async def test_send_through_one_worker_wakes_listeners_on_the_other(
+    start_cluster: Callable[[int], list[ServerProcess]],
+) -> None:
+    one, two = start_cluster(2)
+    async with (
+        httpx.AsyncClient(base_url=one.base_url, timeout=30) as h1,
+        httpx.AsyncClient(base_url=two.base_url, timeout=30) as h2,
+    ):
+        ana = await register(h1, "ana")
+        bob = await register(h2, "bob")
+        room = await create_room(h1, ana, preset="public_chat")
+        await _join(h2, bob, room)  # the room created on worker 1, joined on worker 2
+        first = await _sync(h2, bob, None)
+        since = first["next_batch"]
+        stream = await StreamClient.connect(two.base_url, bob.access_token, since=since)
+        try:
+            await stream.expect("sync")
+            seen: set[str] = set()
+
+            async def send_later() -> str:
+                await asyncio.sleep(1)  # the long poll is waiting on worker 2 by then
+                return await _send(h1, ana, room, "hello across", "x1")
+
+            sending = asyncio.create_task(send_later())
+            # Long polls of 20 s: only a poll woken by the event answers in time.
+            async with asyncio.timeout(10):
+                while not (sending.done() and sending.result() in seen):
+                    body = await _sync(h2, bob, since, timeout_ms=20_000)
+                    seen.update(e["event_id"] for e in _timeline(body, room))
+                    since = body["next_batch"]
+            event_id = sending.result()
+            async with asyncio.timeout(10):
+                while True:
+                    frame = await stream.expect("sync")
+                    if event_id in [e["event_id"] for e in _timeline(frame["data"], room)]:
+                        break
+            # And the other way round: worker 2 to a long poll on worker 1.
+            ana_since = (await _sync(h1, ana, None))["next_batch"]
+            back = await _send(h2, bob, room, "and back", "y1")
+            await _long_poll_until(h1, ana, ana_since, room, back)
+        finally:
+            await stream.connection.close()
+
+
+async def test_typing_crosses_workers(
+    start_cluster: Callable[[int], list[ServerProcess]],
+) -> None:
+    one, two = start_cluster(2)
+    async with (
+        httpx.AsyncClient(base_url=one.base_url, timeout=30) as h1,
+        httpx.AsyncClient(base_url=two.base_url, timeout=30) as h2,
+    ):
+        ana = await register(h1, "ana")
+        bob = await register(h2, "bob")
+        room = await create_room(h1, ana, preset="public_chat")
+        await _join(h2, bob, room)
+        since = (await _sync(h2, bob, None))["next_batch"]
+
+        async def type_later() -> None:
+            await asyncio.sleep(1)
+            url = f"{V3}/rooms/{q(room)}/typing/{q(ana.user_id)}"
+            ok(await h1.put(url, json={"typing": True, "timeout": 20_000}, headers=ana.headers))
+
+        typing_task = asyncio.create_task(type_later())
+        typing: list[str] = []
+        async with asyncio.timeout(10):  # long polls of 20 s: woken, or too late
+            while typing != [ana.user_id]:
+                body = await _sync(h2, bob, since, timeout_ms=20_000)
+                since = body["next_batch"]
+                joined = body["rooms"]["join"].get(room, {})
+                for event in joined.get("ephemeral", {}).get("events", []):
+                    if event["type"] == "m.typing":
+                        typing = event["content"]["user_ids"]
+        await typing_task
+
+
+async def test_concurrent_sends_through_both_workers_are_seen_once_in_one_order(
+    start_cluster: Callable[[int], list[ServerProcess]],
+) -> None:
+    workers = start_cluster(2)
+    clients = [httpx.AsyncClient(base_url=w.base_url, timeout=60) for w in workers]
+    try:
+        ana = await register(clients[0], "ana")
+        bob = await register(clients[1], "bob")
+        rooms = [await create_room(clients[0], ana, preset="public_chat") for _ in range(2)]
+        for room in rooms:
+            await _join(clients[1], bob, room)
+        readers = [(clients[0], ana), (clients[1], bob), (clients[1], ana), (clients[0], bob)]
+        starts = [(await _sync(h, u, None))["next_batch"] for h, u in readers]
+        sent: dict[str, str] = {}
+        rng = random.Random(15)
+        plan = [(i, rng.randrange(2), rng.choice(rooms)) for i in range(100)]
+        done = asyncio.Event()
+        seen: list[list[str]] = [[] for _ in readers]
+
+        async def send(index: int, worker: int, room: str) -> None:
+            user = ana if index % 2 else bob
+            await asyncio.sleep(rng.random() * 0.5)
+            body = f"m{index}"
+            event_id = await _send(clients[worker], user, room, body, f"c{index}")
+            sent[event_id] = body
+
+        async def read(reader: int) -> None:
+            http, user = readers[reader]
+            since = starts[reader]
+            while True:
+                finished = done.is_set()
+                body = await _sync(http, user, since, timeout_ms=0 if finished else 2_000)
+                for room in rooms:
+                    for event in _timeline(body, room):
+                        if event["type"] == "m.room.message":
+                            seen[reader].append(event["event_id"])
+                since = body["next_batch"]
+                if finished:
+                    return
+
+        reading = [asyncio.create_task(read(i)) for i in range(len(readers))]
+        results = await asyncio.gather(*(send(*p) for p in plan), return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        assert not failures, failures[:3]
+        assert len(sent) == 100
+        await asyncio.sleep(2)  # the readers catch up
+        done.set()
+        await asyncio.gather(*reading)
+        for reader, events in enumerate(seen):
+            assert len(events) == len(set(events)), f"reader {reader} saw duplicates"
+            assert set(events) == set(sent), f"reader {reader} missed {set(sent) - set(events)}"
+        # One order for everyone, per room (the order of the room's timeline).
+        for room in rooms:
+            history = await clients[0].get(
+                f"{V3}/rooms/{q(room)}/messages",
+                params={"dir": "f", "limit": "1000"},
+                headers=ana.headers,
+            )
+            order = [e["event_id"] for e in ok(history)["chunk"] if e["event_id"] in sent]
+            for reader, events in enumerate(seen):
+                in_room = [e for e in events if e in set(order)]
+                assert in_room == order, f"reader {reader} saw room {room} in another order"
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+async def test_sign_out_on_one_worker_ends_the_session_on_the_other(
+    start_cluster: Callable[[int], list[ServerProcess]],
+) -> None:
+    one, two = start_cluster(2)
+    async with (
+        httpx.AsyncClient(base_url=one.base_url, timeout=30) as h1,
+        httpx.AsyncClient(base_url=two.base_url, timeout=30) as h2,
+    ):
+        ana = await register(h1, "ana")
+        # Worker 2 has verified (and cached) the token, and holds a stream open.
+        ok(await h2.get(f"{V3}/account/whoami", headers=ana.headers))
+        stream = await StreamClient.connect(two.base_url, ana.access_token)
+        try:
+            await stream.expect("sync")
+            ok(await h1.post(f"{V3}/logout", json={}, headers=ana.headers))
+            refused = await h2.get(f"{V3}/account/whoami", headers=ana.headers)
+            assert refused.status_code == 401, refused.text
+            assert refused.json()["errcode"] == "M_UNKNOWN_TOKEN"
+            async with asyncio.timeout(10):
+                closed = False
+                while not closed:
+                    try:
+                        frame = await stream.frame(10)
+                    except Exception:  # the server closed the stream
+                        closed = True
+                        continue
+                    if frame["type"] == "error":
+                        closed = True
+            assert closed
+        finally:
+            await stream.connection.close()
+
+
+async def test_clients_of_a_killed_worker_resume_on_the_other(
+    start_cluster: Callable[[int], list[ServerProcess]],
+) -> None:
+    doomed, survivor = start_cluster(2)
+    async with (
+        httpx.AsyncClient(base_url=doomed.base_url, timeout=30) as hd,
+        httpx.AsyncClient(base_url=survivor.base_url, timeout=30) as hs,
+    ):
+        ana = await register(hs, "ana")
+        bob = await register(hs, "bob")
+        room = await create_room(hs, ana, preset="public_chat")
+        await _join(hs, bob, room)
+        acknowledged: set[str] = set()
+        stop = asyncio.Event()
+        # Bob listens on the doomed worker, from his last token.
+        token = {"since": (await _sync(hd, bob, None))["next_batch"]}
+        seen: list[str] = []
+
+        async def sender(name: str, http: httpx.AsyncClient, user: User) -> None:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                try:
+                    acknowledged.add(await _send(http, user, room, f"{name}{n}", f"{name}{n}"))
+                except (httpx.TransportError, AssertionError):
+                    http = hs  # its worker is gone: go on through the other
+                await asyncio.sleep(0.02)
+
+        async def listener() -> None:
+            http = hd
+            while True:
+                finished = stop.is_set()
+                try:
+                    body = await _sync(http, bob, token["since"], 0 if finished else 1_000)
+                except (httpx.TransportError, AssertionError):
+                    if finished:
+                        raise
+                    http = hs  # resume on the other worker from the last token
+                    continue
+                seen.extend(
+                    e["event_id"] for e in _timeline(body, room) if e["type"] == "m.room.message"
+                )
+                token["since"] = body["next_batch"]
+                if finished:
+                    return
+
+        tasks = [
+            asyncio.create_task(sender("a", hd, ana)),
+            asyncio.create_task(sender("b", hs, ana)),
+            asyncio.create_task(listener()),
+        ]
+        await asyncio.sleep(2)
+        assert doomed.process is not None
+        doomed.process.kill()  # SIGKILL, mid-traffic
+        await asyncio.sleep(4)
+        stop.set()
+        await asyncio.gather(*tasks[:2])
+        await asyncio.sleep(1)
+        await tasks[2]
+        assert len(seen) == len(set(seen)), "an event was delivered twice"
+        assert acknowledged <= set(seen), f"lost: {acknowledged - set(seen)}"
