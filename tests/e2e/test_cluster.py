@@ -305,10 +305,14 @@ async def test_clients_of_a_killed_worker_resume_on_the_other(
                     http = hs  # its worker is gone: go on through the other
                 await asyncio.sleep(0.02)
 
+        senders_done = asyncio.Event()
+
         async def listener() -> None:
             http = hd
             while True:
-                finished = stop.is_set()
+                # The last read comes after every send was answered (and the
+                # dead worker's grace has passed).
+                finished = senders_done.is_set()
                 try:
                     body = await _sync(http, bob, token["since"], 0 if finished else 1_000)
                 except (httpx.TransportError, AssertionError):
@@ -334,7 +338,9 @@ async def test_clients_of_a_killed_worker_resume_on_the_other(
         await asyncio.sleep(4)
         stop.set()
         await asyncio.gather(*tasks[:2])
-        await asyncio.sleep(1)
+        await asyncio.sleep(3)
+        senders_done.set()
         await tasks[2]
+        assert len(acknowledged) > 20
         assert len(seen) == len(set(seen)), "an event was delivered twice"
         assert acknowledged <= set(seen), f"lost: {acknowledged - set(seen)}"
