@@ -105,7 +105,9 @@ class HomeServer:
         self.typing = TypingHandler(storage, self.notifier)
         self.receipts = ReceiptHandler(storage, self.positions, self.notifier)
         self.sender.add_listener(self._after_event)
-        self.sender.add_commit_listener(self.push.dispatcher.on_committed)
+        if not clustered:
+            # (A cluster's leader reads every worker's events instead.)
+            self.sender.add_commit_listener(self.push.dispatcher.on_committed)
         self.user_rooms = UserRooms(storage, self.notifier)
         self.presence = PresenceHandler(storage, self.notifier, self.user_rooms, presence_settings)
         self.recent_events = RecentEvents(storage, self.notifier)
@@ -188,21 +190,24 @@ class HomeServer:
         self.metrics.watch(self._live_figures())
 
     def _live_figures(self) -> LiveFigures:
-        dispatcher = self.push.dispatcher
         return LiveFigures(
             events_persisted=lambda: self.sender.events_persisted,
-            push_queue_depth=lambda: dispatcher.queue_depth,
-            push_pending_deliveries=lambda: dispatcher.pending_deliveries,
-            push_outcomes=lambda: {
-                "delivered": dispatcher.stats.delivered,
-                "retried": dispatcher.stats.retried,
-                "failed": dispatcher.stats.failed,
-                "events_dropped": dispatcher.stats.events_dropped,
-                "deliveries_dropped": dispatcher.stats.deliveries_dropped,
-            },
+            push_queue_depth=lambda: self.push.dispatcher.queue_depth,
+            push_pending_deliveries=lambda: self.push.dispatcher.pending_deliveries,
+            push_outcomes=self._push_outcomes,
             database_up=lambda: self.database_health.up,
             database_check_seconds=lambda: self.database_health.check_seconds,
         )
+
+    def _push_outcomes(self) -> dict[str, int]:
+        stats = self.push.dispatcher.stats
+        return {
+            "delivered": stats.delivered,
+            "retried": stats.retried,
+            "failed": stats.failed,
+            "events_dropped": stats.events_dropped,
+            "deliveries_dropped": stats.deliveries_dropped,
+        }
 
     @classmethod
     async def start(cls, config: Config) -> HomeServer:
@@ -271,10 +276,14 @@ class HomeServer:
             server.cluster = Cluster(server, config.redis_url, positions.instance)
             server.cluster.start()
         await server.presence.start()
-        await server.push.start()
         await server.oauth.register_first_party_clients()
-        await server.oauth_housekeeping.start()
-        server.e2ee.housekeeping.start()
+        if server.cluster is None:
+            await server.push.start()
+            await server.oauth_housekeeping.start()
+            server.e2ee.housekeeping.start()
+        else:
+            # Push sending and housekeeping: on the cluster's leader only.
+            await server.cluster.start_background()
         logger.info(
             "homeserver ready",
             extra={"server_name": config.server_name, "stream_position": start},
@@ -293,9 +302,12 @@ class HomeServer:
             await self.presence.active(event["sender"])
 
     async def stop(self) -> None:
-        await self.push.stop()
-        await self.oauth_housekeeping.stop()
-        await self.e2ee.housekeeping.stop()
+        if self.cluster is not None:
+            await self.cluster.stop_background()
+        else:
+            await self.push.stop()
+            await self.oauth_housekeeping.stop()
+            await self.e2ee.housekeeping.stop()
         self.oauth.close()
         await self.presence.stop()
         await self.sender.drain()

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import make_url
 
 from homeserver.storage.auth_changes import AuthChange
+from homeserver.storage.leader_lock import LeaderLock
 from homeserver.storage.stream_writers import StreamWriterStore
 from homeserver.streams.cluster_feed import ClusterFeed
 from homeserver.streams.multi_writer import MultiWriterPositions
@@ -44,6 +45,9 @@ _NOTIFIER_KINDS = ("room", "receipt", "users", "to_device", "device_lists")
 # Announcements queued for Redis while it is away (the oldest are dropped:
 # everyone re-reads the database after reconnecting anyway).
 MAX_OUTBOX = 10_000
+# How soon another worker takes over the once-per-cluster work when the
+# leader dies (its PostgreSQL session, and so its lock, ends with it).
+LEADER_RETRY_SECONDS = 2.0
 
 
 def cluster_channel(database_url: str) -> str:
@@ -79,6 +83,7 @@ class Cluster:
         )
         self.messages_received = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self.leader: LeaderLock | None = None
 
     # -- wiring ------------------------------------------------------------------
 
@@ -97,6 +102,45 @@ class Cluster:
         server.tokens.cache.enabled = False
         self._publisher = asyncio.create_task(self._publish_loop(), name="cluster-publisher")
         self.feed.start()
+
+    # -- once per cluster ----------------------------------------------------------
+
+    async def start_background(self) -> None:
+        """Until elected, this worker follows the leader's token-key rotations;
+        the leader sends every worker's pushes and does the housekeeping."""
+        server = self._server
+        server.oauth_housekeeping.on_keys_changed = lambda: self.relay("token_keys", {})
+        await server.oauth_housekeeping.start_following()
+        self.leader = LeaderLock(
+            server.config.effective_database_url,
+            "background",
+            on_elected=self._elected,
+            on_deposed=self._deposed,
+            retry_seconds=LEADER_RETRY_SECONDS,
+        )
+        self.leader.start()
+
+    async def stop_background(self) -> None:
+        server = self._server
+        if self.leader is not None:
+            await self.leader.stop()  # steps down: the work stops here
+        await server.oauth_housekeeping.stop()
+
+    async def _elected(self) -> None:
+        server = self._server
+        logger.info("cluster leader: push sending and housekeeping run here")
+        await server.oauth_housekeeping.stop()
+        await server.oauth_housekeeping.start()
+        await server.push.lead()
+        server.e2ee.housekeeping.start()
+
+    async def _deposed(self) -> None:
+        server = self._server
+        logger.warning("no longer the cluster leader: push sending stops here")
+        await server.push.step_down()
+        await server.e2ee.housekeeping.stop()
+        await server.oauth_housekeeping.stop()
+        await server.oauth_housekeeping.start_following()
 
     async def stop(self) -> None:
         publisher, self._publisher = self._publisher, None
@@ -173,6 +217,8 @@ class Cluster:
                     bool(payload["typing"]),
                     payload.get("timeout"),
                 )
+            elif kind == "token_keys":
+                self._spawn(server.oauth_housekeeping.reload_keys())
             elif kind == "presence":
                 self._spawn(
                     server.presence.apply_remote(str(payload["user_id"]), dict(payload["state"]))

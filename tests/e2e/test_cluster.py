@@ -9,6 +9,12 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,11 +22,14 @@ from typing import Any
 import httpx
 import pytest
 import redis
+import websockets
 
 from tests.conftest import TEST_DATABASE_URL
-from tests.e2e.conftest import ServerProcess, StartServer
+from tests.e2e.conftest import ServerProcess, StartServer, base_env, free_port
 from tests.e2e.helpers import V3, User, create_room, ok, q, register
-from tests.e2e.stream_client import StreamClient
+from tests.e2e.stream_client import SOCKET_PATH, StreamClient
+from tests.notifications.push_service import PushService
+from tests.ops.nginx import Nginx, nginx_binary
 
 pytestmark = [
     pytest.mark.e2e,
@@ -31,6 +40,10 @@ pytestmark = [
 ]
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/6")
+# A long poll lasts LONG_POLL_MS unless woken; wake-ups must come well within
+# (generous for a loaded machine, still far below the poll's own timeout).
+LONG_POLL_MS = 30_000
+WAKE_SECONDS = 15
 
 
 def _redis_reachable() -> bool:
@@ -41,7 +54,9 @@ def _redis_reachable() -> bool:
 
 
 @pytest.fixture
-def start_cluster(start_server: StartServer, tmp_path: Path) -> Callable[[int], list[ServerProcess]]:
+def start_cluster(
+    start_server: StartServer, tmp_path: Path
+) -> Callable[[int], list[ServerProcess]]:
     if not _redis_reachable():
         pytest.skip(f"needs Redis at {REDIS_URL} (TEST_REDIS_URL)")
     data_dir = tmp_path / "cluster-data"
@@ -87,11 +102,11 @@ async def _sync(
 async def _long_poll_until(
     http: httpx.AsyncClient, user: User, since: str, room_id: str, event_id: str
 ) -> None:
-    """Long polls (20 s each) until the event arrives, within 10 s: only a
-    poll woken by the event (not by its timeout) gets there in time."""
-    async with asyncio.timeout(10):
+    """Long polls until the event arrives, within WAKE_SECONDS: only a poll
+    woken by the event (not by its timeout) gets there in time."""
+    async with asyncio.timeout(WAKE_SECONDS):
         while True:
-            body = await _sync(http, user, since, timeout_ms=20_000)
+            body = await _sync(http, user, since, timeout_ms=LONG_POLL_MS)
             if event_id in [e["event_id"] for e in _timeline(body, room_id)]:
                 return
             since = body["next_batch"]
@@ -117,7 +132,7 @@ async def test_send_through_one_worker_wakes_listeners_on_the_other(
         since = first["next_batch"]
         stream = await StreamClient.connect(two.base_url, bob.access_token, since=since)
         try:
-            await stream.expect("sync")
+            await stream.sync()
             seen: set[str] = set()
 
             async def send_later() -> str:
@@ -125,18 +140,17 @@ async def test_send_through_one_worker_wakes_listeners_on_the_other(
                 return await _send(h1, ana, room, "hello across", "x1")
 
             sending = asyncio.create_task(send_later())
-            # Long polls of 20 s: only a poll woken by the event answers in time.
-            async with asyncio.timeout(10):
+            # Long polls: only a poll woken by the event answers in time.
+            async with asyncio.timeout(WAKE_SECONDS):
                 while not (sending.done() and sending.result() in seen):
-                    body = await _sync(h2, bob, since, timeout_ms=20_000)
+                    body = await _sync(h2, bob, since, timeout_ms=LONG_POLL_MS)
                     seen.update(e["event_id"] for e in _timeline(body, room))
                     since = body["next_batch"]
             event_id = sending.result()
-            async with asyncio.timeout(10):
-                while True:
-                    frame = await stream.expect("sync")
-                    if event_id in [e["event_id"] for e in _timeline(frame["data"], room)]:
-                        break
+            await stream.sync_until(
+                lambda data: event_id in [e["event_id"] for e in _timeline(data, room)],
+                timeout=WAKE_SECONDS,
+            )
             # And the other way round: worker 2 to a long poll on worker 1.
             ana_since = (await _sync(h1, ana, None))["next_batch"]
             back = await _send(h2, bob, room, "and back", "y1")
@@ -166,9 +180,9 @@ async def test_typing_crosses_workers(
 
         typing_task = asyncio.create_task(type_later())
         typing: list[str] = []
-        async with asyncio.timeout(10):  # long polls of 20 s: woken, or too late
+        async with asyncio.timeout(WAKE_SECONDS):  # long polls: woken, or too late
             while typing != [ana.user_id]:
-                body = await _sync(h2, bob, since, timeout_ms=20_000)
+                body = await _sync(h2, bob, since, timeout_ms=LONG_POLL_MS)
                 since = body["next_batch"]
                 joined = body["rooms"]["join"].get(room, {})
                 for event in joined.get("ephemeral", {}).get("events", []):
@@ -257,7 +271,7 @@ async def test_sign_out_on_one_worker_ends_the_session_on_the_other(
         ok(await h2.get(f"{V3}/account/whoami", headers=ana.headers))
         stream = await StreamClient.connect(two.base_url, ana.access_token)
         try:
-            await stream.expect("sync")
+            await stream.sync()
             ok(await h1.post(f"{V3}/logout", json={}, headers=ana.headers))
             refused = await h2.get(f"{V3}/account/whoami", headers=ana.headers)
             assert refused.status_code == 401, refused.text
@@ -344,3 +358,202 @@ async def test_clients_of_a_killed_worker_resume_on_the_other(
         assert len(acknowledged) > 20
         assert len(seen) == len(set(seen)), "an event was delivered twice"
         assert acknowledged <= set(seen), f"lost: {acknowledged - set(seen)}"
+
+
+def _wait_answering(url: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/_matrix/client/versions").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {seconds} s")
+
+
+def test_run_workers_starts_a_cluster_on_consecutive_ports(
+    start_cluster: Callable[[int], list[ServerProcess]], e2e_database_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    while True:  # two free ports in a row
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+                break
+            except OSError:
+                port = free_port()
+    env = base_env(
+        DATA_DIR=str(tmp_path / "workers-data"),
+        PORT=str(port),
+        BIND_ADDRESS="127.0.0.1",
+        SERVER_NAME="localhost",
+        RATE_LIMITS_ENABLED="false",
+        DATABASE_URL=e2e_database_url,
+        REDIS_URL=REDIS_URL,
+        PUBLIC_BASEURL="http://localhost:8008",
+    )
+    urls = [f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}"]
+
+    async def send_across() -> None:
+        async with (
+            httpx.AsyncClient(base_url=urls[0], timeout=30) as h1,
+            httpx.AsyncClient(base_url=urls[1], timeout=30) as h2,
+        ):
+            ana = await register(h1, "ana")
+            room = await create_room(h1, ana, preset="public_chat")
+            since = (await _sync(h2, ana, None))["next_batch"]
+            event_id = await _send(h1, ana, room, "through worker 1", "w1")
+            await _long_poll_until(h2, ana, since, room, event_id)
+
+    with (tmp_path / "workers.log").open("wb") as log:
+        supervisor = subprocess.Popen(
+            [sys.executable, "-m", "homeserver", "run", "--workers", "2"],
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            try:
+                for url in urls:
+                    _wait_answering(url, 40)
+            except AssertionError as exc:
+                log.flush()
+                raise AssertionError(f"{exc}:\n{(tmp_path / 'workers.log').read_text()}") from None
+            asyncio.run(send_across())
+        finally:
+            supervisor.send_signal(signal.SIGTERM)
+            code = supervisor.wait(30)
+    assert code == 0, (tmp_path / "workers.log").read_text()
+
+
+def _leader(workers: list[ServerProcess]) -> ServerProcess:
+    """The worker that logged its election last (it sends the pushes)."""
+    for _ in range(100):
+        for worker in workers:
+            running = worker.process is not None and worker.process.poll() is None
+            if running and "cluster leader: push sending" in worker.logs():
+                return worker
+        time.sleep(0.1)
+    raise AssertionError("no worker says it is the leader")
+
+
+async def test_pushes_are_sent_once_by_the_leader_and_fail_over(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    if not _redis_reachable():
+        pytest.skip(f"needs Redis at {REDIS_URL} (TEST_REDIS_URL)")
+    env = {
+        "REDIS_URL": REDIS_URL,
+        "PUBLIC_BASEURL": "http://localhost:8008",
+        "PUSH_ALLOW_PRIVATE_ADDRESSES": "true",
+        "LOG_LEVEL": "INFO",
+    }
+    data_dir = tmp_path / "cluster-data"
+    workers = [start_server(data_dir=data_dir, env=env) for _ in range(2)]
+    gateway = PushService()
+    await gateway.start()
+    clients = [httpx.AsyncClient(base_url=w.base_url, timeout=30) for w in workers]
+    try:
+        browser = gateway.subscription("bob")
+        alice = await register(clients[0], "alice")
+        bob = await register(clients[1], "bob")
+        room = await create_room(clients[0], alice, preset="public_chat")
+        await _join(clients[1], bob, room)
+        ok(await clients[1].post(f"{V3}/pushers/set", json=browser.pusher(), headers=bob.headers))
+        sent = [await _send(clients[i % 2], alice, room, f"p{i}", f"p{i}") for i in range(10)]
+        pushes = await gateway.wait_for("/wpush/bob", 10, timeout=20)
+        await asyncio.sleep(2)  # a second sender would have sent its copies by now
+        pushed = [browser.decrypt(p.body)["event_id"] for p in gateway.received["/wpush/bob"]]
+        assert sorted(pushed) == sorted(sent), "each push exactly once"
+        assert len(pushes) == 10
+
+        leader = _leader(workers)
+        survivor = workers[1] if leader is workers[0] else workers[0]
+        assert leader.process is not None
+        leader.process.kill()
+        leader.process.wait(10)
+        http = clients[workers.index(survivor)]
+        more = [await _send(http, alice, room, f"q{i}", f"q{i}") for i in range(5)]
+        await gateway.wait_for("/wpush/bob", 15, timeout=30)
+        await asyncio.sleep(2)
+        pushed = [browser.decrypt(p.body)["event_id"] for p in gateway.received["/wpush/bob"]]
+        assert sorted(pushed) == sorted(sent + more), "after the failover: each push once"
+    finally:
+        for client in clients:
+            await client.aclose()
+        await gateway.stop()
+
+
+async def test_two_workers_behind_nginx(
+    start_cluster: Callable[[int], list[ServerProcess]], tmp_path: Path
+) -> None:
+    binary = nginx_binary()
+    if binary is None:
+        pytest.skip("nginx is not installed (apt-get install nginx)")
+    workers = start_cluster(2)
+    web_root = tmp_path / "dist"
+    (web_root / "assets").mkdir(parents=True)
+    directory = tmp_path / "nginx"
+    directory.mkdir()
+    nginx = Nginx(binary, directory, free_port(), free_port(), [w.port for w in workers], web_root)
+    nginx.write()
+    await asyncio.to_thread(nginx.start)
+    base = f"https://127.0.0.1:{nginx.https_port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, verify=False, timeout=40) as http:
+            ana = await register(http, "ana")
+            bob = await register(http, "bob")
+            room = await create_room(http, ana, preset="public_chat")
+            await _join(http, bob, room)
+            # Round robin spreads these over both workers: each send reaches
+            # bob's long polls, whichever worker answers them.
+            since = (await _sync(http, bob, None))["next_batch"]
+            for i in range(6):
+                event_id = await _send(http, ana, room, f"n{i}", f"n{i}")
+                await _long_poll_until(http, bob, since, room, event_id)
+            # The WebSocket stream through nginx, woken by a send.
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            stream = StreamClient(
+                await websockets.connect(
+                    f"wss://127.0.0.1:{nginx.https_port}{SOCKET_PATH}",
+                    subprotocols=["homeserver.sync.v1"],  # type: ignore[list-item]
+                    ssl=context,
+                    ping_interval=None,
+                )
+            )
+            try:
+                await stream.send({"type": "start", "access_token": bob.access_token})
+                await stream.expect("ready")
+                for i in range(3):
+                    event_id = await _send(http, ana, room, f"ws{i}", f"ws{i}")
+                    await stream.sync_until(
+                        lambda data, e=event_id: (
+                            e in [x["event_id"] for x in _timeline(data, room)]
+                        ),
+                        timeout=WAKE_SECONDS,
+                    )
+            finally:
+                await stream.connection.close()
+            # Signed out through nginx: refused by every worker at once.
+            ok(await http.post(f"{V3}/logout", json={}, headers=ana.headers))
+            for worker in workers:
+                async with httpx.AsyncClient(base_url=worker.base_url) as direct:
+                    refused = await direct.get(f"{V3}/account/whoami", headers=ana.headers)
+                    assert refused.status_code == 401, (worker.port, refused.text)
+            # One worker killed: nginx goes on with the other, nothing lost.
+            assert workers[0].process is not None
+            workers[0].process.kill()
+            sent = [await _send(http, bob, room, f"k{i}", f"k{i}") for i in range(4)]
+            # Readable once the dead worker's grace is over (a moment).
+            got: set[str] = set()
+            async with asyncio.timeout(WAKE_SECONDS):
+                while not set(sent) <= got:
+                    body = await _sync(http, bob, since, timeout_ms=LONG_POLL_MS)
+                    got.update(e["event_id"] for e in _timeline(body, room))
+                    since = body["next_batch"]
+    finally:
+        await asyncio.to_thread(nginx.stop)
