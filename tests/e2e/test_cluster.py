@@ -30,6 +30,7 @@ from tests.e2e.helpers import V3, User, create_room, ok, q, register
 from tests.e2e.stream_client import SOCKET_PATH, StreamClient
 from tests.notifications.push_service import PushService
 from tests.ops.nginx import Nginx, nginx_binary
+from tests.streams.test_cluster_feed import REDIS_SERVER, PrivateRedis
 
 pytestmark = [
     pytest.mark.e2e,
@@ -557,3 +558,44 @@ async def test_two_workers_behind_nginx(
                     since = body["next_batch"]
     finally:
         await asyncio.to_thread(nginx.stop)
+
+
+async def test_after_a_redis_restart_workers_reconnect_and_catch_up(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (a private one is restarted)")
+    private = PrivateRedis(tmp_path)
+    private.start()
+    try:
+        env = {"REDIS_URL": private.url, "PUBLIC_BASEURL": "http://localhost:8008"}
+        data_dir = tmp_path / "cluster-data"
+        one, two = [start_server(data_dir=data_dir, env=env) for _ in range(2)]
+        async with (
+            httpx.AsyncClient(base_url=one.base_url, timeout=60) as h1,
+            httpx.AsyncClient(base_url=two.base_url, timeout=60) as h2,
+        ):
+            ana = await register(h1, "ana")
+            bob = await register(h2, "bob")
+            room = await create_room(h1, ana, preset="public_chat")
+            await _join(h2, bob, room)
+            since = (await _sync(h2, bob, None))["next_batch"]
+            before = await _send(h1, ana, room, "before", "r0")
+            await _long_poll_until(h2, bob, since, room, before)
+            since = (await _sync(h2, bob, since))["next_batch"]
+
+            private.stop()  # every wake-up published now is lost
+            await asyncio.sleep(1)
+            during = await _send(h1, ana, room, "while Redis is away", "r1")
+            # Bob's token still works on worker 2 (checked in the database).
+            ok(await h2.get(f"{V3}/account/whoami", headers=bob.headers))
+            private.start()
+            # A long poll on worker 2 gets it once the worker has reconnected
+            # (it re-reads PostgreSQL and wakes every waiter).
+            await _long_poll_until(h2, bob, since, room, during)
+            # And the feed works again: a new send wakes worker 2 at once.
+            since = (await _sync(h2, bob, since))["next_batch"]
+            after = await _send(h1, ana, room, "after", "r2")
+            await _long_poll_until(h2, bob, since, room, after)
+    finally:
+        private.stop()
