@@ -95,6 +95,9 @@ class Cluster:
         server.typing.relay = lambda room, user, typing, timeout: self.relay(
             "typing", {"room_id": room, "user_id": user, "typing": typing, "timeout": timeout}
         )
+        server.e2ee.device_keys.relay = lambda user, device: self.relay(
+            "key_counts", {"user_id": user, "device_id": device}
+        )
         server.presence.relay = lambda user, state: self.relay(
             "presence", {"user_id": user, "state": state}
         )
@@ -217,6 +220,10 @@ class Cluster:
                     bool(payload["typing"]),
                     payload.get("timeout"),
                 )
+            elif kind == "key_counts":
+                server.e2ee.device_keys.forget_counts(
+                    str(payload["user_id"]), str(payload["device_id"])
+                )
             elif kind == "token_keys":
                 self._spawn(server.oauth_housekeeping.reload_keys())
             elif kind == "presence":
@@ -240,6 +247,7 @@ class Cluster:
         server.unread.clear()
         server.user_rooms.clear()
         server.push.rules.clear()
+        server.e2ee.device_keys.forget_all_counts()
         server.tokens.cache.clear()
         server.tokens.cache.enabled = True
         server.notifier.forget_history(newest)
