@@ -95,6 +95,9 @@ class Cluster:
         server.typing.relay = lambda room, user, typing, timeout: self.relay(
             "typing", {"room_id": room, "user_id": user, "typing": typing, "timeout": timeout}
         )
+        server.e2ee.to_device.relay = lambda user, device, newest: self.relay(
+            "to_device_out", {"user_id": user, "device_id": device, "newest": newest}
+        )
         server.e2ee.device_keys.relay = lambda user, device: self.relay(
             "key_counts", {"user_id": user, "device_id": device}
         )
@@ -219,6 +222,10 @@ class Cluster:
                     str(payload["user_id"]),
                     bool(payload["typing"]),
                     payload.get("timeout"),
+                )
+            elif kind == "to_device_out":
+                server.e2ee.to_device.handed_out(
+                    str(payload["user_id"]), str(payload["device_id"]), int(payload["newest"])
                 )
             elif kind == "key_counts":
                 server.e2ee.device_keys.forget_counts(
