@@ -599,3 +599,72 @@ async def test_after_a_redis_restart_workers_reconnect_and_catch_up(
             await _long_poll_until(h2, bob, since, room, after)
     finally:
         private.stop()
+
+
+async def _poll_for(
+    http: httpx.AsyncClient,
+    user: User,
+    since: str,
+    found: Callable[[dict[str, Any]], bool],
+) -> str:
+    """Long polls until `found(body)`, within WAKE_SECONDS; the next since."""
+    async with asyncio.timeout(WAKE_SECONDS):
+        while True:
+            body = await _sync(http, user, since, timeout_ms=LONG_POLL_MS)
+            since = body["next_batch"]
+            if found(body):
+                return since
+
+
+async def test_presence_receipts_and_to_device_cross_workers(
+    start_cluster: Callable[[int], list[ServerProcess]],
+) -> None:
+    one, two = start_cluster(2)
+    async with (
+        httpx.AsyncClient(base_url=one.base_url, timeout=60) as h1,
+        httpx.AsyncClient(base_url=two.base_url, timeout=60) as h2,
+    ):
+        ana = await register(h1, "ana")
+        bob = await register(h2, "bob")
+        room = await create_room(h1, ana, preset="public_chat")
+        await _join(h2, bob, room)
+        event_id = await _send(h2, bob, room, "read me", "t0")
+        since = (await _sync(h2, bob, None))["next_batch"]
+
+        status = {"presence": "online", "status_msg": "on worker 1"}
+        url = f"{V3}/presence/{q(ana.user_id)}/status"
+        ok(await h1.put(url, json=status, headers=ana.headers))
+
+        def ana_present(body: dict[str, Any]) -> bool:
+            return any(
+                e["sender"] == ana.user_id and e["content"].get("status_msg") == "on worker 1"
+                for e in body.get("presence", {}).get("events", [])
+            )
+
+        since = await _poll_for(h2, bob, since, ana_present)
+
+        receipt = f"{V3}/rooms/{q(room)}/receipt/m.read/{q(event_id)}"
+        ok(await h1.post(receipt, json={}, headers=ana.headers))
+
+        def read_by_ana(body: dict[str, Any]) -> bool:
+            joined = body["rooms"]["join"].get(room, {})
+            for event in joined.get("ephemeral", {}).get("events", []):
+                if event["type"] == "m.receipt":
+                    readers = event["content"].get(event_id, {}).get("m.read", {})
+                    if ana.user_id in readers:
+                        return True
+            return False
+
+        since = await _poll_for(h2, bob, since, read_by_ana)
+
+        message = {"messages": {bob.user_id: {bob.device_id: {"note": "direct"}}}}
+        ok(await h1.put(f"{V3}/sendToDevice/m.test/td1", json=message, headers=ana.headers))
+
+        def got_message(body: dict[str, Any]) -> bool:
+            events = body.get("to_device", {}).get("events", [])
+            return any(e["type"] == "m.test" and e["content"] == {"note": "direct"} for e in events)
+
+        since = await _poll_for(h2, bob, since, got_message)
+        # Acknowledged (the next since) on worker 1: not handed out again.
+        again = await _sync(h1, bob, since)
+        assert not got_message(again)
