@@ -668,3 +668,51 @@ async def test_presence_receipts_and_to_device_cross_workers(
         # Acknowledged (the next since) on worker 1: not handed out again.
         again = await _sync(h1, bob, since)
         assert not got_message(again)
+
+
+async def test_a_ban_on_one_worker_stops_sends_through_the_other_at_once(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    """Even with no word from the other worker (Redis stopped): the send is
+    checked at commit against the room's extremities, and rebuilt on the
+    room's real state, where the sender is banned."""
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (a private one is stopped)")
+    private = PrivateRedis(tmp_path)
+    private.start()
+    try:
+        env = {"REDIS_URL": private.url, "PUBLIC_BASEURL": "http://localhost:8008"}
+        data_dir = tmp_path / "cluster-data"
+        one, two = [start_server(data_dir=data_dir, env=env) for _ in range(2)]
+        async with (
+            httpx.AsyncClient(base_url=one.base_url, timeout=60) as h1,
+            httpx.AsyncClient(base_url=two.base_url, timeout=60) as h2,
+        ):
+            ana = await register(h1, "ana")
+            bob = await register(h2, "bob")
+            room = await create_room(h1, ana, preset="public_chat")
+            await _join(h2, bob, room)
+            for i in range(3):  # worker 2 has the room's state cached
+                await _send(h2, bob, room, f"before {i}", f"b{i}")
+            private.stop()
+            await asyncio.sleep(0.5)
+            ban = f"{V3}/rooms/{q(room)}/ban"
+            ok(await h1.post(ban, json={"user_id": bob.user_id}, headers=ana.headers))
+            url = f"{V3}/rooms/{q(room)}/send/m.room.message/after"
+            body = {"msgtype": "m.text", "body": "x"}
+            refused = await h2.put(url, json=body, headers=bob.headers)
+            assert refused.status_code == 403, refused.text
+            assert refused.json()["errcode"] == "M_FORBIDDEN"
+            # And ana's next send through worker 2 builds on the ban.
+            sent = await _send(h2, ana, room, "after the ban", "a1")
+            context = ok(
+                await h1.get(f"{V3}/rooms/{q(room)}/context/{q(sent)}", headers=ana.headers)
+            )
+            members = {
+                e["state_key"]: e["content"]["membership"]
+                for e in context["state"]
+                if e["type"] == "m.room.member"
+            }
+            assert members[bob.user_id] == "ban"
+    finally:
+        private.stop()
