@@ -423,6 +423,10 @@ class EventStore(Store):
                 stale = {r for r, ids in expected.items() if set(ids) != current[r]}
                 if stale:
                     raise StaleRoom(stale)
+            if not any(p.redacted_target is not None for p in batch):
+                # Every table in one statement, as a single process writes.
+                await conn.execute(_PERSIST_AT_ONCE.statement, _PERSIST_AT_ONCE.parameters(rows))
+                return
             for write in _PERSIST_WRITES:
                 if rows[write.name]:
                     await conn.execute(write.statement(conn), rows[write.name])
