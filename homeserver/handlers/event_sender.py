@@ -110,7 +110,11 @@ class EventSender:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._rooms = RoomCache(storage)
         self._persister = EventPersister(
-            storage, positions, self._announce_committed, self._forget_rooms
+            storage,
+            positions,
+            self._announce_committed,
+            self._forget_rooms,
+            on_abandoned=notifier.abandoned,
         )
         self._commit_listeners: list[Callable[[PendingEvent, int], None]] = []
         # Each room's newest committed event since the process started; older

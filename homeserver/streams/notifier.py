@@ -66,6 +66,8 @@ class Notifier:
         # Positions readers can reach that were not announced yet (an event
         # sender announces after the commit, a moment later), with when.
         self._unannounced: dict[int, float] = {}
+        # Positions not readable yet whose writes failed: never announced.
+        self._abandoned: set[int] = set()
         self._seen_current = positions.current
         self.closed = False
         # Every change at a position after this one has been announced here, so
@@ -143,10 +145,24 @@ class Notifier:
             self._receipt(
                 str(payload["room_id"]), str(payload["user_id"]), position, bool(payload["private"])
             )
+        elif kind == "abandoned":
+            self._abandon(position)
         elif kind in ("users", "to_device", "device_lists"):
             users = tuple(str(u) for u in payload.get("users", ()))
             stream = None if kind == "users" else kind
             self._announce(_Change(position, None, users, device_stream=stream))
+
+    def abandoned(self, position: int) -> None:
+        """Nothing will ever be announced at `position` (its write failed, or
+        was refused and built again at another): readers need not wait for it."""
+        self._relay("abandoned", {"position": position})
+        self._abandon(position)
+
+    def _abandon(self, position: int) -> None:
+        if position > self._seen_current:
+            self._abandoned.add(position)
+        else:
+            self._unannounced.pop(position, None)
 
     def forget_history(self, upto: int) -> None:
         """Announcements of positions up to `upto` may have been missed (the
@@ -193,7 +209,10 @@ class Notifier:
     def _flush(self, current: int) -> None:
         now = time.monotonic()
         for position in range(self._seen_current + 1, current + 1):
-            self._unannounced[position] = now
+            if position in self._abandoned:
+                self._abandoned.discard(position)
+            else:
+                self._unannounced[position] = now
         self._seen_current = max(self._seen_current, current)
         ready = [change for change in self._pending if change.position <= current]
         if not ready:
