@@ -48,6 +48,10 @@ MAX_OUTBOX = 10_000
 # How soon another worker takes over the once-per-cluster work when the
 # leader dies (its PostgreSQL session, and so its lock, ends with it).
 LEADER_RETRY_SECONDS = 2.0
+# A readable position whose announcement has not come after this long was
+# missed: waiters are woken to read the database (checked every SWEEP_SECONDS).
+MISSED_AFTER_SECONDS = 2.0
+SWEEP_SECONDS = 1.0
 
 
 def cluster_channel(database_url: str) -> str:
@@ -84,6 +88,7 @@ class Cluster:
         self.messages_received = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self.leader: LeaderLock | None = None
+        self._sweeper: asyncio.Task[None] | None = None
 
     # -- wiring ------------------------------------------------------------------
 
@@ -107,6 +112,7 @@ class Cluster:
         # Until the feed is connected, sign-outs elsewhere could go unheard.
         server.tokens.cache.enabled = False
         self._publisher = asyncio.create_task(self._publish_loop(), name="cluster-publisher")
+        self._sweeper = asyncio.create_task(self._sweep_loop(), name="cluster-sweeper")
         self.feed.start()
 
     # -- once per cluster ----------------------------------------------------------
@@ -149,6 +155,9 @@ class Cluster:
         await server.oauth_housekeeping.start_following()
 
     async def stop(self) -> None:
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
         publisher, self._publisher = self._publisher, None
         if publisher is not None:
             # What is queued goes out first (a worker stopping cleanly tells
@@ -170,6 +179,11 @@ class Cluster:
                 self._outbox.get_nowait()
                 self._outbox.task_done()
         self._outbox.put_nowait((kind, payload))
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            self._server.notifier.sweep(MISSED_AFTER_SECONDS)
 
     async def _publish_loop(self) -> None:
         while True:

@@ -164,6 +164,19 @@ class Notifier:
         else:
             self._unannounced.pop(position, None)
 
+    def sweep(self, older_than_seconds: float) -> None:
+        """Readable positions unannounced for this long were missed (in a
+        cluster: an announcement lost while Redis was away, or its worker died
+        right after the commit): the notifier stops vouching for what came
+        before them, and every waiter checks again (the database has it)."""
+        cutoff = time.monotonic() - older_than_seconds
+        missed = [p for p, since in self._unannounced.items() if since < cutoff]
+        if not missed:
+            return
+        for position in missed:
+            del self._unannounced[position]
+        self.forget_history(max(missed))
+
     def forget_history(self, upto: int) -> None:
         """Announcements of positions up to `upto` may have been missed (the
         cluster feed was disconnected): from now on the notifier vouches only

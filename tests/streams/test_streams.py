@@ -200,3 +200,19 @@ async def test_remote_announcements_are_not_relayed_again() -> None:
     assert notifier.user_position("@b:x") == position
     notifier.notify_users(["@c:x"], position)
     assert relayed == [("users", {"users": ["@c:x"], "position": position})]
+
+
+async def test_a_sweep_wakes_waiters_for_a_missed_announcement() -> None:
+    positions = StreamPositions(0)
+    notifier = Notifier(positions)
+    waiting = asyncio.create_task(notifier.wait("@a:x", ["!a:x"], StreamToken(), 30))
+    await asyncio.sleep(0)
+    lost = positions.reserve()
+    positions.finish(lost)  # readable; its announcement never comes
+    notifier.sweep(60)
+    await asyncio.sleep(0)
+    assert not waiting.done()  # not missed yet
+    notifier._unannounced[lost] -= 120
+    notifier.sweep(60)
+    assert await asyncio.wait_for(waiting, 1)
+    assert notifier.settled() and not notifier.knows_since(lost - 1)
