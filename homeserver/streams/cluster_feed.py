@@ -36,7 +36,11 @@ class ClusterFeed:
         retry_seconds: float = 0.5,
     ) -> None:
         self._on_disconnected = on_disconnected
-        self._client = redis.Redis.from_url(redis_url)
+        # No read timeout (the subscription waits for messages); a bounded
+        # connect and TCP keepalive, so that a Redis that is gone is noticed.
+        self._client = redis.Redis.from_url(
+            redis_url, socket_connect_timeout=2, socket_keepalive=True
+        )
         self._instance = instance
         self._channel = channel
         self._on_message = on_message
