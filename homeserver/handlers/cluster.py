@@ -52,6 +52,7 @@ LEADER_RETRY_SECONDS = 2.0
 # missed: waiters are woken to read the database (checked every SWEEP_SECONDS).
 MISSED_AFTER_SECONDS = 2.0
 SWEEP_SECONDS = 1.0
+AUTH_PUBLISH_WAIT_SECONDS = 1.0
 
 
 def cluster_channel(database_url: str) -> str:
@@ -74,7 +75,13 @@ class Cluster:
         assert isinstance(positions, MultiWriterPositions)
         self.positions = positions
         self._writers = StreamWriterStore(server.storage.engine)
-        self._outbox: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(MAX_OUTBOX)
+        self._outbox: asyncio.Queue[tuple[int, str, dict[str, Any]]] = asyncio.Queue(MAX_OUTBOX)
+        # Messages numbered as queued; how far publishing got; the newest
+        # sign-out queued (a response waits until the others were told).
+        self._queued = 0
+        self._published = 0
+        self._auth_queued = 0
+        self._progress = asyncio.Condition()
         self._publisher: asyncio.Task[None] | None = None
         self._applying_remote = False
         self.feed = ClusterFeed(
@@ -178,7 +185,22 @@ class Cluster:
             with contextlib.suppress(asyncio.QueueEmpty, ValueError):
                 self._outbox.get_nowait()
                 self._outbox.task_done()
-        self._outbox.put_nowait((kind, payload))
+        self._queued += 1
+        if kind == "auth":
+            self._auth_queued = self._queued
+        self._outbox.put_nowait((self._queued, kind, payload))
+
+    async def sign_outs_published(self, timeout_seconds: float = AUTH_PUBLISH_WAIT_SECONDS) -> None:
+        """Returns once every sign-out queued so far was published (or, with
+        Redis away, after the timeout: the others then verify tokens in the
+        database anyway). Called before answering a request, so that a
+        sign-out acknowledged here has been sent to every worker."""
+        target = self._auth_queued
+        if self._published >= target or not self.feed.connected:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_seconds), self._progress:
+                await self._progress.wait_for(lambda: self._published >= target)
 
     async def _sweep_loop(self) -> None:
         while True:
@@ -187,11 +209,14 @@ class Cluster:
 
     async def _publish_loop(self) -> None:
         while True:
-            kind, payload = await self._outbox.get()
+            number, kind, payload = await self._outbox.get()
             try:
                 await self.feed.publish(kind, payload)
             finally:
                 self._outbox.task_done()
+                async with self._progress:
+                    self._published = number
+                    self._progress.notify_all()
 
     # -- AuthListener (storage/auth_changes.py) ----------------------------------
 

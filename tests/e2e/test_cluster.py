@@ -26,7 +26,7 @@ import websockets
 
 from tests.conftest import TEST_DATABASE_URL
 from tests.e2e.conftest import ServerProcess, StartServer, base_env, free_port
-from tests.e2e.helpers import V3, User, create_room, ok, q, register
+from tests.e2e.helpers import PASSWORD, V3, User, create_room, login, ok, q, register
 from tests.e2e.stream_client import SOCKET_PATH, StreamClient
 from tests.notifications.push_service import PushService
 from tests.ops.nginx import Nginx, nginx_binary
@@ -215,7 +215,12 @@ async def test_concurrent_sends_through_both_workers_are_seen_once_in_one_order(
             user = ana if index % 2 else bob
             await asyncio.sleep(rng.random() * 0.5)
             body = f"m{index}"
-            event_id = await _send(clients[worker], user, room, body, f"c{index}")
+            if index % 5 == 0:  # mixed: state events (the topic) among the messages
+                url = f"{V3}/rooms/{q(room)}/state/m.room.topic"  # (ana created the rooms)
+                answer = await clients[worker].put(url, json={"topic": body}, headers=ana.headers)
+                event_id = str(ok(answer)["event_id"])
+            else:
+                event_id = await _send(clients[worker], user, room, body, f"c{index}")
             sent[event_id] = body
 
         async def read(reader: int) -> None:
@@ -226,7 +231,7 @@ async def test_concurrent_sends_through_both_workers_are_seen_once_in_one_order(
                 body = await _sync(http, user, since, timeout_ms=0 if finished else 2_000)
                 for room in rooms:
                     for event in _timeline(body, room):
-                        if event["type"] == "m.room.message":
+                        if event["type"] in ("m.room.message", "m.room.topic"):
                             seen[reader].append(event["event_id"])
                 since = body["next_batch"]
                 if finished:
@@ -290,6 +295,20 @@ async def test_sign_out_on_one_worker_ends_the_session_on_the_other(
             assert closed
         finally:
             await stream.connection.close()
+
+        # A password change on worker 1 signs the other devices out on worker 2.
+        first = await login(h1, "ana")
+        second = await login(h1, "ana")
+        ok(await h2.get(f"{V3}/account/whoami", headers=second.headers))  # cached there
+        auth = {
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": first.user_id},
+            "password": PASSWORD,
+        }
+        change = {"new_password": "another long password", "auth": auth}
+        ok(await h1.post(f"{V3}/account/password", json=change, headers=first.headers))
+        refused = await h2.get(f"{V3}/account/whoami", headers=second.headers)
+        assert refused.status_code == 401, refused.text
 
 
 async def test_clients_of_a_killed_worker_resume_on_the_other(
