@@ -338,6 +338,23 @@ def is_stale_room(error: BaseException | None) -> bool:
     return False
 
 
+def _stale_rooms(batch: Sequence[PendingEvent], current: dict[str, set[str]]) -> set[str]:
+    """The rooms where an event of the batch was built on other extremities
+    than the room has when it comes (`current`: the database's, per room)."""
+    stale: set[str] = set()
+    for pending in batch:
+        extremities = current.get(pending.room_id)
+        if extremities is None:
+            continue
+        expected = pending.expected_extremities
+        if expected is not None and set(expected) != extremities:
+            stale.add(pending.room_id)
+        if pending.extremity:  # as the writes below change them
+            prev = set(pending.event.get("prev_events", ()))
+            current[pending.room_id] = (extremities - prev) | {pending.event_id}
+    return stale
+
+
 def _room_lock_key(room_id: str) -> int:
     return zlib.crc32(room_id.encode()) - 2**31
 
@@ -400,27 +417,26 @@ class EventStore(Store):
     async def _persist_checked(self, batch: Sequence[PendingEvent]) -> None:
         """`persist_events` on a cluster worker (PostgreSQL): in one
         transaction, the rooms' advisory locks (in one order: no deadlock),
-        then for each room the extremities its first event of the batch was
-        built on (later ones build on it), then the writes. Another worker's
-        commit to the room in between makes the extremities differ."""
-        expected: dict[str, tuple[str, ...]] = {}
-        for pending in batch:
-            if pending.expected_extremities is not None:
-                expected.setdefault(pending.room_id, pending.expected_extremities)
+        then a check that each event was built on the extremities the room
+        has at that point (the database's, then as the batch's earlier events
+        leave them), then the writes. Another worker's commit to the room in
+        between, or a build on a reloaded room before an earlier event of
+        this worker committed, makes them differ."""
+        checked = {p.room_id for p in batch if p.expected_extremities is not None}
         rows = _persist_rows(batch)
         async with self.write() as conn:
-            for key in sorted({_room_lock_key(room_id) for room_id in expected}):
+            for key in sorted({_room_lock_key(room_id) for room_id in checked}):
                 await conn.execute(select(func.pg_advisory_xact_lock(ROOM_LOCK_CLASS, key)))
-            if expected:
+            if checked:
                 found = await conn.execute(
                     select(forward_extremities.c.room_id, forward_extremities.c.event_id).where(
-                        forward_extremities.c.room_id.in_(list(expected))
+                        forward_extremities.c.room_id.in_(list(checked))
                     )
                 )
-                current: dict[str, set[str]] = {room_id: set() for room_id in expected}
+                current: dict[str, set[str]] = {room_id: set() for room_id in checked}
                 for row in found:
                     current[row.room_id].add(row.event_id)
-                stale = {r for r, ids in expected.items() if set(ids) != current[r]}
+                stale = _stale_rooms(batch, current)
                 if stale:
                     raise StaleRoom(stale)
             if not any(p.redacted_target is not None for p in batch):
