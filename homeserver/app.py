@@ -130,6 +130,10 @@ def create_app(config: Config) -> Quart:
 
     @app.after_request
     async def after(response: Response) -> Response:
+        cluster = getattr(app.extensions.get("homeserver"), "cluster", None)
+        if cluster is not None:
+            # A sign-out answered here has reached the other workers' feed.
+            await cluster.sign_outs_published()
         if request.path.startswith(("/_matrix", "/.well-known", "/oauth2/")):
             response.headers.update(CORS_HEADERS)
         response.headers["X-Request-Id"] = getattr(g, "request_id", "")

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
@@ -46,6 +47,77 @@ def run(config: Config) -> None:
     if config.enable_federation:
         listeners.append(_federation_listener(config, app))
     _run_loop(_serve(listeners, config))
+
+
+def run_workers(config: Config, count: int, data_dir: str | None) -> int:
+    """`homeserver run --workers N`: N worker processes of one cluster on
+    ports PORT, PORT+1, ...; each is an ordinary `homeserver run` with its own
+    PORT (and could as well be started by hand or by systemd). A worker that
+    dies is started again; SIGINT/SIGTERM stop them all. Returns the exit code."""
+    import subprocess
+    import time
+
+    if count < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if count > 1 and config.effective_database_url.startswith("sqlite"):
+        print(
+            "error: several workers need PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); "
+            "SQLite serves a single process: run without --workers, or move to "
+            "PostgreSQL with `homeserver port-db`.",
+            file=sys.stderr,
+        )
+        return 2
+    if count > 1 and not config.redis_url:
+        print(
+            "error: several workers need REDIS_URL (e.g. redis://127.0.0.1:6379/0), "
+            "the Redis they tell each other their news through.",
+            file=sys.stderr,
+        )
+        return 2
+    command = [sys.executable, "-m", "homeserver"]
+    if data_dir:
+        command += ["--data-dir", data_dir]
+    command.append("run")
+
+    def spawn(index: int) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "PORT": str(config.port + index)}
+        if index > 0:
+            # One federation listener (its port is one): on the first worker.
+            env["ENABLE_FEDERATION"] = "false"
+        return subprocess.Popen(command, env=env)
+
+    stopping = False
+
+    def stop(_signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    workers = [spawn(i) for i in range(count)]
+    while not stopping:
+        time.sleep(0.2)
+        for index, worker in enumerate(workers):
+            code = worker.poll()
+            if code is not None and not stopping:
+                if code in (1, 2):  # refused to start: starting again will not help
+                    print(f"worker {index} exited with {code}; stopping", file=sys.stderr)
+                    stopping = True
+                    break
+                print(f"worker {index} exited with {code}; starting it again", file=sys.stderr)
+                workers[index] = spawn(index)
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    codes = []
+    for worker in workers:
+        try:
+            codes.append(worker.wait(15))
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            codes.append(worker.wait())
+    return 0 if all(c in (0, -signal.SIGTERM) for c in codes) else 1
 
 
 def _federation_listener(config: Config, client_app: Quart) -> tuple[Quart, HypercornConfig]:
@@ -250,7 +322,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="homeserver", description=__doc__)
     parser.add_argument("--data-dir", help="data directory (default: $DATA_DIR or ./data)")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="start the server")
+    run_parser = commands.add_parser("run", help="start the server")
+    run_parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="start N worker processes on consecutive ports from PORT (a cluster: "
+        "needs REDIS_URL, PostgreSQL and PUBLIC_BASEURL)",
+    )
     commands.add_parser("migrate", help="apply database migrations and exit")
     commands.add_parser("generate-config", help=f"write {CONFIG_FILE_NAME} if missing and exit")
     port = commands.add_parser(
@@ -298,6 +378,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"configuration error: {exc}", file=sys.stderr)
         sys.exit(2)
     if args.command == "run":
+        if args.workers != 1:
+            sys.exit(run_workers(config, args.workers, args.data_dir))
         try:
             run(config)
         except ConfigError as exc:

@@ -268,6 +268,12 @@ def _validate(config: Config) -> None:
                 "single process. Set DATABASE_URL to a PostgreSQL database (homeserver "
                 "port-db copies an installation over), or unset REDIS_URL."
             )
+        if not config.public_baseurl:
+            raise ConfigError(
+                "REDIS_URL (several worker processes) needs PUBLIC_BASEURL: every worker "
+                "issues and checks tokens for the one address clients use (nginx's), "
+                "so set the same PUBLIC_BASEURL on each of them."
+            )
     if config.log_format not in LOG_FORMATS:
         raise ConfigError(f"log_format must be one of {', '.join(LOG_FORMATS)}")
     for entry in config.metrics_allowed_ips:

@@ -6,8 +6,11 @@ import asyncio
 import logging
 from typing import Any
 
+from sqlalchemy import func, select
+
 from homeserver.config import Config, ConfigError
 from homeserver.handlers.accounts import Accounts
+from homeserver.handlers.cluster import Cluster, instance_name
 from homeserver.handlers.deactivation import Deactivation
 from homeserver.handlers.directory import Directory
 from homeserver.handlers.e2ee.service import E2ee
@@ -49,9 +52,11 @@ from homeserver.push.service import PushService, load_vapid_key
 from homeserver.push.vapid import VapidKey
 from homeserver.ratelimit import RateLimiter
 from homeserver.storage import Storage
+from homeserver.storage.stream_writers import StreamWriterStore
 from homeserver.storage.writer_lock import WriterLock
+from homeserver.streams.multi_writer import MultiWriterPositions
 from homeserver.streams.notifier import Notifier
-from homeserver.streams.positions import StreamPositions
+from homeserver.streams.positions import Positions, StreamPositions
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +71,16 @@ class HomeServer:
         presence_settings: PresenceSettings | None = None,
         *,
         vapid: VapidKey,
+        positions: Positions | None = None,
     ) -> None:
         self.config = config
         self.storage = storage
         self.keys = keys
         self.server_name = config.server_name
-        self.positions = StreamPositions(start)
+        self.positions: Positions = positions or StreamPositions(start)
+        # A worker of a cluster (REDIS_URL): set by `start`.
+        self.cluster: Cluster | None = None
+        clustered = positions is not None
         self.notifier = Notifier(self.positions)
         self.passwords = Passwords(config.argon2_time_cost, config.argon2_memory_kib)
         self.tokens = TokenService(
@@ -91,18 +100,29 @@ class HomeServer:
         self.sender = EventSender(
             storage, keys, self.server_name, self.positions, self.notifier, self.push_actions
         )
+        self.sender.cluster = clustered
+        storage.events.check_extremities = clustered
         self.typing = TypingHandler(storage, self.notifier)
         self.receipts = ReceiptHandler(storage, self.positions, self.notifier)
         self.sender.add_listener(self._after_event)
-        self.sender.add_commit_listener(self.push.dispatcher.on_committed)
+        if not clustered:
+            # (A cluster's leader reads every worker's events instead.)
+            self.sender.add_commit_listener(self.push.dispatcher.on_committed)
         self.user_rooms = UserRooms(storage, self.notifier)
         self.presence = PresenceHandler(storage, self.notifier, self.user_rooms, presence_settings)
         self.recent_events = RecentEvents(storage, self.notifier)
         self.unread = UnreadCache(
             storage, self.notifier, self.positions, self.sender.last_committed
         )
-        self.sender.add_commit_listener(self.unread.on_committed)
-        self.sender.add_commit_listener(self.recent_events.on_committed)
+        if clustered:
+            # Other workers' events never pass these listeners: the views are
+            # read again from the database instead of counted forward.
+            self.unread.cluster = True
+            self.sender.add_commit_listener(self.unread.forget_committed)
+            self.sender.add_commit_listener(self.recent_events.forget_committed)
+        else:
+            self.sender.add_commit_listener(self.unread.on_committed)
+            self.sender.add_commit_listener(self.recent_events.on_committed)
         self.membership = Membership(storage, self.sender, self.server_name, self.user_rooms)
         self.rooms = RoomCreation(storage, self.sender, self.membership, self.server_name)
         self.room_state = RoomState(storage)
@@ -170,21 +190,24 @@ class HomeServer:
         self.metrics.watch(self._live_figures())
 
     def _live_figures(self) -> LiveFigures:
-        dispatcher = self.push.dispatcher
         return LiveFigures(
             events_persisted=lambda: self.sender.events_persisted,
-            push_queue_depth=lambda: dispatcher.queue_depth,
-            push_pending_deliveries=lambda: dispatcher.pending_deliveries,
-            push_outcomes=lambda: {
-                "delivered": dispatcher.stats.delivered,
-                "retried": dispatcher.stats.retried,
-                "failed": dispatcher.stats.failed,
-                "events_dropped": dispatcher.stats.events_dropped,
-                "deliveries_dropped": dispatcher.stats.deliveries_dropped,
-            },
+            push_queue_depth=lambda: self.push.dispatcher.queue_depth,
+            push_pending_deliveries=lambda: self.push.dispatcher.pending_deliveries,
+            push_outcomes=self._push_outcomes,
             database_up=lambda: self.database_health.up,
             database_check_seconds=lambda: self.database_health.check_seconds,
         )
+
+    def _push_outcomes(self) -> dict[str, int]:
+        stats = self.push.dispatcher.stats
+        return {
+            "delivered": stats.delivered,
+            "retried": stats.retried,
+            "failed": stats.failed,
+            "events_dropped": stats.events_dropped,
+            "deliveries_dropped": stats.deliveries_dropped,
+        }
 
     @classmethod
     async def start(cls, config: Config) -> HomeServer:
@@ -197,17 +220,11 @@ class HomeServer:
             config.data_dir / LEGACY_TOKEN_KEY_FILE,
             max(config.access_token_lifetime_seconds, config.refreshable_access_lifetime_seconds),
         )
-        if config.redis_url:
-            # The building blocks exist (streams/multi_writer.py, the shared
-            # writer lock), but the in-memory views (room state, memberships,
-            # the token cache) are not yet kept coherent across workers.
-            raise ConfigError(
-                "REDIS_URL is set, but serving one database from several worker "
-                "processes is not finished in this version: unset REDIS_URL and run "
-                "a single process."
-            )
-        # Before migrations too: a running server's schema is not changed under it.
-        writer_lock = await WriterLock.acquire(config.effective_database_url)
+        # Before migrations too: a running server's schema is not changed under
+        # it. Workers of a cluster (REDIS_URL, PostgreSQL) share the lock.
+        writer_lock = await WriterLock.acquire(
+            config.effective_database_url, shared=bool(config.redis_url)
+        )
         try:
             return await cls._start_locked(config, keys, writer_lock)
         except BaseException:
@@ -219,8 +236,21 @@ class HomeServer:
         cls, config: Config, keys: ServerKeys, writer_lock: WriterLock
     ) -> HomeServer:
         storage = await Storage.open(config.effective_database_url)
+        positions: MultiWriterPositions | None = None
         try:
             start = await storage.max_stream_position()
+            if config.redis_url:
+                # This process's lifetime session (it holds the writer lock)
+                # stands for it in `stream_writers`.
+                assert writer_lock.connection is not None
+                backend_pid = await writer_lock.connection.scalar(select(func.pg_backend_pid()))
+                positions = MultiWriterPositions(
+                    StreamWriterStore(storage.engine),
+                    instance_name(config.port),
+                    int(backend_pid or 0),
+                )
+                await positions.start(start)
+                start = positions.current
             server = cls(
                 config,
                 storage,
@@ -234,16 +264,26 @@ class HomeServer:
                     ),
                 ),
                 vapid=await load_vapid_key(config),
+                positions=positions,
             )
         except BaseException:
+            if positions is not None:
+                await positions.stop()
             await storage.close()
             raise
         server.writer_lock = writer_lock
+        if positions is not None:
+            server.cluster = Cluster(server, config.redis_url, positions.instance)
+            server.cluster.start()
         await server.presence.start()
-        await server.push.start()
         await server.oauth.register_first_party_clients()
-        await server.oauth_housekeeping.start()
-        server.e2ee.housekeeping.start()
+        if server.cluster is None:
+            await server.push.start()
+            await server.oauth_housekeeping.start()
+            server.e2ee.housekeeping.start()
+        else:
+            # Push sending and housekeeping: on the cluster's leader only.
+            await server.cluster.start_background()
         logger.info(
             "homeserver ready",
             extra={"server_name": config.server_name, "stream_position": start},
@@ -266,11 +306,18 @@ class HomeServer:
             await self.presence.active(event["sender"])
 
     async def stop(self) -> None:
-        await self.push.stop()
-        await self.oauth_housekeeping.stop()
-        await self.e2ee.housekeeping.stop()
+        if self.cluster is not None:
+            await self.cluster.stop_background()
+        else:
+            await self.push.stop()
+            await self.oauth_housekeeping.stop()
+            await self.e2ee.housekeeping.stop()
         self.oauth.close()
         await self.presence.stop()
         await self.sender.drain()
+        if self.cluster is not None:
+            await self.cluster.stop()
+        if isinstance(self.positions, MultiWriterPositions):
+            await self.positions.stop()
         await self.storage.close()
         await self.writer_lock.release()

@@ -44,6 +44,10 @@ MAX_BACKOFF_SECONDS: Final = 300.0
 MIRROR_LIMIT: Final = 5_000
 # A destination that is down keeps at most this many PDUs waiting (the newest).
 MAX_QUEUED_PDUS: Final = 10_000
+# Rows delivered from a mirrored queue leave the database with the next
+# enqueue's transaction, or after this long (a crash meanwhile sends them
+# again: PDUs and to-device messages are deduplicated by their receivers).
+DELIVERED_FLUSH_SECONDS: Final = 1.0
 
 
 class _Mirror:
@@ -98,6 +102,8 @@ class OutboundQueues:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wakeups: dict[str, asyncio.Event] = {}
         self._mirrors: dict[str, _Mirror] = {}
+        self._delivered: list[int] = []
+        self._flush_task: asyncio.Task[None] | None = None
         self._txn_prefix = str(now_ms())
         self._txn_counter = itertools.count(1)
         self._stopping = False
@@ -113,9 +119,31 @@ class OutboundQueues:
     async def stop(self) -> None:
         self._stopping = True
         tasks = list(self._tasks.values())
+        if self._flush_task is not None:
+            tasks.append(self._flush_task)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await self._flush_delivered()
+        except Exception:
+            logger.exception("could not remove delivered queue rows at shutdown")
+
+    async def _flush_delivered(self) -> None:
+        delivered, self._delivered = self._delivered, []
+        try:
+            await self._store.remove_queued(delivered)
+        except BaseException:
+            self._delivered = delivered + self._delivered
+            raise
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(DELIVERED_FLUSH_SECONDS)
+        self._flush_task = None
+        try:
+            await self._flush_delivered()
+        except Exception:
+            logger.exception("could not remove delivered queue rows")
 
     def _is_ours(self, user_id: object) -> bool:
         return isinstance(user_id, str) and server_name_of(user_id) == self._name
@@ -165,7 +193,14 @@ class OutboundQueues:
     async def enqueue(self, destinations: list[str], kind: str, item: dict[str, Any]) -> None:
         if not destinations:
             return
-        queue_ids = await self._store.enqueue(destinations, kind, item, now_ms())
+        delivered, self._delivered = self._delivered, []
+        try:
+            queue_ids = await self._store.enqueue(
+                destinations, kind, item, now_ms(), delivered=delivered
+            )
+        except BaseException:
+            self._delivered = delivered + self._delivered
+            raise
         for destination in destinations:
             mirror = self._mirrors.get(destination)
             if mirror is not None and destination in queue_ids:
@@ -192,8 +227,13 @@ class OutboundQueues:
                 continue
             if await self._send(destination, pdus, edus):
                 sent = {i.queue_id for i in (*pdus, *edus)}
-                await self._store.remove_queued(sorted(sent))
-                mirror.remove(sent)
+                if mirror.active:
+                    mirror.remove(sent)
+                    self._delivered.extend(sent)
+                    if self._flush_task is None and not self._stopping:
+                        self._flush_task = asyncio.create_task(self._flush_later())
+                else:
+                    await self._store.remove_queued(sorted(sent))
                 backoff = INITIAL_BACKOFF_SECONDS
                 continue
             await self._trim(destination, mirror)
@@ -207,6 +247,7 @@ class OutboundQueues:
         is down: it catches up from those when it returns."""
         if mirror.active and len(mirror.items["pdu"]) <= MAX_QUEUED_PDUS:
             return
+        await self._flush_delivered()  # what was delivered is not counted as waiting
         dropped = await self._store.trim_queue(destination, "pdu", MAX_QUEUED_PDUS)
         if dropped:
             logger.info(
@@ -221,6 +262,8 @@ class OutboundQueues:
         """The oldest items waiting for `destination`, from memory once its
         whole queue is there, else from the database."""
         if not mirror.active:
+            # Rows delivered but not yet deleted must not be read back as waiting.
+            await self._flush_delivered()
             mirror.loading = True
             try:
                 pdus = await self._store.peek_queue(destination, "pdu", MAX_PDUS)

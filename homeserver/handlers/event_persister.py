@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from homeserver.storage import Storage
 from homeserver.storage.events import PendingEvent
-from homeserver.streams.positions import StreamPositions
+from homeserver.streams.positions import Positions
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +40,13 @@ class EventPersister:
     def __init__(
         self,
         storage: Storage,
-        positions: StreamPositions,
+        positions: Positions,
         on_committed: Callable[[Sequence[PendingEvent]], None],
         on_broken_rooms: Callable[[set[str]], None],
         max_batch: int = DEFAULT_MAX_BATCH,
+        on_abandoned: Callable[[int], None] | None = None,
     ) -> None:
+        self._on_abandoned = on_abandoned
         self._storage = storage
         self._positions = positions
         self._on_committed = on_committed
@@ -54,6 +56,13 @@ class EventPersister:
         self._writer: asyncio.Task[None] | None = None
         self.batches = 0
         self.events = 0
+
+    def _abandon(self, position: int) -> None:
+        if self._on_abandoned is not None:
+            try:
+                self._on_abandoned(position)
+            except Exception:
+                logger.exception("announcing an abandoned position failed")
 
     def submit(self, pending: PendingEvent) -> asyncio.Future[None]:
         """Queues the event (its stream position already reserved); the future
@@ -120,6 +129,7 @@ class EventPersister:
             self._queue = [q for q in self._queue if q.pending.room_id not in rooms]
             self._on_broken_rooms(rooms)
             for queued in behind:
+                self._abandon(queued.pending.stream_ordering)
                 self._positions.finish(queued.pending.stream_ordering)
                 _fail(queued, _earlier_failed(causes[queued.pending.room_id]))
             for index, exc in failures.items():
@@ -139,6 +149,8 @@ class EventPersister:
         except Exception:
             logger.exception("announcing committed events failed")
         for index, queued in enumerate(batch):
+            if index in failures:
+                self._abandon(queued.pending.stream_ordering)
             self._positions.finish(queued.pending.stream_ordering)
             if index in failures:
                 _fail(queued, failures[index])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -40,10 +41,16 @@ from homeserver.handlers.keys import ServerKeys
 from homeserver.handlers.push_actions import PushActions, may_notify
 from homeserver.handlers.room_cache import CachedRoom, RoomCache
 from homeserver.storage import Storage
-from homeserver.storage.events import NewRoom, PendingEvent, StoredEvent, TxnRecord
+from homeserver.storage.events import (
+    NewRoom,
+    PendingEvent,
+    StoredEvent,
+    TxnRecord,
+    is_stale_room,
+)
 from homeserver.storage.receipts import PushAction
 from homeserver.streams.notifier import Notifier
-from homeserver.streams.positions import StreamPositions
+from homeserver.streams.positions import Positions
 from homeserver.util import now_ms
 
 logger = logging.getLogger(__name__)
@@ -54,6 +61,9 @@ _CREATE = ("m.room.create", "")
 # Building starts again if the room's cached state was dropped meanwhile (an
 # earlier event of the room failed to persist); this many times at most.
 MAX_BUILD_ATTEMPTS = 3
+# A cluster worker builds an event again this many times at most when other
+# workers keep writing in the room first (see `EventStore.persist_events`).
+MAX_STALE_ATTEMPTS = 30
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,7 @@ class EventSender:
         storage: Storage,
         keys: ServerKeys,
         server_name: str,
-        positions: StreamPositions,
+        positions: Positions,
         notifier: Notifier,
         push_actions: PushActions,
     ) -> None:
@@ -100,7 +110,11 @@ class EventSender:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._rooms = RoomCache(storage)
         self._persister = EventPersister(
-            storage, positions, self._announce_committed, self._forget_rooms
+            storage,
+            positions,
+            self._announce_committed,
+            self._forget_rooms,
+            on_abandoned=notifier.abandoned,
         )
         self._commit_listeners: list[Callable[[PendingEvent, int], None]] = []
         # Each room's newest committed event since the process started; older
@@ -110,6 +124,9 @@ class EventSender:
         self._txns_in_flight: dict[tuple[str, str, str], asyncio.Future[SentEvent]] = {}
         self._last_create_ts = 0
         self._listeners: list[Callable[[dict[str, Any]], Awaitable[None]]] = []
+        # A cluster worker: events say which extremities they were built on,
+        # and are built again when another worker's commit got there first.
+        self.cluster = False
 
     def add_listener(self, listener: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
         """`listener(event)` runs after each event is persisted and announced."""
@@ -154,6 +171,18 @@ class EventSender:
         """Returns once every event handed to the persister is committed or
         has failed (before shutting down the database)."""
         await self._persister.drain()
+
+    def note_remote_event(self, room_id: str, position: int) -> None:
+        """Another worker of the cluster committed an event of the room: its
+        cached state and extremities are stale (an event being built on them
+        meanwhile is refused at commit, see `EventStore.persist_events`)."""
+        if position > self._last_committed.get(room_id, self._started_at):
+            self._last_committed[room_id] = position
+        self._rooms.forget(room_id)
+
+    def forget_rooms(self) -> None:
+        """Every cached room is reloaded on its next use."""
+        self._rooms.clear()
 
     def _forget_rooms(self, room_ids: set[str]) -> None:
         for room_id in room_ids:
@@ -281,7 +310,7 @@ class EventSender:
                 actions = await self._push_actions.for_event(
                     event, room.joined_members(), auth_state
                 )
-            position = self._positions.reserve()
+            position = await self._positions.next_position()
             self._rooms.apply_received(
                 room, event, redacted_target, extremity=extremity, updates_state=updates_state
             )
@@ -327,9 +356,18 @@ class EventSender:
             if existing is not None:
                 return SentEvent(existing, None)
         try:
-            async with self._room_lock(request.room_id):
-                event, committed = await self._build_and_submit(request)
-            position = await committed
+            for attempt in range(MAX_STALE_ATTEMPTS):
+                try:
+                    async with self._room_lock(request.room_id):
+                        event, committed = await self._build_and_submit(request)
+                    position = await committed
+                    break
+                except Exception as exc:
+                    # Another worker wrote in the room meanwhile: nothing of
+                    # this event was written, and the room is reloaded.
+                    if not is_stale_room(exc) or attempt == MAX_STALE_ATTEMPTS - 1:
+                        raise
+                    await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))
         except IntegrityError:
             # Two requests raced with the same transaction id: the other won.
             if txn is not None:
@@ -369,7 +407,8 @@ class EventSender:
             replaced = (
                 room.state.get((request.event_type, state_key)) if state_key is not None else None
             )
-            position = self._positions.reserve()
+            expected = tuple(e for e, _ in room.extremities) if self.cluster else None
+            position = await self._positions.next_position()
             self._rooms.apply(room, event, redacted_target)
             room.in_flight += 1
             done = self._persister.submit(
@@ -381,6 +420,7 @@ class EventSender:
                     new_room=request.new_room,
                     redacted_target=redacted_target,
                     push_actions=tuple(actions),
+                    expected_extremities=expected,
                 )
             )
             return event, self._committed(room, done, position)

@@ -88,6 +88,7 @@ class TokenKeyRing:
         if not keys:
             raise ValueError("a key ring needs at least one key")
         self._max_lifetime_ms = max_token_lifetime_seconds * 1000
+        self.max_lifetime_seconds = max_token_lifetime_seconds
         self._keys: tuple[TokenKey, ...] = ()
         self._keyset = KeySet([])
         self._replace(keys)
@@ -100,6 +101,11 @@ class TokenKeyRing:
     @property
     def keys(self) -> tuple[TokenKey, ...]:
         return self._keys
+
+    def replace_with(self, other: TokenKeyRing) -> None:
+        """Takes the keys of `other` (the file another worker of the cluster
+        rotated)."""
+        self._replace(list(other.keys))
 
     def signing_key(self, now_ms: int) -> TokenKey:
         """The newest key that is active at `now_ms`."""

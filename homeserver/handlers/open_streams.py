@@ -42,5 +42,12 @@ class OpenStreams:
             if change.device_ids is None or device_id in change.device_ids:
                 stream.recheck_token()
 
+    def recheck_all(self) -> None:
+        """Every stream checks its token again (a cluster worker that may
+        have missed sign-outs on the others)."""
+        for streams in list(self._by_user.values()):
+            for stream in list(streams):
+                stream.recheck_token()
+
     def expired_purged(self, now_ms: int) -> None:
         """Expired tokens are caught by the streams' periodic checks."""

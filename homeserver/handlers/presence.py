@@ -59,6 +59,9 @@ class _UserPresence:
     # Another server's user: its server tells us the state (m.presence EDUs);
     # no expiry here, nothing saved.
     remote: bool = False
+    # A cluster worker's copy of what another worker decided (the user is
+    # active there): that worker expires it and saves it, not this one.
+    mirrored: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,9 @@ class PresenceHandler:
         self._pending_users: set[str] = set()
         self._flush_handle: asyncio.TimerHandle | None = None
         self._listeners: list[Callable[[str, dict[str, Any]], Awaitable[None]]] = []
+        # A cluster worker: `relay(user_id, state)` tells the other workers of
+        # each visible change of a local user decided here (`apply_remote`).
+        self.relay: Callable[[str, dict[str, Any]], None] | None = None
 
     def add_listener(self, listener: Callable[[str, dict[str, Any]], Awaitable[None]]) -> None:
         """`listener(user_id, content)` hears of every visible change (federation
@@ -128,11 +134,13 @@ class PresenceHandler:
     # -- activity ------------------------------------------------------------------
 
     async def connected(self, user_id: str) -> None:
+        self._own(user_id)
         entry = self._entry(user_id)
         entry.connections += 1
         await self._touch(user_id, entry)
 
     async def disconnected(self, user_id: str) -> None:
+        self._own(user_id)
         entry = self._entry(user_id)
         entry.connections = max(0, entry.connections - 1)
         if entry.connections == 0:
@@ -140,11 +148,13 @@ class PresenceHandler:
             entry.sync_until = max(entry.sync_until, time.monotonic())
 
     async def active(self, user_id: str) -> None:
+        self._own(user_id)
         """The user did something (sent, typed, read)."""
         await self._touch(user_id, self._entry(user_id))
 
     async def syncing(self, user_id: str, set_presence: str, timeout_ms: int) -> None:
         """A long-poll /sync arrived: online until it ends plus the grace."""
+        self._own(user_id)
         entry = self._entry(user_id)
         if set_presence == "offline":
             return
@@ -166,7 +176,7 @@ class PresenceHandler:
             not isinstance(status_msg, str) or len(status_msg) > MAX_STATUS_LENGTH
         ):
             raise MatrixError(400, "M_INVALID_PARAM", "status_msg must be a short string")
-        entry = self._entry(user_id)
+        entry = self._own(user_id)
         entry.chosen = state
         status_changed = entry.status_msg != status_msg
         entry.status_msg = status_msg
@@ -199,6 +209,26 @@ class PresenceHandler:
         entry.state, entry.status_msg, entry.currently_active = state, status_msg, currently_active
         if changed:
             await self._announce(user_id, entry)
+
+    async def apply_remote(self, user_id: str, state: dict[str, Any]) -> None:
+        """What another worker of the cluster decided for one of our users."""
+        if state.get("presence") not in STATES:
+            return
+        entry = self._entry(user_id)
+        entry.mirrored = True
+        entry.state = str(state["presence"])
+        status = state.get("status_msg")
+        entry.status_msg = status if isinstance(status, str) else None
+        active = state.get("last_active_ts")
+        entry.last_active_ts = active if isinstance(active, int) else entry.last_active_ts
+        entry.currently_active = bool(state.get("currently_active"))
+        await self._announce(user_id, entry)
+
+    def _own(self, user_id: str) -> _UserPresence:
+        """The user is active on this worker: it decides their presence now."""
+        entry = self._entry(user_id)
+        entry.mirrored = False
+        return entry
 
     def _entry(self, user_id: str) -> _UserPresence:
         entry = self._users.get(user_id)
@@ -236,9 +266,19 @@ class PresenceHandler:
         if self._flush_handle is None:
             loop = asyncio.get_running_loop()
             self._flush_handle = loop.call_later(self._settings.coalesce_seconds, self._flush)
-        if entry.remote:
+        if entry.remote or entry.mirrored:
             entry.dirty = False
             return
+        if self.relay is not None:
+            self.relay(
+                user_id,
+                {
+                    "presence": entry.state,
+                    "status_msg": entry.status_msg,
+                    "last_active_ts": entry.last_active_ts,
+                    "currently_active": entry.currently_active,
+                },
+            )
         for listener in self._listeners:
             try:
                 await listener(user_id, self.content(user_id))
@@ -274,7 +314,7 @@ class PresenceHandler:
             if index % EXPIRY_SLICE == EXPIRY_SLICE - 1:
                 # Thousands of users going idle together must not hold up requests.
                 await asyncio.sleep(0)
-            if entry.state == "offline" or entry.remote:
+            if entry.state == "offline" or entry.remote or entry.mirrored:
                 continue
             gone = (
                 entry.connections == 0

@@ -10,7 +10,7 @@ from homeserver.errors import MatrixError, forbidden, not_found
 from homeserver.storage import Storage
 from homeserver.storage.receipts import Receipt
 from homeserver.streams.notifier import Notifier
-from homeserver.streams.positions import StreamPositions
+from homeserver.streams.positions import Positions
 from homeserver.util import now_ms
 
 logger = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ class ReceiptHandler:
     def __init__(
         self,
         storage: Storage,
-        positions: StreamPositions,
+        positions: Positions,
         notifier: Notifier,
     ) -> None:
         self._storage = storage

@@ -170,6 +170,20 @@ class RecentEvents:
         while len(self._windows) > self._max_rooms:
             self._windows.popitem(last=False)
 
+    def forget(self, room_id: str) -> None:
+        """The room's window is dropped (in a cluster: another worker wrote in
+        it, or, see `forget_committed`, this one did)."""
+        self._windows.pop(room_id, None)
+
+    def clear(self) -> None:
+        self._windows.clear()
+
+    def forget_committed(self, pending: PendingEvent, previous: int) -> None:
+        """The commit listener of a cluster worker, instead of `on_committed`:
+        `previous` knows only this worker's events, so a window is never
+        extended in memory, only read again (complete up to a readable position)."""
+        self._windows.pop(pending.room_id, None)
+
     def on_committed(self, pending: PendingEvent, previous: int) -> None:
         """`EventSender` commit listener (before the event is readable): the
         event joins its room's window if the window holds every earlier event

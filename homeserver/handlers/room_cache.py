@@ -5,8 +5,10 @@ event, before the event is committed (see `event_persister.py`). A room with
 events still on their way to the database is never evicted, and a room whose
 chain of events failed to persist is dropped, to be reloaded from the database.
 
-With several writer processes this cache must be invalidated across them;
-until then one process owns all writes."""
+With several workers (handlers/cluster.py) a room is forgotten when another
+worker announces an event of it, and an event built on stale state is refused
+at commit (`EventStore.persist_events` checks the room's extremities under a
+per-room lock) and built again."""
 
 from __future__ import annotations
 
@@ -114,6 +116,9 @@ class RoomCache:
 
     def forget(self, room_id: str) -> None:
         self._rooms.pop(room_id, None)
+
+    def clear(self) -> None:
+        self._rooms.clear()
 
     def _put(self, room_id: str, room: CachedRoom) -> None:
         self._rooms[room_id] = room

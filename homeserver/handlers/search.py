@@ -25,7 +25,7 @@ from homeserver.handlers.visibility import RoomView, Visibility
 from homeserver.storage import Storage
 from homeserver.storage.events import StoredEvent
 from homeserver.storage.search import SearchCursor, SearchHit, SearchQuery, VisibleRange
-from homeserver.streams.positions import StreamPositions
+from homeserver.streams.positions import Positions
 
 SEARCHED_MEMBERSHIPS = ("join", "leave", "ban")
 
@@ -40,7 +40,7 @@ class Search:
     def __init__(
         self,
         storage: Storage,
-        positions: StreamPositions,
+        positions: Positions,
         visibility: Visibility,
         pagination: Pagination,
         room_state: RoomState,

@@ -27,7 +27,7 @@ from homeserver.handlers.visibility import RoomView, Visibility
 from homeserver.storage import Storage
 from homeserver.storage.events import MembershipRow, StoredEvent
 from homeserver.streams.notifier import Notifier
-from homeserver.streams.positions import StreamPositions
+from homeserver.streams.positions import Positions
 from homeserver.streams.tokens import StreamToken, page_token
 
 STRIPPED_STATE_TYPES = (
@@ -91,7 +91,7 @@ class SyncHandler:
     def __init__(
         self,
         storage: Storage,
-        positions: StreamPositions,
+        positions: Positions,
         notifier: Notifier,
         visibility: Visibility,
         room_state: RoomState,

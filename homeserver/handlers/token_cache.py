@@ -44,6 +44,9 @@ class TokenCache:
         # Bumped by every eviction: a verification that read the database
         # before it may have seen the session still live, and must not be kept.
         self._generation = 0
+        # Off while a cluster worker is cut off from the others' sign-outs
+        # (Redis away): every request then checks the database.
+        self.enabled = True
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -53,6 +56,8 @@ class TokenCache:
         return self._generation
 
     def get(self, key: bytes, now_ms: int) -> Requester | None:
+        if not self.enabled:
+            return None
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -67,7 +72,7 @@ class TokenCache:
     ) -> None:
         """Keeps a verification that started at `generation`, unless something
         was evicted since or it has already expired."""
-        if generation != self._generation or valid_until_ms <= now_ms:
+        if not self.enabled or generation != self._generation or valid_until_ms <= now_ms:
             return
         if key in self._entries:
             self._remove(key)

@@ -26,6 +26,9 @@ class TypingHandler:
         self._typing: dict[str, dict[str, asyncio.TimerHandle]] = {}
         self._changed_at: dict[str, int] = {}
         self._listeners: list[Callable[[str, str, bool], Awaitable[None]]] = []
+        # A cluster worker: `relay(room_id, user_id, typing, timeout_ms)` tells
+        # the other workers of each change a user asked for (`apply_remote`).
+        self.relay: Callable[[str, str, bool, int | None], None] | None = None
 
     def add_listener(self, listener: Callable[[str, str, bool], Awaitable[None]]) -> None:
         """`listener(room_id, user_id, typing)` runs after each change a user
@@ -53,25 +56,46 @@ class TypingHandler:
         if timeout <= 0:
             raise MatrixError(400, "M_INVALID_PARAM", "timeout must be positive")
         timeout = min(timeout, MAX_TIMEOUT_MS)
+        self._start(room_id, user_id, timeout)
+        if self.relay is not None:
+            self.relay(room_id, user_id, True, timeout)
+        await self._tell_listeners(room_id, user_id, True)
+
+    def apply_remote(self, room_id: str, user_id: str, typing: bool, timeout_ms: Any) -> None:
+        """A change another worker of the cluster accepted (and checked)."""
+        if not typing:
+            self._stop(room_id, user_id)
+            return
+        timeout = (
+            timeout_ms if isinstance(timeout_ms, int) and timeout_ms > 0 else DEFAULT_TIMEOUT_MS
+        )
+        self._start(room_id, user_id, min(timeout, MAX_TIMEOUT_MS))
+
+    def _start(self, room_id: str, user_id: str, timeout: int) -> None:
         users = self._typing.setdefault(room_id, {})
         previous = users.pop(user_id, None)
         if previous is not None:
             previous.cancel()
         loop = asyncio.get_running_loop()
-        users[user_id] = loop.call_later(timeout / 1000, self.stop, room_id, user_id)
+        # Each worker's own timer ends it (a timeout is not relayed).
+        users[user_id] = loop.call_later(timeout / 1000, self._stop, room_id, user_id)
         if previous is None:
             self._changed(room_id)
-        await self._tell_listeners(room_id, user_id, True)
 
     def stop(self, room_id: str, user_id: str) -> None:
-        """The user stopped typing (said so, sent a message, or timed out)."""
+        """The user stopped typing (said so, or sent a message)."""
+        if self._stop(room_id, user_id) and self.relay is not None:
+            self.relay(room_id, user_id, False, None)
+
+    def _stop(self, room_id: str, user_id: str) -> bool:
         users = self._typing.get(room_id)
         if not users or user_id not in users:
-            return
+            return False
         users.pop(user_id).cancel()
         if not users:
             del self._typing[room_id]
         self._changed(room_id)
+        return True
 
     def _changed(self, room_id: str) -> None:
         position = self.stream.advance()

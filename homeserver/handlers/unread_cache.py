@@ -24,7 +24,7 @@ from homeserver.storage import Storage
 from homeserver.storage.events import PendingEvent
 from homeserver.storage.receipts import UnreadCounts
 from homeserver.streams.notifier import Notifier
-from homeserver.streams.positions import StreamPositions
+from homeserver.streams.positions import Positions
 
 DEFAULT_MAX_ENTRIES = 100_000
 
@@ -42,7 +42,7 @@ class UnreadCache:
         self,
         storage: Storage,
         notifier: Notifier,
-        positions: StreamPositions,
+        positions: Positions,
         last_committed: Callable[[str], int],
         max_entries: int = DEFAULT_MAX_ENTRIES,
     ) -> None:
@@ -54,6 +54,10 @@ class UnreadCache:
         self._users_by_room: dict[str, set[str]] = {}
         # The position of each room's newest committed event (`EventSender`).
         self._last_committed = last_committed
+        # A cluster worker: entries are trusted only while every readable
+        # position has been announced (another worker's event may be readable
+        # a moment before its announcement arrives).
+        self.cluster = False
 
     def on_committed(self, pending: PendingEvent, previous: int) -> None:
         """`EventSender` commit listener: counts the event for each user it
@@ -61,7 +65,9 @@ class UnreadCache:
         room_id = pending.room_id
         actions = {action.user_id: action for action in pending.push_actions}
         for user_id in self._users_by_room.get(room_id, ()):
-            entry = self._entries[(user_id, room_id)]
+            entry = self._entries.get((user_id, room_id))
+            if entry is None:
+                continue
             if entry.covered < previous:
                 continue
             entry.covered = pending.stream_ordering
@@ -69,6 +75,21 @@ class UnreadCache:
             if action is not None:
                 entry.notifications += int(action.notify)
                 entry.highlights += int(action.highlight)
+
+    def forget_room(self, room_id: str) -> None:
+        """Drops the room's entries (in a cluster: an event of the room was
+        committed, here or on another worker)."""
+        for user_id in self._users_by_room.pop(room_id, set()):
+            self._entries.pop((user_id, room_id), None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._users_by_room.clear()
+
+    def forget_committed(self, pending: PendingEvent, previous: int) -> None:
+        """The commit listener of a cluster worker, instead of `on_committed`
+        (`previous` knows only this worker's events): counts are read again."""
+        self.forget_room(pending.room_id)
 
     async def unread_counts(self, user_id: str, room_ids: Sequence[str]) -> dict[str, UnreadCounts]:
         """What `ReceiptStore.unread_counts` answers: the counts of each room
@@ -80,6 +101,7 @@ class UnreadCache:
             entry = self._entries.get((user_id, room_id))
             if (
                 entry is not None
+                and (not self.cluster or self._notifier.settled())
                 and entry.receipt_position == receipt_position
                 and entry.covered >= self._last_committed(room_id)
             ):
@@ -105,10 +127,10 @@ class UnreadCache:
         self._users_by_room.setdefault(room_id, set()).add(user_id)
         while len(self._entries) > self._max_entries:
             (old_user, old_room), _ = self._entries.popitem(last=False)
-            users = self._users_by_room[old_room]
+            users = self._users_by_room.get(old_room, set())
             users.discard(old_user)
             if not users:
-                del self._users_by_room[old_room]
+                self._users_by_room.pop(old_room, None)
 
 
 def _pair(counts: UnreadCounts) -> tuple[int, int]:

@@ -69,6 +69,9 @@ class UserRooms:
         self._forgets[user_id] = self._forgets.get(user_id, 0) + 1
         self._entries.pop(user_id, None)
 
+    def clear(self) -> None:
+        self._entries.clear()
+
     def _put(self, user_id: str, entry: _Entry) -> None:
         self._entries[user_id] = entry
         self._entries.move_to_end(user_id)

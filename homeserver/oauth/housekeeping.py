@@ -7,10 +7,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from homeserver.config import Config
-from homeserver.handlers.keys import TokenKeyRing, save_token_keys
+from homeserver.handlers.keys import (
+    LEGACY_TOKEN_KEY_FILE,
+    TokenKeyRing,
+    load_token_keys,
+    save_token_keys,
+)
 from homeserver.oauth.service import OAuthService
 from homeserver.util import now_ms
 
@@ -18,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 PREPUBLISH_SECONDS = 3600
 INTERVAL_SECONDS = 600.0
+FOLLOW_INTERVAL_SECONDS = 300.0
 
 
 class Housekeeping:
@@ -29,6 +36,8 @@ class Housekeeping:
         self._keys_path = keys_path
         self._oauth = oauth
         self._task: asyncio.Task[None] | None = None
+        # A cluster's leader tells the other workers to re-read the key file.
+        self.on_keys_changed: Callable[[], None] | None = None
 
     async def run_once(self, now: int | None = None, *, starting: bool = False) -> None:
         now = now if now is not None else now_ms()
@@ -44,6 +53,8 @@ class Housekeeping:
             changed = True
         if changed:
             await asyncio.to_thread(save_token_keys, self._keys_path, self._keys)
+            if self.on_keys_changed is not None:
+                self.on_keys_changed()
         removed = await self._oauth.purge()
         if removed:
             logger.info("purged expired OAuth records", extra={"count": removed})
@@ -51,6 +62,30 @@ class Housekeeping:
     async def start(self) -> None:
         await self.run_once(starting=True)
         self._task = asyncio.create_task(self._loop(), name="oauth-housekeeping")
+
+    async def start_following(self) -> None:
+        """A cluster worker that is not the leader: the leader rotates keys
+        (published an hour before they sign) and purges; this one re-reads the
+        key file often enough to know every key before it signs."""
+        await self.reload_keys()
+        self._task = asyncio.create_task(self._follow(), name="oauth-key-reload")
+
+    async def reload_keys(self) -> None:
+        ring = await asyncio.to_thread(
+            load_token_keys,
+            self._keys_path,
+            self._keys_path.with_name(LEGACY_TOKEN_KEY_FILE),
+            self._keys.max_lifetime_seconds,
+        )
+        self._keys.replace_with(ring)
+
+    async def _follow(self) -> None:
+        while True:
+            await asyncio.sleep(FOLLOW_INTERVAL_SECONDS)
+            try:
+                await self.reload_keys()
+            except Exception:
+                logger.exception("reading the access-token keys failed")
 
     async def _loop(self) -> None:
         while True:

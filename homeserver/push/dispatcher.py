@@ -104,6 +104,12 @@ class PushDispatcher:
         self._sending: set[asyncio.Task[Any]] = set()
         self._sending_changed = asyncio.Event()
         self._send_slots = asyncio.Semaphore(self.settings.max_concurrent_sends)
+        # A cluster's leader reads every worker's events from the database
+        # (`follow_stream`) instead of hearing of them as they commit here.
+        self._followed = 0
+        self._follow_upto = 0
+        self._follow_wake = asyncio.Event()
+        self._follower: asyncio.Task[None] | None = None
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -128,9 +134,41 @@ class PushDispatcher:
         await self._replay(recorded, upto)
         self._flusher = asyncio.create_task(self._flush_progress(), name="push-progress")
 
+    def follow_stream(self, start: int) -> None:
+        """From now on events come from the database as the readable stream
+        position moves (`stream_advanced`): every worker's, on the one worker
+        that sends the cluster's pushes."""
+        self._followed = self._follow_upto = start
+        self._follower = asyncio.create_task(self._follow(), name="push-follower")
+
+    def stream_advanced(self, current: int) -> None:
+        if self._follower is not None and current > self._follow_upto:
+            self._follow_upto = current
+            self._follow_wake.set()
+
+    async def _follow(self) -> None:
+        while True:
+            await self._follow_wake.wait()
+            self._follow_wake.clear()
+            upto = self._follow_upto
+            try:
+                await self._replay(self._followed, upto, restarting=False)
+            except Exception:
+                logger.warning("reading events for pushes failed (tried again)", exc_info=True)
+                await asyncio.sleep(1)
+                self._follow_wake.set()
+                continue
+            self._progress.seen(upto)
+            self._followed = upto
+
     async def stop(self) -> None:
         """Stops soon: pushes being sent get a moment to land, everything
         else (queued, waiting to retry) is resumed by the next start."""
+        follower, self._follower = self._follower, None
+        if follower is not None:
+            follower.cancel()
+            with contextlib.suppress(BaseException):
+                await follower
         for task in self._workers:
             task.cancel()
         await self._let_sends_land()
@@ -159,7 +197,8 @@ class PushDispatcher:
             self.stats.pushes_resumed += 1
             await self._spawn(pusher, Notification(**data), push)
 
-    async def _replay(self, after: int, upto: int) -> None:
+    async def _replay(self, after: int, upto: int, *, restarting: bool = True) -> None:
+        replayed = 0
         while after < upto:
             page = await self._storage.events.get_events_between(after, upto, REPLAY_PAGE)
             if not page:
@@ -167,10 +206,15 @@ class PushDispatcher:
             for stored in page:
                 if may_notify(stored.event):
                     self._progress.opened(stored.stream_ordering)
-                    self.stats.events_replayed += 1
-                    await self._queue.put((stored.event, frozenset(), stored.stream_ordering))
+                    if restarting:
+                        self.stats.events_replayed += 1
+                    replayed += 1
+                    watchers = (
+                        frozenset() if restarting else self._attention.watchers(stored.room_id)
+                    )
+                    await self._queue.put((stored.event, watchers, stored.stream_ordering))
             after = page[-1].stream_ordering
-        if self.stats.events_replayed:
+        if restarting and replayed:
             logger.info(
                 "looking again at events for pushes after a restart",
                 extra={"events": self.stats.events_replayed, "after": after},

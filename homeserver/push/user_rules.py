@@ -17,7 +17,7 @@ from homeserver.handlers.push_rules import default_push_rules
 from homeserver.push import rule_edits
 from homeserver.storage.push_rules import PushRuleStore
 from homeserver.streams.notifier import Notifier
-from homeserver.streams.positions import StreamPositions
+from homeserver.streams.positions import Positions
 
 Ruleset = dict[str, Any]
 Edit = Callable[[dict[str, Any] | None], dict[str, Any]]
@@ -29,7 +29,7 @@ class UserPushRules:
     def __init__(
         self,
         store: PushRuleStore,
-        positions: StreamPositions,
+        positions: Positions,
         notifier: Notifier,
         cache_size: int = CACHE_SIZE,
     ) -> None:
@@ -97,6 +97,15 @@ class UserPushRules:
         await self._edit(
             user_id, lambda doc: rule_edits.set_actions(doc, defaults, kind, rule_id, valid)
         )
+
+    def forget(self, user_id: str) -> None:
+        """The user's rules may have changed elsewhere (another worker)."""
+        self._generation += 1
+        self._cache.pop(user_id, None)
+
+    def clear(self) -> None:
+        self._generation += 1
+        self._cache.clear()
 
     def _lock(self, user_id: str) -> asyncio.Lock:
         lock = self._locks.get(user_id)

@@ -8,12 +8,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_KEY = 0x686F6D6573657276  # "homeserv"
 
 
 def is_sqlite(url: str) -> bool:
@@ -57,5 +58,11 @@ def _upgrade(connection: Connection) -> None:
 async def run_migrations(engine: AsyncEngine) -> None:
     """Brings the schema up to the newest Alembic revision."""
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Workers of a cluster starting together migrate one at a time
+            # (the others then find the schema up to date).
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         await connection.run_sync(_upgrade)
     logger.info("database schema is up to date", extra={"database": engine.url.drivername})

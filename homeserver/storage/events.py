@@ -4,6 +4,7 @@ transaction, and the read paths (by id, by room and stream range, state)."""
 from __future__ import annotations
 
 import itertools
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -98,6 +99,9 @@ class PendingEvent(_EventFields):
     # False for a received state event that lost state resolution against the
     # room's current state: stored in the DAG, not made current.
     updates_state: bool = True
+    # In a cluster: the room's forward extremities the event was built on (it
+    # is refused with `StaleRoom` if another worker changed them meanwhile).
+    expected_extremities: tuple[str, ...] | None = None
 
     @property
     def membership(self) -> str | None:
@@ -325,7 +329,55 @@ def _persist_rows(batch: Sequence[PendingEvent]) -> dict[str, list[dict[str, Any
     }
 
 
+class StaleRoom(Exception):
+    """Events built on forward extremities another worker of the cluster has
+    replaced since: nothing was written; build them again on fresh state."""
+
+    def __init__(self, room_ids: set[str]) -> None:
+        super().__init__(f"room state changed on another worker: {sorted(room_ids)}")
+        self.room_ids = room_ids
+
+
+def is_stale_room(error: BaseException | None) -> bool:
+    """Whether `error` is (or was caused by) a `StaleRoom`."""
+    while error is not None:
+        if isinstance(error, StaleRoom):
+            return True
+        error = error.__cause__
+    return False
+
+
+def _stale_rooms(batch: Sequence[PendingEvent], current: dict[str, set[str]]) -> set[str]:
+    """The rooms where an event of the batch was built on other extremities
+    than the room has when it comes (`current`: the database's, per room)."""
+    stale: set[str] = set()
+    for pending in batch:
+        extremities = current.get(pending.room_id)
+        if extremities is None:
+            continue
+        expected = pending.expected_extremities
+        if expected is not None and set(expected) != extremities:
+            stale.add(pending.room_id)
+        if pending.extremity:  # as the writes below change them
+            prev = set(pending.event.get("prev_events", ()))
+            current[pending.room_id] = (extremities - prev) | {pending.event_id}
+    return stale
+
+
+def _room_lock_key(room_id: str) -> int:
+    return zlib.crc32(room_id.encode()) - 2**31
+
+
+# The first of the two int4 keys of a room's advisory lock: sends to one room
+# through several workers take turns at commit.
+ROOM_LOCK_CLASS = 0x5E17
+
+
 class EventStore(Store):
+    # Set on a cluster worker: each batch checks, under per-room advisory
+    # locks, that the rooms' extremities are still those its events expect.
+    check_extremities = False
+
     # -- writing -------------------------------------------------------------
 
     async def persist_events(self, batch: Sequence[PendingEvent]) -> None:
@@ -338,6 +390,9 @@ class EventStore(Store):
         Later events may build on earlier ones of the same batch (their
         `prev_events`), as the event sender chains them before they commit."""
         if not batch:
+            return
+        if self.check_extremities:
+            await self._persist_checked(batch)
             return
         rows = _persist_rows(batch)
         redactions = [p for p in batch if p.redacted_target is not None]
@@ -362,6 +417,52 @@ class EventStore(Store):
                 )
                 # Redacted text must no longer be found by search (on SQLite
                 # a trigger takes it out of the FTS5 index).
+                await conn.execute(
+                    delete(event_search).where(
+                        event_search.c.event_id == p.redacted_target["event_id"]
+                    )
+                )
+
+    async def _persist_checked(self, batch: Sequence[PendingEvent]) -> None:
+        """`persist_events` on a cluster worker (PostgreSQL): in one
+        transaction, the rooms' advisory locks (in one order: no deadlock),
+        then a check that each event was built on the extremities the room
+        has at that point (the database's, then as the batch's earlier events
+        leave them), then the writes. Another worker's commit to the room in
+        between, or a build on a reloaded room before an earlier event of
+        this worker committed, makes them differ."""
+        checked = {p.room_id for p in batch if p.expected_extremities is not None}
+        rows = _persist_rows(batch)
+        async with self.write() as conn:
+            for key in sorted({_room_lock_key(room_id) for room_id in checked}):
+                await conn.execute(select(func.pg_advisory_xact_lock(ROOM_LOCK_CLASS, key)))
+            if checked:
+                found = await conn.execute(
+                    select(forward_extremities.c.room_id, forward_extremities.c.event_id).where(
+                        forward_extremities.c.room_id.in_(list(checked))
+                    )
+                )
+                current: dict[str, set[str]] = {room_id: set() for room_id in checked}
+                for row in found:
+                    current[row.room_id].add(row.event_id)
+                stale = _stale_rooms(batch, current)
+                if stale:
+                    raise StaleRoom(stale)
+            if not any(p.redacted_target is not None for p in batch):
+                # Every table in one statement, as a single process writes.
+                await conn.execute(_PERSIST_AT_ONCE.statement, _PERSIST_AT_ONCE.parameters(rows))
+                return
+            for write in _PERSIST_WRITES:
+                if rows[write.name]:
+                    await conn.execute(write.statement(conn), rows[write.name])
+            for p in batch:
+                if p.redacted_target is None:
+                    continue
+                await conn.execute(
+                    update(events)
+                    .where(events.c.event_id == p.redacted_target["event_id"])
+                    .values(json=json_dumps(p.redacted_target), redacted_by=p.event_id)
+                )
                 await conn.execute(
                     delete(event_search).where(
                         event_search.c.event_id == p.redacted_target["event_id"]

@@ -168,13 +168,25 @@ class FederationRoomStore(Store):
     # -- outbound queue ------------------------------------------------------
 
     async def enqueue(
-        self, destinations: Sequence[str], kind: str, item: dict[str, Any], now: int
+        self,
+        destinations: Sequence[str],
+        kind: str,
+        item: dict[str, Any],
+        now: int,
+        delivered: Sequence[int] = (),
     ) -> dict[str, int]:
-        """Queues `item` for each destination; returns each one's queue id."""
+        """Queues `item` for each destination; returns each one's queue id.
+        `delivered` rows (sent since) leave the queue in the same transaction."""
         if not destinations:
             return {}
         encoded = json_dumps(item)
         async with self.write() as conn:
+            if delivered:
+                await conn.execute(
+                    delete(federation_outbound_queue).where(
+                        federation_outbound_queue.c.queue_id.in_(list(delivered))
+                    )
+                )
             rows = await conn.execute(
                 insert(federation_outbound_queue).returning(
                     federation_outbound_queue.c.destination, federation_outbound_queue.c.queue_id

@@ -32,9 +32,15 @@ class ClusterFeed:
         channel: str = "homeserver",
         on_message: Handler,
         on_connected: Callable[[], Awaitable[None]],
+        on_disconnected: Callable[[], None] | None = None,
         retry_seconds: float = 0.5,
     ) -> None:
-        self._client = redis.Redis.from_url(redis_url)
+        self._on_disconnected = on_disconnected
+        # No read timeout (the subscription waits for messages); a bounded
+        # connect and TCP keepalive, so that a Redis that is gone is noticed.
+        self._client = redis.Redis.from_url(
+            redis_url, socket_connect_timeout=2, socket_keepalive=True
+        )
         self._instance = instance
         self._channel = channel
         self._on_message = on_message
@@ -72,6 +78,10 @@ class ClusterFeed:
             except (redis.ConnectionError, redis.TimeoutError, OSError):
                 if self.connected:
                     logger.warning("cluster feed disconnected from Redis")
+            except Exception:
+                logger.exception("cluster feed failed")
+            if self.connected and self._on_disconnected is not None:
+                self._on_disconnected()
             self.connected = False
             await asyncio.sleep(self._retry_seconds)
 

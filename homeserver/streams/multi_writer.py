@@ -101,6 +101,9 @@ class MultiWriterPositions:
         self._in_flight.add(position)
         return position
 
+    async def next_position(self) -> int:
+        return await self.reserve()
+
     def finish(self, position: int) -> None:
         self._in_flight.discard(position)
         self.poke()

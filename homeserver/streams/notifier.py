@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from homeserver.streams.positions import StreamPositions
+from homeserver.streams.positions import Positions
 from homeserver.streams.tokens import StreamToken
 
 # A position readers can reach but nobody announced after this long was a
@@ -46,7 +47,7 @@ class _Waiter:
 
 
 class Notifier:
-    def __init__(self, positions: StreamPositions) -> None:
+    def __init__(self, positions: Positions) -> None:
         self._positions = positions
         self._rooms: dict[str, StreamToken] = {}
         self._users: dict[str, StreamToken] = {}
@@ -65,12 +66,17 @@ class Notifier:
         # Positions readers can reach that were not announced yet (an event
         # sender announces after the commit, a moment later), with when.
         self._unannounced: dict[int, float] = {}
+        # Positions not readable yet whose writes failed: never announced.
+        self._abandoned: set[int] = set()
         self._seen_current = positions.current
         self.closed = False
         # Every change at a position after this one has been announced here, so
         # the notifier can answer "what changed since" without the database.
         self._started_at = positions.current
         positions.add_listener(self._flush)
+        # Set in a cluster: `relay(kind, payload)` tells the other workers of
+        # each durable announcement (`announce_remote` there).
+        self.relay: Callable[[str, dict[str, Any]], None] | None = None
 
     def close(self) -> None:
         """Shutting down: ends every wait now (waits answer as timed out), and
@@ -85,11 +91,20 @@ class Notifier:
     def notify_room(self, room_id: str, position: int, extra_users: Iterable[str] = ()) -> None:
         """A room event at `position` was persisted; `extra_users` are woken too
         (for example the target of an invite, not yet in the room)."""
-        self._announce(_Change(position, room_id, tuple(extra_users)))
+        users = tuple(extra_users)
+        self._relay("room", {"room_id": room_id, "position": position, "users": list(users)})
+        self._announce(_Change(position, room_id, users))
 
     def notify_receipt(self, room_id: str, user_id: str, position: int, *, private: bool) -> None:
         """A read receipt at `position`: seen by the room, or (private) by its
         owner only."""
+        self._relay(
+            "receipt",
+            {"room_id": room_id, "user_id": user_id, "position": position, "private": private},
+        )
+        self._receipt(room_id, user_id, position, private)
+
+    def _receipt(self, room_id: str, user_id: str, position: int, private: bool) -> None:
         if private:
             self._announce(_Change(position, None, (user_id,), receipt_of=user_id))
         else:
@@ -97,15 +112,79 @@ class Notifier:
 
     def notify_users(self, user_ids: Iterable[str], position: int) -> None:
         """Something durable at `position` concerns only these users."""
-        self._announce(_Change(position, None, tuple(user_ids)))
+        users = tuple(user_ids)
+        self._relay("users", {"users": list(users), "position": position})
+        self._announce(_Change(position, None, users))
 
     def notify_to_device(self, user_ids: Iterable[str], position: int) -> None:
         """To-device messages at `position` for (devices of) these users."""
-        self._announce(_Change(position, None, tuple(user_ids), device_stream="to_device"))
+        users = tuple(user_ids)
+        self._relay("to_device", {"users": list(users), "position": position})
+        self._announce(_Change(position, None, users, device_stream="to_device"))
 
     def notify_device_lists(self, user_ids: Iterable[str], position: int) -> None:
         """Devices or cross-signing keys that these users track changed at `position`."""
-        self._announce(_Change(position, None, tuple(user_ids), device_stream="device_lists"))
+        users = tuple(user_ids)
+        self._relay("device_lists", {"users": list(users), "position": position})
+        self._announce(_Change(position, None, users, device_stream="device_lists"))
+
+    # -- several workers ---------------------------------------------------------
+
+    def _relay(self, kind: str, payload: dict[str, Any]) -> None:
+        if self.relay is not None:
+            self.relay(kind, payload)
+
+    def announce_remote(self, kind: str, payload: dict[str, Any]) -> None:
+        """What another worker of the cluster announced (`relay`), announced
+        here as if it had happened in this process (not relayed again)."""
+        position = int(payload["position"])
+        if kind == "room":
+            users = tuple(str(u) for u in payload.get("users", ()))
+            self._announce(_Change(position, str(payload["room_id"]), users))
+        elif kind == "receipt":
+            self._receipt(
+                str(payload["room_id"]), str(payload["user_id"]), position, bool(payload["private"])
+            )
+        elif kind == "abandoned":
+            self._abandon(position)
+        elif kind in ("users", "to_device", "device_lists"):
+            users = tuple(str(u) for u in payload.get("users", ()))
+            stream = None if kind == "users" else kind
+            self._announce(_Change(position, None, users, device_stream=stream))
+
+    def abandoned(self, position: int) -> None:
+        """Nothing will ever be announced at `position` (its write failed, or
+        was refused and built again at another): readers need not wait for it."""
+        self._relay("abandoned", {"position": position})
+        self._abandon(position)
+
+    def _abandon(self, position: int) -> None:
+        if position > self._seen_current:
+            self._abandoned.add(position)
+        else:
+            self._unannounced.pop(position, None)
+
+    def sweep(self, older_than_seconds: float) -> None:
+        """Readable positions unannounced for this long were missed (in a
+        cluster: an announcement lost while Redis was away, or its worker died
+        right after the commit): the notifier stops vouching for what came
+        before them, and every waiter checks again (the database has it)."""
+        cutoff = time.monotonic() - older_than_seconds
+        missed = [p for p, since in self._unannounced.items() if since < cutoff]
+        if not missed:
+            return
+        for position in missed:
+            del self._unannounced[position]
+        self.forget_history(max(missed))
+
+    def forget_history(self, upto: int) -> None:
+        """Announcements of positions up to `upto` may have been missed (the
+        cluster feed was disconnected): from now on the notifier vouches only
+        for what changed after it, and every waiter checks again."""
+        self._started_at = max(self._started_at, upto)
+        for waiters in list(self._by_user.values()):
+            for waiter in list(waiters):
+                waiter.event.set()
 
     def notify_room_ephemeral(self, room_id: str, stream: str, position: int) -> None:
         """An in-memory stream (`typing` or `presence`) changed for a room."""
@@ -143,7 +222,10 @@ class Notifier:
     def _flush(self, current: int) -> None:
         now = time.monotonic()
         for position in range(self._seen_current + 1, current + 1):
-            self._unannounced[position] = now
+            if position in self._abandoned:
+                self._abandoned.discard(position)
+            else:
+                self._unannounced[position] = now
         self._seen_current = max(self._seen_current, current)
         ready = [change for change in self._pending if change.position <= current]
         if not ready:
@@ -174,7 +256,10 @@ class Notifier:
         expired = time.monotonic() - UNANNOUNCED_EXPIRY_SECONDS
         for position, since in list(self._unannounced.items()):
             if since < expired:
+                # A failed write, or (in a cluster) an announcement that never
+                # came: the notifier no longer vouches for what came before.
                 del self._unannounced[position]
+                self._started_at = max(self._started_at, position)
         return not any(upto is None or p <= upto for p in self._unannounced)
 
     def knows_since(self, position: int) -> bool:

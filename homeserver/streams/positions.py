@@ -11,6 +11,26 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Protocol
+
+
+class Positions(Protocol):
+    """What handlers need of the durable stream: `StreamPositions` in a
+    single process, `streams/multi_writer.py`'s `MultiWriterPositions` in a
+    cluster (where handing out a position is a database round trip)."""
+
+    @property
+    def current(self) -> int: ...
+
+    def add_listener(self, listener: Callable[[int], None]) -> None: ...
+
+    def allocate(self) -> contextlib.AbstractAsyncContextManager[int]: ...
+
+    async def next_position(self) -> int:
+        """The next position, in flight until `finish(position)`."""
+        ...
+
+    def finish(self, position: int) -> None: ...
 
 
 class StreamPositions:
@@ -43,6 +63,9 @@ class StreamPositions:
         position = self._last_allocated
         self._in_flight.add(position)
         return position
+
+    async def next_position(self) -> int:
+        return self.reserve()
 
     def finish(self, position: int) -> None:
         """`position` is committed (or failed): readers may pass it."""

@@ -141,12 +141,18 @@ def run_chat(ana: Person, ben: Person, shots: Path, size: str) -> None:
     expect(ben.message("Hi Ben!")).to_be_visible()
     ben.send("Hey Ana, how are you?")
     expect(ana.message("Hey Ana, how are you?")).to_be_visible()
+    # Screen readers are told of it (the list itself is not live: rows come
+    # and go as it scrolls); of one's own messages, not.
+    expect(ana.page.get_by_test_id("new-message-announcer")).to_have_text(
+        "ben: Hey Ana, how are you?"
+    )
 
     # Each sees the other typing; sending ends it.
     ana.composer.press_sequentially("I'm great", delay=20)
     expect(ben.typing).to_have_text("ana is typing…")
     ana.composer.press("Enter")
     expect(ben.message("I'm great")).to_be_visible()
+    expect(ben.page.get_by_test_id("new-message-announcer")).to_have_text("ana: I'm great")
     expect(ben.typing).to_have_text("")
     ben.composer.press_sequentially("Good to hear", delay=20)
     expect(ana.typing).to_have_text("ben is typing…")

@@ -81,9 +81,9 @@ def test_join_a_room_of_another_server_by_alias(
             dialog.get_by_role("button", name="Join", exact=True).click()
             expect(bob.room_title).to_have_text("Partners", timeout=30_000)
             expect(bob.message("welcome from A")).to_be_visible(timeout=30_000)
-            expect(bob.message("welcome from A").locator("xpath=ancestor::li[1]")).to_contain_text(
-                "Alice Adams"
-            )
+            # Her name, and the server she is on, head her message.
+            expect(bob.page.get_by_test_id("sender-server").first).to_have_text(a.server_name)
+            expect(bob.page.get_by_role("log")).to_contain_text("Alice Adams")
 
             # The member list says which people are from the other server.
             bob.page.get_by_role("button", name="Members").click()

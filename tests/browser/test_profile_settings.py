@@ -79,7 +79,7 @@ def run(ana: Person, ben: Person, shots: Path, size: str) -> None:
     ana.send("hello from Ana")
     line = ben.message("hello from Ana")
     expect(line).to_be_visible()
-    group = line.locator("xpath=ancestor::li[1]")  # the sender's group of messages
+    group = line  # the first line of the sender's run shows their name and picture
     expect(group).to_contain_text("Ana Lima")
     avatar_loaded(group)
     ben.page.get_by_role("button", name="Members").click()

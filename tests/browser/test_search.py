@@ -156,7 +156,7 @@ def test_search_messages_and_jump_to_a_result(
 
         # Once the highlight fades, the loaded history stays in order and whole.
         expect(line).not_to_have_attribute("data-highlighted", "true", timeout=5_000)
-        bodies = ana.timeline.locator("li[data-event-id] [data-body]").all_text_contents()
+        bodies = [b for _, b in ana.timeline_messages()]
         assert bodies[-1] == body_of(MESSAGES), bodies[-3:]
         assert body_of(3) in bodies
         assert ana.errors == [] and ana.dialogs == []

@@ -246,6 +246,37 @@ class Person:
         body = self.page.locator("[data-body]", has_text=re.compile(rf"^{re.escape(text)}$"))
         return self.timeline.locator("li[data-event-id]").filter(has=body)
 
+    def timeline_messages(self) -> list[tuple[str, str]]:
+        """Every loaded message of the open room, oldest first, as (event id,
+        text): the timeline renders only the rows around its viewport, so it is
+        read by scrolling it from top to bottom. Fails if a window of it ever
+        shows a message twice."""
+        pairs = self.timeline.evaluate(
+            """async (el) => {
+              const settle = () => new Promise((r) =>
+                requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 30))))
+              const seen = new Set()
+              const out = []
+              el.scrollTop = 0
+              await settle()
+              for (let step = 0; step < 100000; step++) {
+                const rows = [...el.querySelectorAll('li[data-event-id]')]
+                const ids = rows.map((r) => r.dataset.eventId)
+                if (new Set(ids).size !== ids.length) throw new Error('a message is shown twice')
+                for (const r of rows) {
+                  if (seen.has(r.dataset.eventId)) continue
+                  seen.add(r.dataset.eventId)
+                  out.push([r.dataset.eventId, r.querySelector('[data-body]').textContent])
+                }
+                if (el.scrollTop + el.clientHeight >= el.scrollHeight - 1) break
+                el.scrollTop += Math.max(50, el.clientHeight / 2)
+                await settle()
+              }
+              return out
+            }"""
+        )
+        return [(str(i), str(b)) for i, b in pairs]
+
     def show_actions(self, text: str) -> Locator:
         """A message's buttons (react, reply, edit, delete): shown on hover, or
         on a phone for the message tapped."""

@@ -64,7 +64,7 @@ class Nginx:
     directory: Path
     http_port: int
     https_port: int
-    upstream_port: int
+    upstream_ports: list[int]
     web_root: Path
     process: subprocess.Popen[bytes] | None = None
 
@@ -80,7 +80,10 @@ class Nginx:
             ("listen [::]:80;", ""),
             ("listen 443 ssl http2;", f"listen 127.0.0.1:{self.https_port} ssl http2;"),
             ("listen [::]:443 ssl http2;", ""),
-            ("server 127.0.0.1:8008;", f"server 127.0.0.1:{self.upstream_port};"),
+            (
+                "server 127.0.0.1:8008;\n    server 127.0.0.1:8009;",
+                "\n    ".join(f"server 127.0.0.1:{port};" for port in self.upstream_ports),
+            ),
             ("/etc/letsencrypt/live/chat.example.org/fullchain.pem", str(cert)),
             ("/etc/letsencrypt/live/chat.example.org/privkey.pem", str(key)),
             ("root /opt/homeserver/clients/web/dist;", f"root {self.web_root};"),

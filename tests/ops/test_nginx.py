@@ -44,7 +44,7 @@ def proxied(
     directory = tmp_path / "nginx"
     directory.mkdir()
     assert NGINX is not None
-    nginx = Nginx(NGINX, directory, free_port(), free_port(), server.port, web_root)
+    nginx = Nginx(NGINX, directory, free_port(), free_port(), [server.port], web_root)
     nginx.write()
     nginx.start()
     yield nginx, server
@@ -53,7 +53,7 @@ def proxied(
 
 def test_configuration_is_valid(tmp_path: Path, web_root: Path) -> None:
     assert NGINX is not None
-    nginx = Nginx(NGINX, tmp_path, free_port(), free_port(), free_port(), web_root)
+    nginx = Nginx(NGINX, tmp_path, free_port(), free_port(), [free_port(), free_port()], web_root)
     nginx.write()
     checked = nginx.check()
     assert checked.returncode == 0, checked.stderr

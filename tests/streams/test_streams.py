@@ -155,3 +155,64 @@ async def test_notifier_is_settled_only_when_everything_readable_was_announced()
     assert not notifier.settled()  # `slow` failed, say: never announced
     notifier._unannounced[slow] -= 3600
     assert notifier.settled()
+
+
+async def test_an_abandoned_position_does_not_unsettle_the_notifier() -> None:
+    positions = StreamPositions(0)
+    notifier = Notifier(positions)
+    failed = positions.reserve()
+    committed = positions.reserve()
+    notifier.abandoned(failed)  # its write failed before it was readable
+    positions.finish(failed)
+    positions.finish(committed)
+    notifier.notify_room("!a:x", committed)
+    assert notifier.settled()
+    assert notifier.knows_since(0)
+    # Abandoned once readable already: settled at once too.
+    late = positions.reserve()
+    positions.finish(late)
+    assert not notifier.settled()
+    notifier.abandoned(late)
+    assert notifier.settled()
+
+
+async def test_unannounced_positions_expire_into_not_vouching_for_the_past() -> None:
+    positions = StreamPositions(0)
+    notifier = Notifier(positions)
+    lost = positions.reserve()
+    positions.finish(lost)  # readable, and its announcement never comes
+    notifier._unannounced[lost] -= 3600
+    assert notifier.settled()
+    assert not notifier.knows_since(lost - 1)
+    assert notifier.knows_since(lost)
+
+
+async def test_remote_announcements_are_not_relayed_again() -> None:
+    positions = StreamPositions(0)
+    notifier = Notifier(positions)
+    relayed: list[tuple[str, dict[str, object]]] = []
+    notifier.relay = lambda kind, payload: relayed.append((kind, payload))
+    position = positions.reserve()
+    positions.finish(position)
+    notifier.announce_remote("room", {"room_id": "!a:x", "position": position, "users": ["@b:x"]})
+    assert relayed == []
+    assert notifier.room_event_position("!a:x") == position
+    assert notifier.user_position("@b:x") == position
+    notifier.notify_users(["@c:x"], position)
+    assert relayed == [("users", {"users": ["@c:x"], "position": position})]
+
+
+async def test_a_sweep_wakes_waiters_for_a_missed_announcement() -> None:
+    positions = StreamPositions(0)
+    notifier = Notifier(positions)
+    waiting = asyncio.create_task(notifier.wait("@a:x", ["!a:x"], StreamToken(), 30))
+    await asyncio.sleep(0)
+    lost = positions.reserve()
+    positions.finish(lost)  # readable; its announcement never comes
+    notifier.sweep(60)
+    await asyncio.sleep(0)
+    assert not waiting.done()  # not missed yet
+    notifier._unannounced[lost] -= 120
+    notifier.sweep(60)
+    assert await asyncio.wait_for(waiting, 1)
+    assert notifier.settled() and not notifier.knows_since(lost - 1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +57,9 @@ class DeviceKeys:
         self._device_lists = device_lists
         self._server_name = server_name
         self._counts: OrderedDict[tuple[str, str], KeyCounts] = OrderedDict()
+        # A cluster worker: `relay(user_id, device_id)` tells the others that
+        # the device's key counts changed (`forget_counts` there).
+        self.relay: Callable[[str, str], None] | None = None
         # Other servers' users' keys (federation attaches it).
         self.remote: RemoteKeys | None = None
 
@@ -99,9 +102,17 @@ class DeviceKeys:
                 await store.set_device_keys(user_id, device_id, text)
                 await self._device_lists.mark_changed(user_id, [device_id])
         self._counts.pop((user_id, device_id), None)
+        if self.relay is not None:
+            self.relay(user_id, device_id)
         return (await self.counts(user_id, device_id)).one_time_keys
 
     # -- counts ----------------------------------------------------------------
+
+    def forget_counts(self, user_id: str, device_id: str) -> None:
+        self._counts.pop((user_id, device_id), None)
+
+    def forget_all_counts(self) -> None:
+        self._counts.clear()
 
     async def counts(self, user_id: str, device_id: str) -> KeyCounts:
         key = (user_id, device_id)
@@ -256,6 +267,8 @@ class DeviceKeys:
         keys: dict[str, dict[str, dict[str, Any]]] = {}
         for key in claimed:
             self._counts.pop((key.user_id, key.device_id), None)
+            if self.relay is not None:
+                self.relay(key.user_id, key.device_id)
             keys.setdefault(key.user_id, {}).setdefault(key.device_id, {})[
                 f"{key.algorithm}:{key.key_id}"
             ] = json_loads(key.key_json)

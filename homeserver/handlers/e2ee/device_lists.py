@@ -18,7 +18,7 @@ from homeserver.handlers.e2ee.remote import DeviceListChange, DeviceListListener
 from homeserver.handlers.user_rooms import UserRooms
 from homeserver.storage import Storage
 from homeserver.streams.notifier import Notifier
-from homeserver.streams.positions import StreamPositions
+from homeserver.streams.positions import Positions
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class DeviceLists:
     def __init__(
         self,
         storage: Storage,
-        positions: StreamPositions,
+        positions: Positions,
         notifier: Notifier,
         user_rooms: UserRooms,
     ) -> None:

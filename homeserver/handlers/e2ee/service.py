@@ -12,14 +12,14 @@ from homeserver.handlers.e2ee.to_device import ToDevice
 from homeserver.handlers.user_rooms import UserRooms
 from homeserver.storage import Storage
 from homeserver.streams.notifier import Notifier
-from homeserver.streams.positions import StreamPositions
+from homeserver.streams.positions import Positions
 
 
 class E2ee:
     def __init__(
         self,
         storage: Storage,
-        positions: StreamPositions,
+        positions: Positions,
         notifier: Notifier,
         user_rooms: UserRooms,
         server_name: str,

@@ -12,6 +12,7 @@ an older token (it never saw the answer)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,7 @@ from homeserver.handlers.tokens import Requester
 from homeserver.storage import Storage
 from homeserver.storage.to_device import Recipient
 from homeserver.streams.notifier import Notifier
-from homeserver.streams.positions import StreamPositions
+from homeserver.streams.positions import Positions
 from homeserver.util import json_dumps, json_loads, now_ms
 
 MAX_PER_SYNC = 100
@@ -64,7 +65,7 @@ class ToDevice:
     def __init__(
         self,
         storage: Storage,
-        positions: StreamPositions,
+        positions: Positions,
         notifier: Notifier,
         server_name: str,
     ) -> None:
@@ -77,6 +78,9 @@ class ToDevice:
         # out before a restart are deleted at the first acknowledgement after it).
         self._unacknowledged: dict[tuple[str, str], int] = {}
         self._tidied: set[tuple[str, str]] = set()
+        # A cluster worker: `relay(user_id, device_id, newest)` tells the
+        # others what was handed out here (the device may acknowledge there).
+        self.relay: Callable[[str, str, int], None] | None = None
         # Other servers' users' devices (federation attaches it).
         self.remote: RemoteToDevice | None = None
 
@@ -162,7 +166,6 @@ class ToDevice:
 
     async def deliver(self, user_id: str, device_id: str, after: int, upto: int) -> InboxDelivery:
         """The device's messages in (after, upto], at most `MAX_PER_SYNC`."""
-        key = (user_id, device_id)
         notifier = self._notifier
         if (
             notifier.knows_since(after)
@@ -176,11 +179,18 @@ class ToDevice:
         if not found:
             return InboxDelivery([], upto)
         newest = found[-1].stream_ordering
-        self._unacknowledged[key] = max(newest, self._unacknowledged.get(key, 0))
+        self.handed_out(user_id, device_id, newest)
+        if self.relay is not None:
+            self.relay(user_id, device_id, newest)
         events = [
             {"type": m.type, "sender": m.sender, "content": json_loads(m.content)} for m in found
         ]
         return InboxDelivery(events, newest if len(found) == MAX_PER_SYNC else upto)
+
+    def handed_out(self, user_id: str, device_id: str, newest: int) -> None:
+        """Messages up to `newest` went to the device (here or on another worker)."""
+        key = (user_id, device_id)
+        self._unacknowledged[key] = max(newest, self._unacknowledged.get(key, 0))
 
     async def account_closed(self, user_id: str) -> None:
         await self._storage.to_device.erase_user(user_id)

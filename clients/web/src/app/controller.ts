@@ -25,6 +25,7 @@ import { mediaContent, uploadRefusal } from '../state/media'
 import { MediaCache } from './mediaCache'
 import { registerServiceWorker, type Notifier } from './notifications'
 import { TypingNotifier } from './typingNotifier'
+import { UploadQueue } from './uploads'
 
 export interface CreateRoomOptions {
   name: string
@@ -105,6 +106,8 @@ export class ChatController {
   readonly push: WebPush
   /** Authenticated media (avatars, thumbnails, files) as object URLs. */
   readonly media: MediaCache
+  /** Files being sent, in every room (they outlive the room's view). */
+  readonly uploads: UploadQueue
   private uploadLimit: Promise<number | null> | null = null
   private readonly loop: SyncLoop
   private readonly ws: WsSyncTransport | null = null
@@ -129,6 +132,10 @@ export class ChatController {
       env: opts.pushEnvironment === undefined ? browserPushEnvironment(registerServiceWorker) : opts.pushEnvironment,
     })
     this.media = new MediaCache(opts.client)
+    this.uploads = new UploadQueue({
+      refusal: (size) => this.uploadRefusal(size),
+      send: (roomId, file, o) => this.sendFile(roomId, file, o),
+    })
     this.store = createStore(reduce, emptyClientState(opts.userId))
     this.syncStatus = createStore<SyncStatus, SyncStatus>((_, s) => s, { state: 'connecting' })
     this.activity = createStore<ActivityState, Partial<ActivityState>>(
@@ -194,6 +201,7 @@ export class ChatController {
     for (const t of this.typingNotifiers.values()) t.dispose()
     this.typingNotifiers.clear()
     this.media.clear()
+    this.uploads.abortAll()
     if (this.flushTimer !== null) clearTimeout(this.flushTimer)
     this.flushTimer = null
   }

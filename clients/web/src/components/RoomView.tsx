@@ -57,12 +57,13 @@ export function RoomView({
   const [settingsOpen, setSettingsOpen] = useState(false)
   const sendFiles = useCallback(
     (files: File[], pasted: boolean) => {
-      for (const f of files) void uploads.send(f, pasted)
+      for (const f of files) uploads.send(f, pasted)
     },
     [uploads],
   )
 
-  const loadOlder = useCallback(() => controller.loadOlder(roomId), [controller, roomId])
+  // Pages of 50 as the user scrolls back: fewer round trips through long histories.
+  const loadOlder = useCallback(() => controller.loadOlder(roomId, 50), [controller, roomId])
   const revealEvent = useCallback((eventId: string) => controller.revealEvent(roomId, eventId), [controller, roomId])
   const markRead = useCallback(() => controller.markRead(roomId), [controller, roomId])
   const [replyingTo, setReplyingTo] = useState<DisplayMessage | null>(null)
@@ -312,7 +313,7 @@ export function RoomView({
             </button>
           </p>
         ))}
-        <UploadTray uploads={uploads.uploads} onCancel={uploads.cancel} />
+        <UploadTray uploads={uploads.uploads} onCancel={uploads.cancel} onRetry={uploads.retry} onDismiss={uploads.dismiss} />
         <Composer
           ref={composerRef}
           onFiles={sendFiles}

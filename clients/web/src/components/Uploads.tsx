@@ -1,8 +1,24 @@
 import { formatBytes } from '../state/media'
 import type { Upload } from './useUploads'
 
-/** The uploads under way (progress bar and Cancel) and the refused ones (why, and Dismiss). */
-export function UploadTray({ uploads, onCancel }: { uploads: Upload[]; onCancel: (id: number) => void }) {
+const LINK_BUTTON =
+  'shrink-0 rounded px-1.5 py-0.5 text-sm underline hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:hover:bg-gray-800'
+
+/**
+ * The uploads under way (progress bar and Cancel) and the failed or
+ * refused ones (why, Retry when trying again can help, and Dismiss).
+ */
+export function UploadTray({
+  uploads,
+  onCancel,
+  onRetry,
+  onDismiss,
+}: {
+  uploads: Upload[]
+  onCancel: (id: number) => void
+  onRetry: (id: number) => void
+  onDismiss: (id: number) => void
+}) {
   if (uploads.length === 0) return null
   return (
     <ul aria-label="Uploads" className="flex flex-col gap-1 border-t border-gray-200 px-3 py-2 dark:border-gray-800">
@@ -26,14 +42,27 @@ export function UploadTray({ uploads, onCancel }: { uploads: Upload[]; onCancel:
               />
             )}
           </div>
-          <button
-            type="button"
-            onClick={() => onCancel(u.id)}
-            className="shrink-0 rounded px-1.5 py-0.5 text-sm underline hover:bg-gray-100 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:hover:bg-gray-800"
-            aria-label={`${u.error ? 'Dismiss' : 'Cancel upload of'} ${u.name}`}
-          >
-            {u.error ? 'Dismiss' : 'Cancel'}
-          </button>
+          {u.error ? (
+            <>
+              {u.retryable && (
+                <button
+                  type="button"
+                  onClick={() => onRetry(u.id)}
+                  className="shrink-0 rounded-md bg-indigo-600 px-2 py-0.5 text-sm font-medium text-white hover:bg-indigo-700 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-500 dark:bg-indigo-500"
+                  aria-label={`Retry upload of ${u.name}`}
+                >
+                  Retry
+                </button>
+              )}
+              <button type="button" onClick={() => onDismiss(u.id)} className={LINK_BUTTON} aria-label={`Dismiss ${u.name}`}>
+                Dismiss
+              </button>
+            </>
+          ) : (
+            <button type="button" onClick={() => onCancel(u.id)} className={LINK_BUTTON} aria-label={`Cancel upload of ${u.name}`}>
+              Cancel
+            </button>
+          )}
         </li>
       ))}
     </ul>
