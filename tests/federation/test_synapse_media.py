@@ -7,46 +7,16 @@ from __future__ import annotations
 
 import io
 import os
-import ssl
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 from PIL import Image
 
 from tests.e2e.helpers import User, register
-from tests.federation.servers import (
-    FederatingServer,
-    start_federating_server,
-    wait_for_federation,
-)
-from tests.federation.synapse_peer import Synapse, start_synapse
+from tests.federation.servers import FederatingServer
+from tests.federation.synapse_peer import Synapse
 from tests.federation.tls import TestCA
-from tests.tools.synapse import require_synapse
 
 MEDIA = "/_matrix/client/v1/media"
-
-
-@pytest.fixture
-def ours_and_synapse(
-    tmp_path: Path, tls: TestCA, database_urls: tuple[str, str]
-) -> Iterator[tuple[FederatingServer, Synapse]]:
-    python = str(require_synapse("synapse.app.homeserver"))
-    ours = start_federating_server(tmp_path, 1, "127.0.0.1", database_urls[0], tls)
-    synapse_dir = tmp_path / "synapse"
-    synapse_dir.mkdir()
-    try:
-        synapse = start_synapse(python, synapse_dir, tls, "127.0.0.2")
-    except BaseException:
-        ours.kill()
-        raise
-    try:
-        wait_for_federation(ours, ssl.create_default_context(cafile=str(tls.ca_file)))
-        yield ours, synapse
-    finally:
-        synapse.stop()
-        ours.kill()
 
 
 def png(width: int, height: int) -> bytes:
@@ -67,9 +37,9 @@ async def upload(http: httpx.AsyncClient, user: User, data: bytes, content_type:
 
 
 async def test_media_both_ways_with_synapse(
-    ours_and_synapse: tuple[FederatingServer, Synapse],
+    ours_and_synapse: tuple[FederatingServer, Synapse, TestCA],
 ) -> None:
-    ours, synapse = ours_and_synapse
+    ours, synapse, _ = ours_and_synapse
     async with (
         httpx.AsyncClient(base_url=ours.base_url, timeout=60) as http_ours,
         httpx.AsyncClient(base_url=synapse.client_url, timeout=60) as http_synapse,
