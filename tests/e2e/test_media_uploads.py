@@ -4,6 +4,7 @@ stream through, and an oversized one is cut off near the limit."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import select
 import socket
 
@@ -69,14 +70,13 @@ def oversized_upload(port: int, token: str) -> tuple[int, bytes]:
             if writable:
                 sock.sendall(chunk)
                 sent += CHUNK
-        try:
-            sock.shutdown(socket.SHUT_WR)  # done sending, as curl is after an early answer
-        except OSError:
-            pass  # the server has closed the connection already: its answer is buffered
+        # Done sending, as curl is after an early answer (unless the server
+        # has closed already: its answer is buffered).
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_WR)
         answer = b""
-        try:
+        # A reset (closed with our unread chunks in its buffer) ends the answer.
+        with contextlib.suppress(ConnectionResetError):
             while data := sock.recv(65536):  # b"" once the server has closed
                 answer += data
-        except ConnectionResetError:
-            pass  # closed with our unread chunks in its buffer: what came before stands
         return sent, answer
